@@ -1,0 +1,105 @@
+package gather
+
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// AsCompleted yields the futures in the order they complete, each with its
+// index in futs, as asyncio.as_completed. Futures already done are yielded
+// first, in index order. Each completion costs O(1): the futures signal a
+// channel when they settle; nothing polls or selects over all of them.
+//
+// Iteration ends when every future has been yielded, when the loop breaks,
+// or when ctx is done (check ctx.Err() to tell). Stopping early does not
+// cancel the futures' tasks.
+//
+// For a stream of inputs rather than started futures, use Map.
+func AsCompleted[T any](ctx context.Context, futs ...*Future[T]) iter.Seq2[int, *Future[T]] {
+	return func(yield func(int, *Future[T]) bool) {
+		completions := completionsOf(futs)
+		for range futs {
+			select {
+			case i := <-completions:
+				if !yield(i, futs[i]) {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// completionsOf returns a channel that receives the index of each future
+// when it settles. Its buffer holds every index, so a callback never blocks,
+// whether or not anyone still reads.
+func completionsOf[T any](futs []*Future[T]) <-chan int {
+	ch := make(chan int, len(futs))
+	for i, f := range futs {
+		f.OnDone(func(T, error) { ch <- i })
+	}
+	return ch
+}
+
+// WaitMode says when Wait returns, as asyncio.wait's return_when.
+type WaitMode int
+
+const (
+	// AllCompleted returns when every future is done.
+	AllCompleted WaitMode = iota
+	// FirstCompleted returns when any future is done.
+	FirstCompleted
+	// FirstException returns when any future fails, or when every future is
+	// done if none fails.
+	FirstException
+)
+
+// String returns the mode's name.
+func (m WaitMode) String() string {
+	switch m {
+	case AllCompleted:
+		return "AllCompleted"
+	case FirstCompleted:
+		return "FirstCompleted"
+	case FirstException:
+		return "FirstException"
+	}
+	return fmt.Sprintf("WaitMode(%d)", int(m))
+}
+
+// Wait waits until the condition of mode holds, as asyncio.wait, and returns
+// the futures that are done at that moment and those still pending, each in
+// the order of futs. Put a timeout on it with context.WithTimeout: when ctx
+// is done first, Wait returns the futures split as they stand and ctx.Err().
+//
+// Pending futures keep running; cancel their Scope to stop them. With no
+// futures Wait returns at once.
+func Wait[T any](ctx context.Context, mode WaitMode, futs ...*Future[T]) (done, pending []*Future[T], err error) {
+	if mode < AllCompleted || mode > FirstException {
+		panic(fmt.Sprintf("gather: Wait with unknown mode %v", mode))
+	}
+	completions := completionsOf(futs)
+wait:
+	for range futs {
+		select {
+		case i := <-completions:
+			if mode == FirstCompleted || (mode == FirstException && futs[i].err != nil) {
+				break wait
+			}
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		}
+	}
+	for _, f := range futs {
+		select {
+		case <-f.done:
+			done = append(done, f)
+		default:
+			pending = append(pending, f)
+		}
+	}
+	return done, pending, err
+}

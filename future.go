@@ -1,0 +1,161 @@
+package gather
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrPending is returned by Future.Result when the future is not done yet.
+var ErrPending = errors.New("gather: future is not done yet")
+
+// ErrResolved is returned by Promise.Resolve and Promise.Reject when the
+// promise was already settled. The first outcome stays; the later one is
+// dropped.
+var ErrResolved = errors.New("gather: promise already resolved")
+
+// A Future is the eventual outcome of a task: a value and an error, set
+// exactly once. Futures are made by Go (a task started now), by NewPromise (a
+// future resolved by hand) and by Resolved.
+//
+// A Future may be awaited any number of times, from any number of
+// goroutines; every waiter sees the same value and error. The zero Future is
+// not usable.
+type Future[T any] struct {
+	done chan struct{} // closed once value and err are set
+
+	mu        sync.Mutex
+	settled   bool
+	callbacks []func(T, error)
+
+	value T     // written once, before done is closed
+	err   error // written once, before done is closed
+}
+
+func newFuture[T any]() *Future[T] {
+	return &Future[T]{done: make(chan struct{})}
+}
+
+// Resolved returns a future that is already done with v and err.
+func Resolved[T any](v T, err error) *Future[T] {
+	f := newFuture[T]()
+	f.settle(v, err)
+	return f
+}
+
+// settle records the outcome, wakes the waiters and runs the callbacks in the
+// calling goroutine. It reports false, and changes nothing, when the future
+// was already settled.
+func (f *Future[T]) settle(v T, err error) bool {
+	f.mu.Lock()
+	if f.settled {
+		f.mu.Unlock()
+		return false
+	}
+	f.settled = true
+	f.value, f.err = v, err
+	callbacks := f.callbacks
+	f.callbacks = nil
+	close(f.done)
+	f.mu.Unlock()
+	for _, cb := range callbacks {
+		cb(v, err)
+	}
+	return true
+}
+
+// Await waits until the future is done and returns its value and error, or
+// until ctx is done and returns ctx.Err(). A done future is returned at once,
+// even when ctx is already cancelled.
+//
+// Await never cancels the task behind the future: giving up waiting is the
+// waiter's business. To stop tasks, cancel their Scope.
+func (f *Future[T]) Await(ctx context.Context) (T, error) {
+	select {
+	case <-f.done:
+		return f.value, f.err
+	default:
+	}
+	select {
+	case <-f.done:
+		return f.value, f.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// Done returns a channel that is closed when the future is done, for use in
+// select statements.
+func (f *Future[T]) Done() <-chan struct{} { return f.done }
+
+// Result returns the value and error of a done future without waiting. When
+// the future is not done yet it returns ErrPending.
+func (f *Future[T]) Result() (T, error) {
+	select {
+	case <-f.done:
+		return f.value, f.err
+	default:
+		var zero T
+		return zero, ErrPending
+	}
+}
+
+// OnDone arranges for cb to be called once with the future's value and
+// error. If the future is already done, cb runs at once in the calling
+// goroutine; otherwise it runs in the goroutine that settles the future,
+// after the waiters are released, in the order the callbacks were added.
+//
+// Callbacks should be short and must not block: they delay the goroutine
+// that settles the future. A callback that panics crashes that goroutine.
+func (f *Future[T]) OnDone(cb func(T, error)) {
+	f.mu.Lock()
+	if !f.settled {
+		f.callbacks = append(f.callbacks, cb)
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	cb(f.value, f.err)
+}
+
+// A Promise is the write side of a future resolved by hand, as asyncio's
+// Future() with set_result and set_exception. The first Resolve or Reject
+// settles the future; any later one returns ErrResolved and changes nothing.
+//
+// Hand the Future to readers and keep the Promise, so that only its owner can
+// settle it.
+type Promise[T any] struct {
+	f *Future[T]
+}
+
+// NewPromise returns a promise whose future is pending until the promise is
+// resolved or rejected.
+func NewPromise[T any]() *Promise[T] {
+	return &Promise[T]{f: newFuture[T]()}
+}
+
+// Future returns the future the promise settles.
+func (p *Promise[T]) Future() *Future[T] { return p.f }
+
+// Resolve settles the future with the value v and a nil error. It returns
+// ErrResolved if the future was already settled.
+func (p *Promise[T]) Resolve(v T) error {
+	if !p.f.settle(v, nil) {
+		return ErrResolved
+	}
+	return nil
+}
+
+// Reject settles the future with err, which must not be nil, and the zero
+// value. It returns ErrResolved if the future was already settled.
+func (p *Promise[T]) Reject(err error) error {
+	if err == nil {
+		panic("gather: Promise.Reject with a nil error")
+	}
+	var zero T
+	if !p.f.settle(zero, err) {
+		return ErrResolved
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package gather
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// A Scope owns a group of tasks, as asyncio's TaskGroup: tasks are started in
+// it with Go, and Wait returns only when every one of them has returned. No
+// task outlives its scope, provided its owner calls Wait.
+//
+// Every scope has a context, given to each of its tasks. It is cancelled, and
+// the tasks should then return promptly, at the first of these moments:
+//
+//   - the parent context passed to NewScope is done;
+//   - Cancel is called;
+//   - a task panics (always, even with KeepGoing);
+//   - a task returns a non-nil error, unless the scope was made with KeepGoing;
+//   - Wait returns.
+//
+// Once the context is cancelled no new task starts: Go returns a future that
+// already failed with the context's error, and the function never runs.
+//
+// A scope made with Limit runs at most that many tasks at once. Go then waits
+// for a free slot, and stops waiting, without starting the task, when the
+// scope's context is done.
+type Scope struct {
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	slots    chan struct{} // nil when unlimited; a send takes a slot
+	failFast bool
+
+	wg sync.WaitGroup
+
+	mu       sync.Mutex
+	firstErr error // the first error of a task or of a refused start
+	panicErr error // the first panic, reported in preference to firstErr
+}
+
+// A ScopeOption configures a Scope made by NewScope.
+type ScopeOption func(*Scope)
+
+// Limit makes a scope run at most n tasks at once; Go waits for a free slot.
+// n must be at least 1.
+func Limit(n int) ScopeOption {
+	if n < 1 {
+		panic(fmt.Sprintf("gather: Limit(%d): the limit must be at least 1", n))
+	}
+	return func(s *Scope) { s.slots = make(chan struct{}, n) }
+}
+
+// KeepGoing makes a task's error its own business: it is kept in the task's
+// future, does not cancel the scope and is not returned by Wait. A panic
+// still cancels the scope and is still returned by Wait.
+func KeepGoing() ScopeOption {
+	return func(s *Scope) { s.failFast = false }
+}
+
+// NewScope returns a scope whose context is derived from parent. Its owner
+// must call Wait.
+func NewScope(parent context.Context, opts ...ScopeOption) *Scope {
+	ctx, cancel := context.WithCancelCause(parent)
+	s := &Scope{ctx: ctx, cancel: cancel, failFast: true}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// Context returns the scope's context, the one its tasks receive. Use it to
+// start work that must stop when the scope is cancelled.
+func (s *Scope) Context() context.Context { return s.ctx }
+
+// Cancel cancels the scope's context: running tasks are asked to stop and no
+// new task starts. Tasks that then return the context's error make Wait
+// return context.Canceled (unless a task failed or panicked first). Cancel
+// does not wait; call Wait for that.
+func (s *Scope) Cancel() { s.cancel(context.Canceled) }
+
+// Wait waits for every task started in the scope to return, then cancels the
+// scope's context and returns the first panic of a task as a *PanicError if
+// there was one, else the first error of a task or of a refused start (none
+// with KeepGoing), else nil.
+//
+// Go must not be called once Wait has returned; tasks of the scope may call
+// Go while Wait is waiting.
+func (s *Scope) Wait() error {
+	s.wg.Wait()
+	s.cancel(context.Canceled)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.panicErr != nil {
+		return s.panicErr
+	}
+	return s.firstErr
+}
+
+// record notes a task's error and cancels the scope when the error calls for
+// it.
+func (s *Scope) record(err error) {
+	panicked := isPanic(err)
+	if !panicked && !s.failFast {
+		return
+	}
+	s.mu.Lock()
+	if panicked && s.panicErr == nil {
+		s.panicErr = err
+	}
+	if s.firstErr == nil {
+		s.firstErr = err
+	}
+	s.mu.Unlock()
+	s.cancel(err)
+}
+
+// acquire takes a slot for a new task, or returns the context's error when
+// the scope is cancelled before one is free.
+func (s *Scope) acquire() error {
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	if s.slots == nil {
+		return nil
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+	// Both cases may have been ready; a cancelled scope starts nothing.
+	if err := s.ctx.Err(); err != nil {
+		<-s.slots
+		return err
+	}
+	return nil
+}
+
+func (s *Scope) release() {
+	if s.slots != nil {
+		<-s.slots
+	}
+}
+
+// Go starts fn in a new goroutine now, as asyncio's create_task, and returns
+// the future of its outcome. fn receives the scope's context.
+//
+// If the scope has a Limit, Go first waits for a free slot. If the scope's
+// context is done before fn can start, fn never runs and the returned future
+// has already failed with the context's error.
+//
+// A panic in fn is recovered: the future fails with a *PanicError carrying
+// the panic value and stack, and the scope is cancelled at once.
+//
+// Go is a function rather than a method because methods cannot have type
+// parameters.
+func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
+	f := newFuture[T]()
+	if err := s.acquire(); err != nil {
+		if s.failFast {
+			s.record(err)
+		}
+		var zero T
+		f.settle(zero, err)
+		return f
+	}
+	s.wg.Add(1)
+	go runTask(s, f, fn)
+	return f
+}
+
+func runTask[T any](s *Scope, f *Future[T], fn func(context.Context) (T, error)) {
+	var v T
+	err := errGoexit // stays so only if fn calls runtime.Goexit
+	defer func() {
+		if r := recover(); r != nil {
+			err = recovered(r)
+		}
+		if err != nil {
+			s.record(err)
+		}
+		s.release()
+		f.settle(v, err)
+		s.wg.Done()
+	}()
+	v, err = fn(s.ctx)
+}
