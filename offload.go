@@ -49,7 +49,7 @@ func Offload[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 }
 
 // OffloadTo waits for a free slot of e and runs fn in it. If ctx is done before a
-// slot is free, fn does not run and Run returns ctx.Err(); once fn has
+// slot is free, fn does not run and OffloadTo returns ctx.Err(); once fn has
 // started it runs to its end (CPU-bound code rarely watches a context). A
 // panic in fn is returned as a *PanicError.
 func OffloadTo[T any](ctx context.Context, e *Executor, fn func() (T, error)) (v T, err error) {

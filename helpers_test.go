@@ -1,0 +1,5 @@
+package gather_test
+
+import "runtime"
+
+func runtimeGoexit() { runtime.Goexit() }
