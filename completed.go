@@ -94,10 +94,9 @@ wait:
 		}
 	}
 	for _, f := range futs {
-		select {
-		case <-f.done:
+		if f.isDone() {
 			done = append(done, f)
-		default:
+		} else {
 			pending = append(pending, f)
 		}
 	}

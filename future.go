@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrPending is returned by Future.Result when the future is not done yet.
@@ -22,18 +23,31 @@ var ErrResolved = errors.New("gather: promise already resolved")
 // goroutines; every waiter sees the same value and error. The zero Future is
 // not usable.
 type Future[T any] struct {
-	done chan struct{} // closed once value and err are set
+	state atomic.Uint32 // pending, then done once value and err are set
 
 	mu        sync.Mutex
-	settled   bool
+	done      chan struct{} // made on demand while pending; closed when done
 	callbacks []func(T, error)
 
-	value T     // written once, before done is closed
-	err   error // written once, before done is closed
+	value T     // written once, before state becomes done
+	err   error // written once, before state becomes done
 }
 
+const (
+	statePending uint32 = iota
+	stateDone
+)
+
+// closed is the Done channel of every future that was already done when
+// Done was first called.
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
 func newFuture[T any]() *Future[T] {
-	return &Future[T]{done: make(chan struct{})}
+	return &Future[T]{}
 }
 
 // Resolved returns a future that is already done with v and err.
@@ -48,15 +62,17 @@ func Resolved[T any](v T, err error) *Future[T] {
 // was already settled.
 func (f *Future[T]) settle(v T, err error) bool {
 	f.mu.Lock()
-	if f.settled {
+	if f.state.Load() == stateDone {
 		f.mu.Unlock()
 		return false
 	}
-	f.settled = true
 	f.value, f.err = v, err
+	f.state.Store(stateDone)
+	if f.done != nil {
+		close(f.done)
+	}
 	callbacks := f.callbacks
 	f.callbacks = nil
-	close(f.done)
 	f.mu.Unlock()
 	for _, cb := range callbacks {
 		cb(v, err)
@@ -71,13 +87,11 @@ func (f *Future[T]) settle(v T, err error) bool {
 // Await never cancels the task behind the future: giving up waiting is the
 // waiter's business. To stop tasks, cancel their Scope.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
-	select {
-	case <-f.done:
+	if f.state.Load() == stateDone {
 		return f.value, f.err
-	default:
 	}
 	select {
-	case <-f.done:
+	case <-f.Done():
 		return f.value, f.err
 	case <-ctx.Done():
 		var zero T
@@ -87,18 +101,31 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 
 // Done returns a channel that is closed when the future is done, for use in
 // select statements.
-func (f *Future[T]) Done() <-chan struct{} { return f.done }
+func (f *Future[T]) Done() <-chan struct{} {
+	if f.state.Load() == stateDone {
+		return closed
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.state.Load() == stateDone {
+		return closed
+	}
+	if f.done == nil {
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
+
+func (f *Future[T]) isDone() bool { return f.state.Load() == stateDone }
 
 // Result returns the value and error of a done future without waiting. When
 // the future is not done yet it returns ErrPending.
 func (f *Future[T]) Result() (T, error) {
-	select {
-	case <-f.done:
+	if f.state.Load() == stateDone {
 		return f.value, f.err
-	default:
-		var zero T
-		return zero, ErrPending
 	}
+	var zero T
+	return zero, ErrPending
 }
 
 // OnDone arranges for cb to be called once with the future's value and
@@ -110,7 +137,7 @@ func (f *Future[T]) Result() (T, error) {
 // that settles the future. A callback that panics crashes that goroutine.
 func (f *Future[T]) OnDone(cb func(T, error)) {
 	f.mu.Lock()
-	if !f.settled {
+	if f.state.Load() == statePending {
 		f.callbacks = append(f.callbacks, cb)
 		f.mu.Unlock()
 		return

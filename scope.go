@@ -27,6 +27,7 @@ import (
 // scope's context is done.
 type Scope struct {
 	ctx      context.Context
+	done     <-chan struct{} // ctx.Done(), checked without ctx.Err's lock
 	cancel   context.CancelCauseFunc
 	slots    chan struct{} // nil when unlimited; a send takes a slot
 	failFast bool
@@ -61,7 +62,7 @@ func KeepGoing() ScopeOption {
 // must call Wait.
 func NewScope(parent context.Context, opts ...ScopeOption) *Scope {
 	ctx, cancel := context.WithCancelCause(parent)
-	s := &Scope{ctx: ctx, cancel: cancel, failFast: true}
+	s := &Scope{ctx: ctx, done: ctx.Done(), cancel: cancel, failFast: true}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -117,23 +118,32 @@ func (s *Scope) record(err error) {
 // acquire takes a slot for a new task, or returns the context's error when
 // the scope is cancelled before one is free.
 func (s *Scope) acquire() error {
-	if err := s.ctx.Err(); err != nil {
-		return err
+	if s.cancelled() {
+		return s.ctx.Err()
 	}
 	if s.slots == nil {
 		return nil
 	}
 	select {
 	case s.slots <- struct{}{}:
-	case <-s.ctx.Done():
+	case <-s.done:
 		return s.ctx.Err()
 	}
 	// Both cases may have been ready; a cancelled scope starts nothing.
-	if err := s.ctx.Err(); err != nil {
+	if s.cancelled() {
 		<-s.slots
-		return err
+		return s.ctx.Err()
 	}
 	return nil
+}
+
+func (s *Scope) cancelled() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *Scope) release() {

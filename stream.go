@@ -153,121 +153,179 @@ func Map[In, Out any](ctx context.Context, inputs iter.Seq[In], limit int, fn fu
 		}
 	}
 	return func(yield func(Result[In, Out]) bool) {
-		m := &mapRun[In, Out]{fn: fn, key: key, limit: limit, outstanding: limit}
+		m := &mapRun[In, Out]{fn: fn, key: key, workers: limit, window: cfg.window}
 		if key != nil {
-			m.outstanding = cfg.readAhead
-			if m.outstanding == 0 {
-				m.outstanding = 4 * limit
+			m.workers = cfg.readAhead
+			if m.workers == 0 {
+				m.workers = 4 * limit
 			}
 			m.limiter = NewKeyedLimiter[any](limit, cfg.perKey)
 		}
-		m.run(ctx, inputs, cfg.window, yield)
+		m.run(ctx, inputs, yield)
 	}
 }
 
-// mapRun is one iteration of a Map. The ranging goroutine dispatches: it
-// receives inputs from the feeder goroutine, starts a goroutine per input
-// while fewer than outstanding are in progress, and yields results as the
-// goroutines send them back.
+// mapRun is one iteration of a Map. Workers, started as inputs arrive and
+// at most workers of them, each loop: take the next input from the sequence
+// (one at a time, under mu), run fn on it, send the result to the ranging
+// goroutine, which yields it. Without PerKey, workers is the limit; with it,
+// workers is the read-ahead and the KeyedLimiter enforces the limit.
 type mapRun[In, Out any] struct {
-	fn          func(context.Context, In) (Out, error)
-	key         func(In) any
-	limiter     *KeyedLimiter[any]
-	limit       int
-	outstanding int // inputs in progress at most: limit, or the read-ahead with PerKey
+	fn      func(context.Context, In) (Out, error)
+	key     func(In) any
+	limiter *KeyedLimiter[any]
+	workers int
+	window  int // Ordered's window; 0 when unordered
 
 	ctx     context.Context
+	done    <-chan struct{} // ctx.Done()
 	cancel  context.CancelFunc
-	results chan Result[In, Out] // buffered for every outstanding input: sends never block
+	stopped chan struct{}        // closed when the ranging loop stops early
+	results chan Result[In, Out] // closed by the last worker to exit
+	tokens  chan struct{}        // Ordered: one per input between the oldest unyielded and the newest started
 	wg      sync.WaitGroup
 
-	feedPanic error // set by the feeder before it closes the input channel
+	mu        sync.Mutex // guards the fields below
+	next      func() (In, bool)
+	index     int   // index of the next input
+	started   int   // workers started
+	live      int   // workers not yet exited
+	exhausted bool  // no more inputs: the sequence ended, panicked or the run stopped
+	seqPanic  error // the sequence's panic, raised again in the ranging goroutine
 }
 
-type indexed[In any] struct {
-	index int
-	input In
-}
-
-func (m *mapRun[In, Out]) run(parent context.Context, inputs iter.Seq[In], window int, yield func(Result[In, Out]) bool) {
+func (m *mapRun[In, Out]) run(parent context.Context, inputs iter.Seq[In], yield func(Result[In, Out]) bool) {
 	m.ctx, m.cancel = context.WithCancel(parent)
-	m.results = make(chan Result[In, Out], m.outstanding)
-	feed := make(chan indexed[In])
-	m.wg.Add(1)
-	go m.feed(inputs, feed)
+	m.done = m.ctx.Done()
+	m.stopped = make(chan struct{})
+	m.results = make(chan Result[In, Out], m.workers)
+	var order *reorder[In, Out]
+	if m.window > 0 {
+		order = newReorder[In, Out](m.window)
+		m.tokens = make(chan struct{}, m.window)
+		for range m.window {
+			m.tokens <- struct{}{}
+		}
+	}
+	next, stop := iter.Pull(m.guard(inputs))
+	m.next = next
 	defer func() {
+		close(m.stopped)
 		m.cancel()
 		m.wg.Wait()
-		if m.feedPanic != nil {
-			panic(m.feedPanic)
+		stop()
+		if m.seqPanic != nil {
+			panic(m.seqPanic)
 		}
 	}()
 
-	var order *reorder[In, Out]
-	if window > 0 {
-		order = newReorder[In, Out](window)
-	}
-	inProgress := 0
-	nextIndex := 0
-	for {
-		canStart := feed != nil && inProgress < m.outstanding && (order == nil || order.room(nextIndex))
-		if !canStart && inProgress == 0 {
-			return // input exhausted or stopped, and nothing left in progress
-		}
-		var source chan indexed[In]
-		if canStart {
-			source = feed
-		}
-		select {
-		case in, ok := <-source:
-			if !ok || m.ctx.Err() != nil {
-				feed = nil // a stopped stream starts nothing more
-				continue
-			}
-			inProgress++
-			nextIndex = in.index + 1
-			m.wg.Add(1)
-			go m.do(in)
-		case r := <-m.results:
-			inProgress--
-			if order == nil {
-				if !yield(r) {
-					return
-				}
-				continue
-			}
-			if !order.put(r, yield) {
+	m.mu.Lock()
+	m.spawn()
+	m.mu.Unlock()
+	for r := range m.results {
+		if order == nil {
+			if !yield(r) {
 				return
 			}
+			continue
 		}
-	}
-}
-
-// feed reads the input sequence and hands each input to the dispatcher,
-// until the sequence ends or the run stops.
-func (m *mapRun[In, Out]) feed(inputs iter.Seq[In], out chan<- indexed[In]) {
-	defer m.wg.Done()
-	defer close(out)
-	defer func() {
-		if r := recover(); r != nil {
-			m.feedPanic = recovered(r)
-			m.cancel()
-		}
-	}()
-	i := 0
-	for in := range inputs {
-		select {
-		case out <- indexed[In]{i, in}:
-			i++
-		case <-m.ctx.Done():
+		if !order.put(r, func(r Result[In, Out]) bool {
+			m.tokens <- struct{}{} // never blocks: at most window tokens exist
+			return yield(r)
+		}) {
 			return
 		}
 	}
 }
 
-// do runs fn for one input and sends its result.
-func (m *mapRun[In, Out]) do(in indexed[In]) {
-	r := Result[In, Out]{Index: in.index, Input: in.input, Err: errGoexit}
+// guard wraps the input sequence so that a panic in it ends the sequence
+// and is kept, with the stack of the sequence's own frames, in m.seqPanic.
+// It runs inside pull, under m.mu.
+func (m *mapRun[In, Out]) guard(inputs iter.Seq[In]) iter.Seq[In] {
+	return func(yield func(In) bool) {
+		defer func() {
+			if r := recover(); r != nil {
+				m.seqPanic = recovered(r)
+			}
+		}()
+		inputs(yield)
+	}
+}
+
+// spawn starts a worker; m.mu must be held.
+func (m *mapRun[In, Out]) spawn() {
+	m.started++
+	m.live++
+	m.wg.Add(1)
+	go m.work()
+}
+
+func (m *mapRun[In, Out]) work() {
+	defer m.wg.Done()
+	defer func() {
+		m.mu.Lock()
+		m.live--
+		last := m.live == 0
+		m.mu.Unlock()
+		if last {
+			close(m.results)
+		}
+	}()
+	for {
+		if m.tokens != nil {
+			select {
+			case <-m.tokens:
+			case <-m.done:
+				return
+			}
+		}
+		in, index, ok := m.pull()
+		if !ok {
+			if m.tokens != nil {
+				m.tokens <- struct{}{} // unused: another worker may be waiting for it
+			}
+			return
+		}
+		if !m.send(m.do(index, in)) {
+			return
+		}
+	}
+}
+
+// pull takes the next input from the sequence, and starts another worker if
+// the run may use more. It reports false when there are no more inputs or
+// the run has stopped.
+func (m *mapRun[In, Out]) pull() (in In, index int, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.exhausted {
+		return in, 0, false
+	}
+	select {
+	case <-m.done:
+		m.exhausted = true // a stopped run starts nothing more
+		return in, 0, false
+	default:
+	}
+	if in, ok = m.next(); !ok {
+		m.exhausted = true
+		if m.seqPanic != nil {
+			m.cancel()
+		}
+		return in, 0, false
+	}
+	index = m.index
+	m.index++
+	if m.started < m.workers {
+		m.spawn()
+	}
+	return in, index, true
+}
+
+// do runs fn for one input and returns its result.
+func (m *mapRun[In, Out]) do(index int, in In) (r Result[In, Out]) {
+	r = Result[In, Out]{Index: index, Input: in, Err: errGoexit}
+	returned := false
 	defer func() {
 		if p := recover(); p != nil {
 			r.Err = recovered(p)
@@ -275,18 +333,35 @@ func (m *mapRun[In, Out]) do(in indexed[In]) {
 		if isPanic(r.Err) {
 			m.cancel()
 		}
-		m.results <- r
-		m.wg.Done()
+		if !returned && r.Err == errGoexit {
+			// fn called runtime.Goexit: this worker is exiting without
+			// returning to its loop, so it sends the result here.
+			m.send(r)
+		}
 	}()
 	if m.limiter != nil {
-		k := m.key(in.input)
+		k := m.key(in)
 		if err := m.limiter.Acquire(m.ctx, k); err != nil {
 			r.Err = err
-			return
+			returned = true
+			return r
 		}
-		defer m.limiter.Release(k) // runs before the send above: the slot frees first
+		defer m.limiter.Release(k)
 	}
-	r.Value, r.Err = m.fn(m.ctx, in.input)
+	r.Value, r.Err = m.fn(m.ctx, in)
+	returned = true
+	return r
+}
+
+// send hands r to the ranging goroutine, unless the loop has stopped. It
+// reports whether r was sent.
+func (m *mapRun[In, Out]) send(r Result[In, Out]) bool {
+	select {
+	case m.results <- r:
+		return true
+	case <-m.stopped:
+		return false
+	}
 }
 
 // reorder holds results that completed ahead of an earlier one, in a ring of
@@ -300,10 +375,6 @@ type reorder[In, Out any] struct {
 func newReorder[In, Out any](window int) *reorder[In, Out] {
 	return &reorder[In, Out]{slots: make([]Result[In, Out], window), full: make([]bool, window)}
 }
-
-// room reports whether input index may start: it must fall inside the
-// window that begins at the oldest result not yet yielded.
-func (o *reorder[In, Out]) room(index int) bool { return index-o.next < len(o.slots) }
 
 // put stores r and yields every result that is now next in order. It
 // reports false when yield asked to stop.

@@ -212,7 +212,8 @@ func TestMapTaskPanicStopsStream(t *testing.T) {
 
 func TestMapSequencePanicIsRaisedInRangingGoroutine(t *testing.T) {
 	seq := func(yield func(int) bool) {
-		// Two inputs fill the limit of 2; the panic comes while both wait.
+		// Input 1 waits for cancellation; the worker done with input 0 reads
+		// again and meets the panic, which must cancel input 1.
 		for i := range 2 {
 			if !yield(i) {
 				return
@@ -234,7 +235,9 @@ func TestMapSequencePanicIsRaisedInRangingGoroutine(t *testing.T) {
 	for range gather.Map(context.Background(), seq, 2, func(ctx context.Context, i int) (int, error) {
 		running.enter()
 		defer running.leave()
-		<-ctx.Done()
+		if i == 1 {
+			<-ctx.Done()
+		}
 		return 0, ctx.Err()
 	}) {
 	}
