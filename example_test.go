@@ -352,17 +352,18 @@ func ExamplePromise() {
 	fut := p.Future()
 	fut.OnDone(func(v string, err error) { fmt.Println("callback:", v, err) })
 
+	waiter := make(chan string)
 	go func() {
-		time.Sleep(10 * time.Millisecond)
-		p.Resolve("ready")
+		v, _ := fut.Await(context.Background()) // blocks until Resolve
+		waiter <- v
 	}()
-	v, err := fut.Await(context.Background())
-	fmt.Println("awaited:", v, err)
+	p.Resolve("ready") // the callback runs here, in the resolving goroutine
+	fmt.Println("awaited:", <-waiter)
 	fmt.Println("second resolve:", p.Resolve("again"))
 	fut.OnDone(func(v string, err error) { fmt.Println("late callback:", v, err) })
 	// Output:
 	// callback: ready <nil>
-	// awaited: ready <nil>
+	// awaited: ready
 	// second resolve: gather: promise already resolved
 	// late callback: ready <nil>
 }

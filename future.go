@@ -25,12 +25,18 @@ var ErrResolved = errors.New("gather: promise already resolved")
 type Future[T any] struct {
 	state atomic.Uint32 // pending, then done once value and err are set
 
-	mu        sync.Mutex
-	done      chan struct{} // made on demand while pending; closed when done
-	callbacks []func(T, error)
+	mu sync.Mutex
+	w  *waiters[T] // made on demand by Done and OnDone while pending
 
 	value T     // written once, before state becomes done
 	err   error // written once, before state becomes done
+}
+
+// waiters is the part of a future that only futures someone waits on need:
+// most tasks finish before they are awaited, and their futures stay small.
+type waiters[T any] struct {
+	done      chan struct{} // closed when the future is done
+	callbacks []func(T, error)
 }
 
 const (
@@ -68,13 +74,16 @@ func (f *Future[T]) settle(v T, err error) bool {
 	}
 	f.value, f.err = v, err
 	f.state.Store(stateDone)
-	if f.done != nil {
-		close(f.done)
-	}
-	callbacks := f.callbacks
-	f.callbacks = nil
+	w := f.w
+	f.w = nil
 	f.mu.Unlock()
-	for _, cb := range callbacks {
+	if w == nil {
+		return true
+	}
+	if w.done != nil {
+		close(w.done)
+	}
+	for _, cb := range w.callbacks {
 		cb(v, err)
 	}
 	return true
@@ -110,10 +119,13 @@ func (f *Future[T]) Done() <-chan struct{} {
 	if f.state.Load() == stateDone {
 		return closed
 	}
-	if f.done == nil {
-		f.done = make(chan struct{})
+	if f.w == nil {
+		f.w = &waiters[T]{}
 	}
-	return f.done
+	if f.w.done == nil {
+		f.w.done = make(chan struct{})
+	}
+	return f.w.done
 }
 
 func (f *Future[T]) isDone() bool { return f.state.Load() == stateDone }
@@ -138,7 +150,10 @@ func (f *Future[T]) Result() (T, error) {
 func (f *Future[T]) OnDone(cb func(T, error)) {
 	f.mu.Lock()
 	if f.state.Load() == statePending {
-		f.callbacks = append(f.callbacks, cb)
+		if f.w == nil {
+			f.w = &waiters[T]{}
+		}
+		f.w.callbacks = append(f.w.callbacks, cb)
 		f.mu.Unlock()
 		return
 	}

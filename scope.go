@@ -32,6 +32,9 @@ type Scope struct {
 	slots    chan struct{} // nil when unlimited; a send takes a slot
 	failFast bool
 
+	// wg is written by every start and every end of a task; keep it off the
+	// cache line of the fields above, which every task reads.
+	_  [64]byte
 	wg sync.WaitGroup
 
 	mu       sync.Mutex
@@ -165,21 +168,30 @@ func (s *Scope) release() {
 // Go is a function rather than a method because methods cannot have type
 // parameters.
 func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
-	f := newFuture[T]()
+	t := &task[T]{s: s, fn: fn}
 	if err := s.acquire(); err != nil {
 		if s.failFast {
 			s.record(err)
 		}
 		var zero T
-		f.settle(zero, err)
-		return f
+		t.settle(zero, err)
+		return &t.Future
 	}
 	s.wg.Add(1)
-	go runTask(s, f, fn)
-	return f
+	go t.run()
+	return &t.Future
 }
 
-func runTask[T any](s *Scope, f *Future[T], fn func(context.Context) (T, error)) {
+// A task is a future with what its goroutine needs, in one allocation.
+type task[T any] struct {
+	Future[T]
+	s  *Scope
+	fn func(context.Context) (T, error)
+}
+
+func (t *task[T]) run() {
+	s, fn := t.s, t.fn
+	t.s, t.fn = nil, nil // the future may outlive the scope; let them go
 	var v T
 	err := errGoexit // stays so only if fn calls runtime.Goexit
 	defer func() {
@@ -190,7 +202,7 @@ func runTask[T any](s *Scope, f *Future[T], fn func(context.Context) (T, error))
 			s.record(err)
 		}
 		s.release()
-		f.settle(v, err)
+		t.settle(v, err)
 		s.wg.Done()
 	}()
 	v, err = fn(s.ctx)
