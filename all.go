@@ -5,8 +5,9 @@ import "context"
 // All runs every fn concurrently and returns their values in the order of
 // fns, as asyncio.gather. On the first error (or panic) the other calls are
 // cancelled through their context, All waits for them to return, and it
-// returns that error and no values. With no fns it returns an empty slice
-// and nil.
+// returns that error and no values; a panic during the cancellation is
+// returned in preference to the first error, as Scope.Wait does. With no
+// fns it returns an empty slice and nil.
 func All[T any](ctx context.Context, fns ...func(context.Context) (T, error)) ([]T, error) {
 	s := NewScope(ctx)
 	futures := make([]*Future[T], len(fns))

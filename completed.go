@@ -18,7 +18,8 @@ import (
 // For a stream of inputs rather than started futures, use Map.
 func AsCompleted[T any](ctx context.Context, futs ...*Future[T]) iter.Seq2[int, *Future[T]] {
 	return func(yield func(int, *Future[T]) bool) {
-		completions := completionsOf(futs)
+		completions, stop := watchAll(futs)
+		defer stop()
 		for range futs {
 			select {
 			case i := <-completions:
@@ -32,15 +33,22 @@ func AsCompleted[T any](ctx context.Context, futs ...*Future[T]) iter.Seq2[int, 
 	}
 }
 
-// completionsOf returns a channel that receives the index of each future
-// when it settles. Its buffer holds every index, so a callback never blocks,
-// whether or not anyone still reads.
-func completionsOf[T any](futs []*Future[T]) <-chan int {
+// watchAll returns a channel that receives the index of each future when it
+// settles, and a function that stops watching the futures still pending, so
+// that repeated calls over long-pending futures leave nothing behind. The
+// buffer holds every index: a settling future never blocks on it.
+func watchAll[T any](futs []*Future[T]) (completions <-chan int, stop func()) {
 	ch := make(chan int, len(futs))
 	for i, f := range futs {
-		f.OnDone(func(T, error) { ch <- i })
+		f.watch(ch, i)
 	}
-	return ch
+	return ch, func() {
+		for _, f := range futs {
+			if !f.isDone() {
+				f.unwatch(ch)
+			}
+		}
+	}
 }
 
 // WaitMode says when Wait returns, as asyncio.wait's return_when.
@@ -80,7 +88,8 @@ func Wait[T any](ctx context.Context, mode WaitMode, futs ...*Future[T]) (done, 
 	if mode < AllCompleted || mode > FirstException {
 		panic(fmt.Sprintf("gather: Wait with unknown mode %v", mode))
 	}
-	completions := completionsOf(futs)
+	completions, stop := watchAll(futs)
+	defer stop()
 wait:
 	for range futs {
 		select {

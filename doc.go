@@ -63,9 +63,10 @@
 // scope is cancelled at once, and Wait returns it in preference to any
 // plain error. Re-panic with it to crash.
 //
-// Streaming is bounded. Map takes an input from its sequence only when it
-// can start it, keeps no result it has yielded, and creates one goroutine
-// per input in progress, never ahead: memory depends on the limit, the
+// Streaming is bounded. Map's workers take an input from the sequence only
+// when one of them is free to start it, results are not kept once yielded,
+// and the workers (at most the limit, or the read-ahead with per-key limits)
+// are started as inputs arrive and reused: memory depends on the limit, the
 // ordering window and the read-ahead, not on the number of inputs.
 // Completion order costs O(1) per result: finished work signals a channel;
 // nothing selects over every pending future.

@@ -37,6 +37,13 @@ type Future[T any] struct {
 type waiters[T any] struct {
 	done      chan struct{} // closed when the future is done
 	callbacks []func(T, error)
+	watchers  []watcher // AsCompleted and Wait, removable when they return
+}
+
+// A watcher receives an index on a channel whose buffer has room for it.
+type watcher struct {
+	ch    chan<- int
+	index int
 }
 
 const (
@@ -82,6 +89,9 @@ func (f *Future[T]) settle(v T, err error) bool {
 	}
 	if w.done != nil {
 		close(w.done)
+	}
+	for _, wt := range w.watchers {
+		wt.ch <- wt.index // never blocks: the buffer has room for every watched future
 	}
 	for _, cb := range w.callbacks {
 		cb(v, err)
@@ -159,6 +169,39 @@ func (f *Future[T]) OnDone(cb func(T, error)) {
 	}
 	f.mu.Unlock()
 	cb(f.value, f.err)
+}
+
+// watch arranges for index to be sent on ch when the future is done, at once
+// if it is done already. ch's buffer must have room for it.
+func (f *Future[T]) watch(ch chan<- int, index int) {
+	f.mu.Lock()
+	if f.state.Load() == statePending {
+		if f.w == nil {
+			f.w = &waiters[T]{}
+		}
+		f.w.watchers = append(f.w.watchers, watcher{ch, index})
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	ch <- index
+}
+
+// unwatch removes what watch(ch, ...) added, if the future is still pending.
+func (f *Future[T]) unwatch(ch chan<- int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.w == nil {
+		return
+	}
+	kept := f.w.watchers[:0]
+	for _, wt := range f.w.watchers {
+		if wt.ch != ch {
+			kept = append(kept, wt)
+		}
+	}
+	clear(f.w.watchers[len(kept):])
+	f.w.watchers = kept
 }
 
 // A Promise is the write side of a future resolved by hand, as asyncio's

@@ -2,6 +2,7 @@ package gather
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -32,7 +33,13 @@ type KeyedLimiter[K comparable] struct {
 type keySlots struct {
 	sem  *semaphore.Weighted
 	refs int // holders and waiters
+	held int // holders
 }
+
+// ErrKeyNotEqual is returned by KeyedLimiter.Acquire for a key that is not
+// equal to itself (a floating-point NaN): it could never be found again to
+// be released.
+var ErrKeyNotEqual = errors.New("gather: limiter key is not equal to itself (NaN)")
 
 // NewKeyedLimiter returns a limiter allowing global holders in all and
 // perKey holders per key. Both must be at least 1.
@@ -49,17 +56,14 @@ func NewKeyedLimiter[K comparable](global, perKey int) *KeyedLimiter[K] {
 
 // Acquire waits for a slot of key and then for a global slot, and returns
 // nil once it holds both; the caller must then call Release(key). If ctx is
-// done first, Acquire holds nothing and returns ctx.Err().
+// done first, Acquire holds nothing and returns ctx.Err(). A key of an
+// interface type whose dynamic value is not comparable makes Acquire panic,
+// as a map index would.
 func (l *KeyedLimiter[K]) Acquire(ctx context.Context, key K) error {
-	l.mu.Lock()
-	ks := l.keys[key]
-	if ks == nil {
-		ks = &keySlots{sem: semaphore.NewWeighted(l.perKey)}
-		l.keys[key] = ks
+	if key != key {
+		return ErrKeyNotEqual
 	}
-	ks.refs++
-	l.mu.Unlock()
-
+	ks := l.ref(key)
 	if err := ks.sem.Acquire(ctx, 1); err != nil {
 		l.unref(key, ks)
 		return err
@@ -69,30 +73,53 @@ func (l *KeyedLimiter[K]) Acquire(ctx context.Context, key K) error {
 		l.unref(key, ks)
 		return err
 	}
+	l.mu.Lock()
+	ks.held++
+	l.mu.Unlock()
 	return nil
 }
 
 // Release gives back the slots taken by a successful Acquire(ctx, key). It
-// panics if key is not held.
+// panics if key has no holder.
 func (l *KeyedLimiter[K]) Release(key K) {
-	l.mu.Lock()
-	ks := l.keys[key]
-	l.mu.Unlock()
-	if ks == nil {
-		panic(fmt.Sprintf("gather: KeyedLimiter.Release(%v) of a key that is not held", key))
-	}
+	ks := l.holder(key)
 	l.global.Release(1)
 	ks.sem.Release(1)
 	l.unref(key, ks)
 }
 
+// ref returns the key's state, made if needed, counting the caller in.
+func (l *KeyedLimiter[K]) ref(key K) *keySlots {
+	l.mu.Lock()
+	defer l.mu.Unlock() // a non-comparable key panics in the map index
+	ks := l.keys[key]
+	if ks == nil {
+		ks = &keySlots{sem: semaphore.NewWeighted(l.perKey)}
+		l.keys[key] = ks
+	}
+	ks.refs++
+	return ks
+}
+
+// holder returns the state of a held key, or panics.
+func (l *KeyedLimiter[K]) holder(key K) *keySlots {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ks := l.keys[key]
+	if ks == nil || ks.held == 0 {
+		panic(fmt.Sprintf("gather: KeyedLimiter.Release(%v) of a key that is not held", key))
+	}
+	ks.held--
+	return ks
+}
+
 func (l *KeyedLimiter[K]) unref(key K, ks *keySlots) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	ks.refs--
 	if ks.refs == 0 {
 		delete(l.keys, key)
 	}
-	l.mu.Unlock()
 }
 
 // activeKeys returns how many keys the limiter keeps state for.

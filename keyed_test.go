@@ -183,12 +183,12 @@ func FuzzMapOrderedPerKey(f *testing.F) {
 		n, nk := int(inputs), int(keys%10)+1
 		rng := rand.New(rand.NewPCG(seed, ^seed))
 		type in struct {
-			key   int
-			delay time.Duration
+			index, key int
+			delay      time.Duration
 		}
 		ins := make([]in, n)
 		for i := range ins {
-			ins[i] = in{rng.IntN(nk), time.Duration(rng.IntN(20)) * time.Millisecond}
+			ins[i] = in{i, rng.IntN(nk), time.Duration(rng.IntN(20)) * time.Millisecond}
 		}
 		seq := func(yield func(in) bool) {
 			for _, x := range ins {
@@ -204,6 +204,9 @@ func FuzzMapOrderedPerKey(f *testing.F) {
 			var started sync.Map
 			next := 0
 			for r := range Map(context.Background(), seq, lim, func(ctx context.Context, x in) (int, error) {
+				if y := yielded.Load(); int64(x.index)-y >= int64(window) {
+					t.Errorf("input %d started with %d yielded, window %d", x.index, y, window)
+				}
 				if v := total.Add(1); v > int64(lim) {
 					t.Errorf("%d in progress, limit %d", v, lim)
 				}

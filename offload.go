@@ -11,10 +11,12 @@ import (
 
 // An Executor runs CPU-bound functions with bounded parallelism, as
 // asyncio's run_in_executor with a process-wide pool: at most its size run at
-// once, the rest wait their turn in FIFO order. It exists so that a burst of
-// CPU-heavy work (parsing, hashing, compressing) cannot take every processor
-// away from the goroutines doing I/O, and so that thousands of such calls do
-// not all run, and hold their memory, at once.
+// once, the rest wait their turn in FIFO order. A burst of CPU-heavy work
+// (parsing, hashing, compressing) started from thousands of tasks then runs
+// a few at a time instead of all at once: memory stays bounded and each call
+// finishes sooner. I/O goroutines keep running meanwhile because Go's
+// scheduler preempts CPU-bound code; size an executor below GOMAXPROCS to
+// keep processors free for them outright.
 //
 // An Executor has no goroutines of its own: a function runs in the calling
 // goroutine once a slot is free, so nothing is left running when callers

@@ -75,10 +75,7 @@ func TestOffloadPanic(t *testing.T) {
 func TestOffloadLeavesIOFlowing(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
-	size := gather.DefaultExecutor().Size()
-	if size != runtime.GOMAXPROCS(0) {
-		t.Fatalf("default executor size %d, GOMAXPROCS %d", size, runtime.GOMAXPROCS(0))
-	}
+	size := gather.DefaultExecutor().Size() // GOMAXPROCS at its first use
 	var stop atomic.Bool
 	var cpu gauge
 	var finished atomic.Int32

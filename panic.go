@@ -47,10 +47,3 @@ var errGoexit = errors.New("gather: task called runtime.Goexit instead of return
 func recovered(r any) error {
 	return &PanicError{Value: r, Stack: debug.Stack()}
 }
-
-// isPanic reports whether err is, or wraps, a panic or a runtime.Goexit of a
-// task: the errors that cancel a scope or stream whatever its error policy.
-func isPanic(err error) bool {
-	_, ok := errors.AsType[*PanicError](err)
-	return ok || err == errGoexit
-}

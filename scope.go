@@ -24,7 +24,9 @@ import (
 //
 // A scope made with Limit runs at most that many tasks at once. Go then waits
 // for a free slot, and stops waiting, without starting the task, when the
-// scope's context is done.
+// scope's context is done. Tasks that start tasks in their own limited scope
+// and wait for them can hold every slot while their children wait for one:
+// give children a scope of their own, or a context their owner can cancel.
 type Scope struct {
 	ctx      context.Context
 	done     <-chan struct{} // ctx.Done(), checked without ctx.Err's lock
@@ -55,8 +57,9 @@ func Limit(n int) ScopeOption {
 }
 
 // KeepGoing makes a task's error its own business: it is kept in the task's
-// future, does not cancel the scope and is not returned by Wait. A panic
-// still cancels the scope and is still returned by Wait.
+// future, does not cancel the scope and is not returned by Wait. A panic (or
+// a runtime.Goexit) in a task still cancels the scope and is still returned
+// by Wait.
 func KeepGoing() ScopeOption {
 	return func(s *Scope) { s.failFast = false }
 }
@@ -77,15 +80,15 @@ func NewScope(parent context.Context, opts ...ScopeOption) *Scope {
 func (s *Scope) Context() context.Context { return s.ctx }
 
 // Cancel cancels the scope's context: running tasks are asked to stop and no
-// new task starts. Tasks that then return the context's error make Wait
-// return context.Canceled (unless a task failed or panicked first). Cancel
-// does not wait; call Wait for that.
+// new task starts. Without KeepGoing, tasks that then return the context's
+// error make Wait return context.Canceled (unless a task failed or panicked
+// first). Cancel does not wait; call Wait for that.
 func (s *Scope) Cancel() { s.cancel(context.Canceled) }
 
 // Wait waits for every task started in the scope to return, then cancels the
-// scope's context and returns the first panic of a task as a *PanicError if
-// there was one, else the first error of a task or of a refused start (none
-// with KeepGoing), else nil.
+// scope's context and returns: the error of the first task that panicked (a
+// *PanicError) or called runtime.Goexit, if any; else the first error a task
+// returned or a start was refused with (none with KeepGoing); else nil.
 //
 // Go must not be called once Wait has returned; tasks of the scope may call
 // Go while Wait is waiting.
@@ -101,9 +104,9 @@ func (s *Scope) Wait() error {
 }
 
 // record notes a task's error and cancels the scope when the error calls for
-// it.
-func (s *Scope) record(err error) {
-	panicked := isPanic(err)
+// it. panicked says the task panicked or called runtime.Goexit; an error a
+// task returned counts as a plain error even if it wraps a *PanicError.
+func (s *Scope) record(err error, panicked bool) {
 	if !panicked && !s.failFast {
 		return
 	}
@@ -171,7 +174,7 @@ func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
 	t := &task[T]{s: s, fn: fn}
 	if err := s.acquire(); err != nil {
 		if s.failFast {
-			s.record(err)
+			s.record(err, false)
 		}
 		var zero T
 		t.settle(zero, err)
@@ -194,16 +197,19 @@ func (t *task[T]) run() {
 	t.s, t.fn = nil, nil // the future may outlive the scope; let them go
 	var v T
 	err := errGoexit // stays so only if fn calls runtime.Goexit
+	returned := false
 	defer func() {
+		panicked := !returned
 		if r := recover(); r != nil {
 			err = recovered(r)
 		}
 		if err != nil {
-			s.record(err)
+			s.record(err, panicked)
 		}
 		s.release()
 		t.settle(v, err)
 		s.wg.Done()
 	}()
 	v, err = fn(s.ctx)
+	returned = true
 }

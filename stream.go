@@ -2,9 +2,13 @@ package gather
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"sync"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // A Result is the outcome of one input of Map: the input itself, its
@@ -108,27 +112,33 @@ func chainCheck(prev, next func(int) error) func(int) error {
 // Map calls fn for each input of inputs, with at most limit calls in
 // progress, and yields one Result per input as each completes (or in input
 // order, with Ordered). It is asyncio.as_completed over a semaphore-bounded
-// stream, without the list: inputs are read from the sequence only as slots
-// free up, so the sequence may be endless, and memory is bounded by the
-// limit (and the window or read-ahead), never by the number of inputs. No
-// goroutine or future is created ahead of its slot.
+// stream, without the list: inputs are read from the sequence only when a
+// worker is free to take one, so the sequence may be endless, and memory is
+// bounded by the limit (and the window or read-ahead), never by the number
+// of inputs. Map starts its worker goroutines as inputs arrive, at most
+// limit of them (ReadAhead with PerKey), and reuses them.
 //
-// fn's error is that input's Result.Err; it does not stop the stream. The
-// stream stops early, after joining what is in progress, when:
+// fn's error is that input's Result.Err; it does not stop the stream, even
+// when it wraps a *PanicError. The stream stops early, after joining what is
+// in progress, when:
 //
 //   - the loop breaks: calls in progress are cancelled and waited for before
 //     the range statement returns, and their results are dropped;
 //   - ctx is done: no new input starts; calls in progress see their context
-//     cancelled and their results are still yielded;
-//   - fn panics: that input's Result.Err is a *PanicError, the other calls
-//     are cancelled, and their results are yielded;
-//   - the input sequence panics: calls in progress are cancelled and joined,
-//     then the panic is raised again in the ranging goroutine, as a
-//     *PanicError that carries the original stack.
+//     cancelled and their results are still yielded (with PerKey, so are
+//     inputs read ahead and waiting for their key, with ctx's error);
+//   - fn panics (or calls runtime.Goexit): that input's Result.Err is a
+//     *PanicError, the other calls are cancelled, and their results are
+//     yielded;
+//   - the input sequence panics (or calls runtime.Goexit): calls in progress
+//     are cancelled and joined, then the panic is raised again in the
+//     ranging goroutine, as a *PanicError that carries the original stack.
 //
-// Inputs are read by a goroutine of Map's, which stops at the next input
-// once the stream stops; a sequence that blocks (on a pipe, say) should
-// watch ctx too, because Map waits for it to return.
+// The sequence is read by Map's workers, one at a time. Map must wait for a
+// read in progress before it can return, and the sequence cannot see Map's
+// own cancellation: a sequence that can block for long (on a pipe, a
+// network, a channel) should stop when a context its owner controls is
+// done, or be closed by its owner, or a break waits for its next input.
 //
 // Map panics if limit is less than 1 or an option does not fit the limit or
 // the input type.
@@ -157,13 +167,20 @@ func Map[In, Out any](ctx context.Context, inputs iter.Seq[In], limit int, fn fu
 		if key != nil {
 			m.workers = cfg.readAhead
 			if m.workers == 0 {
-				m.workers = 4 * limit
+				m.workers = limit
+				if limit <= math.MaxInt/4 {
+					m.workers = 4 * limit
+				}
 			}
 			m.limiter = NewKeyedLimiter[any](limit, cfg.perKey)
 		}
 		m.run(ctx, inputs, yield)
 	}
 }
+
+// resultBuffer caps the buffer of the channel results travel on. Workers
+// that find it full wait; it only smooths bursts.
+const resultBuffer = 256
 
 // mapRun is one iteration of a Map. Workers, started as inputs arrive and
 // at most workers of them, each loop: take the next input from the sequence
@@ -182,7 +199,7 @@ type mapRun[In, Out any] struct {
 	cancel  context.CancelFunc
 	stopped chan struct{}        // closed when the ranging loop stops early
 	results chan Result[In, Out] // closed by the last worker to exit
-	tokens  chan struct{}        // Ordered: one per input between the oldest unyielded and the newest started
+	room    *semaphore.Weighted  // Ordered: one unit per input between the oldest unyielded and the newest started
 	wg      sync.WaitGroup
 
 	mu        sync.Mutex // guards the fields below
@@ -194,18 +211,19 @@ type mapRun[In, Out any] struct {
 	seqPanic  error // the sequence's panic, raised again in the ranging goroutine
 }
 
+// errSeqGoexit is raised in the ranging goroutine when the input sequence
+// called runtime.Goexit.
+var errSeqGoexit = errors.New("gather: Map's input sequence called runtime.Goexit")
+
 func (m *mapRun[In, Out]) run(parent context.Context, inputs iter.Seq[In], yield func(Result[In, Out]) bool) {
 	m.ctx, m.cancel = context.WithCancel(parent)
 	m.done = m.ctx.Done()
 	m.stopped = make(chan struct{})
-	m.results = make(chan Result[In, Out], m.workers)
+	m.results = make(chan Result[In, Out], min(m.workers, resultBuffer))
 	var order *reorder[In, Out]
 	if m.window > 0 {
 		order = newReorder[In, Out](m.window)
-		m.tokens = make(chan struct{}, m.window)
-		for range m.window {
-			m.tokens <- struct{}{}
-		}
+		m.room = semaphore.NewWeighted(int64(m.window))
 	}
 	next, stop := iter.Pull(m.guard(inputs))
 	m.next = next
@@ -230,8 +248,11 @@ func (m *mapRun[In, Out]) run(parent context.Context, inputs iter.Seq[In], yield
 			continue
 		}
 		if !order.put(r, func(r Result[In, Out]) bool {
-			m.tokens <- struct{}{} // never blocks: at most window tokens exist
-			return yield(r)
+			if !yield(r) {
+				return false
+			}
+			m.room.Release(1) // only now may an input window places later start
+			return true
 		}) {
 			return
 		}
@@ -272,17 +293,13 @@ func (m *mapRun[In, Out]) work() {
 		}
 	}()
 	for {
-		if m.tokens != nil {
-			select {
-			case <-m.tokens:
-			case <-m.done:
-				return
-			}
+		if m.room != nil && m.room.Acquire(m.ctx, 1) != nil {
+			return
 		}
 		in, index, ok := m.pull()
 		if !ok {
-			if m.tokens != nil {
-				m.tokens <- struct{}{} // unused: another worker may be waiting for it
+			if m.room != nil {
+				m.room.Release(1) // unused: another worker may be waiting for it
 			}
 			return
 		}
@@ -307,7 +324,17 @@ func (m *mapRun[In, Out]) pull() (in In, index int, ok bool) {
 		return in, 0, false
 	default:
 	}
-	if in, ok = m.next(); !ok {
+	returned := false
+	defer func() {
+		if !returned { // the sequence called runtime.Goexit, which ends this worker too
+			m.seqPanic = errSeqGoexit
+			m.exhausted = true
+			m.cancel()
+		}
+	}()
+	in, ok = m.next()
+	returned = true
+	if !ok {
 		m.exhausted = true
 		if m.seqPanic != nil {
 			m.cancel()
@@ -327,15 +354,17 @@ func (m *mapRun[In, Out]) do(index int, in In) (r Result[In, Out]) {
 	r = Result[In, Out]{Index: index, Input: in, Err: errGoexit}
 	returned := false
 	defer func() {
+		if returned {
+			return
+		}
+		// fn panicked or called runtime.Goexit: the stream stops.
 		if p := recover(); p != nil {
 			r.Err = recovered(p)
 		}
-		if isPanic(r.Err) {
-			m.cancel()
-		}
-		if !returned && r.Err == errGoexit {
-			// fn called runtime.Goexit: this worker is exiting without
-			// returning to its loop, so it sends the result here.
+		m.cancel()
+		if r.Err == errGoexit {
+			// runtime.Goexit: this worker is exiting without returning to
+			// its loop, so it sends the result here.
 			m.send(r)
 		}
 	}()
@@ -364,21 +393,30 @@ func (m *mapRun[In, Out]) send(r Result[In, Out]) bool {
 	}
 }
 
-// reorder holds results that completed ahead of an earlier one, in a ring of
-// window slots indexed by input position.
+// reorder holds results that completed ahead of an earlier one, in a ring
+// indexed by input position. The ring starts small and doubles as needed,
+// up to the window.
 type reorder[In, Out any] struct {
-	slots []Result[In, Out]
-	full  []bool
-	next  int // index of the next result to yield
+	slots  []Result[In, Out]
+	full   []bool
+	next   int // index of the next result to yield
+	window int
 }
 
 func newReorder[In, Out any](window int) *reorder[In, Out] {
-	return &reorder[In, Out]{slots: make([]Result[In, Out], window), full: make([]bool, window)}
+	n := min(window, 64)
+	return &reorder[In, Out]{slots: make([]Result[In, Out], n), full: make([]bool, n), window: window}
 }
 
 // put stores r and yields every result that is now next in order. It
 // reports false when yield asked to stop.
 func (o *reorder[In, Out]) put(r Result[In, Out], yield func(Result[In, Out]) bool) bool {
+	for r.Index-o.next >= len(o.slots) {
+		if len(o.slots) == o.window {
+			panic(fmt.Sprintf("gather: internal error: result %d outside the window of %d at %d", r.Index, o.window, o.next))
+		}
+		o.grow()
+	}
 	n := len(o.slots)
 	o.slots[r.Index%n], o.full[r.Index%n] = r, true
 	for o.full[o.next%n] {
@@ -391,4 +429,18 @@ func (o *reorder[In, Out]) put(r Result[In, Out], yield func(Result[In, Out]) bo
 		}
 	}
 	return true
+}
+
+// grow doubles the ring (never beyond the window), keeping each held result
+// at its index modulo the new size.
+func (o *reorder[In, Out]) grow() {
+	n := min(2*len(o.slots), o.window)
+	slots, full := make([]Result[In, Out], n), make([]bool, n)
+	for i, ok := range o.full {
+		if ok {
+			r := o.slots[i]
+			slots[r.Index%n], full[r.Index%n] = r, true
+		}
+	}
+	o.slots, o.full = slots, full
 }
