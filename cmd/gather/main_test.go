@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/upstream"
+	"go.uber.org/goleak"
+)
+
+// The command line is tested by running the built binary.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gather-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "gather")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building gather: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+type result struct {
+	records []fetch.Record
+	stderr  string
+	code    int
+}
+
+func gather(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := result{stderr: stderr.String(), records: parseRecords(t, stdout.Bytes())}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		res.code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// parseRecords parses JSON lines and fails on any line that is not a
+// complete record.
+func parseRecords(t *testing.T, out []byte) []fetch.Record {
+	t.Helper()
+	var recs []fetch.Record
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r fetch.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("an output line is not a complete record: %q: %v", sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+func startUpstream(t *testing.T, cfg upstream.Config) *upstream.Server {
+	t.Helper()
+	srv, err := upstream.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func TestFetchFileWithBadLines(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	lines := []string{srv.URL() + "/a", "", "not a url", "# comment", srv.URL() + "/b?status=404", srv.URL() + "/c"}
+	file := filepath.Join(t.TempDir(), "urls.txt")
+	os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	res := gather(t, "", "fetch", file, "-c", "4")
+	if res.code != exitSomeFailed {
+		t.Fatalf("exit %d, want %d (some failed); stderr:\n%s", res.code, exitSomeFailed, res.stderr)
+	}
+	byLine := map[int]fetch.Record{}
+	for _, r := range res.records {
+		byLine[r.Line] = r
+	}
+	if len(byLine) != len(lines) || len(res.records) != len(lines) {
+		t.Fatalf("%d records for %d lines", len(res.records), len(lines))
+	}
+	for _, line := range []int{2, 3, 4} {
+		if r := byLine[line]; r.Error == nil || r.Error.Kind != fetch.KindBadInput {
+			t.Errorf("line %d: %+v, want bad_input", line, r)
+		}
+	}
+	if r := byLine[5]; r.Status != 404 || r.Error.Kind != fetch.KindHTTPStatus {
+		t.Errorf("line 5: %+v", r)
+	}
+	if r := byLine[1]; r.Status != 200 || r.Error != nil {
+		t.Errorf("line 1: %+v", r)
+	}
+	if !strings.Contains(res.stderr, "6 records") || !strings.Contains(res.stderr, "p99") {
+		t.Errorf("no summary on stderr:\n%s", res.stderr)
+	}
+}
+
+func TestFetchStdinAllOK(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	var in strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&in, "%s/item/%d\n", srv.URL(), i)
+	}
+	stats := filepath.Join(t.TempDir(), "stats.json")
+	res := gather(t, in.String(), "fetch", "-", "-c", "16", "--per-host", "4", "--ordered", "--stats", stats)
+	if res.code != exitOK || len(res.records) != 200 {
+		t.Fatalf("exit %d, %d records; stderr:\n%s", res.code, len(res.records), res.stderr)
+	}
+	for i, r := range res.records {
+		if r.Line != i+1 {
+			t.Fatalf("--ordered: record %d has line %d", i, r.Line)
+		}
+	}
+	if n := srv.Stats().MaxConcurrent; len(n) != 1 {
+		t.Fatalf("hosts seen: %v", n)
+	} else {
+		for host, peak := range n {
+			if peak > 4 {
+				t.Fatalf("%s saw %d at once, --per-host 4", host, peak)
+			}
+		}
+	}
+	var sum fetch.Summary
+	b, err := os.ReadFile(stats)
+	if err != nil || json.Unmarshal(b, &sum) != nil || sum.Records != 200 || sum.OK != 200 {
+		t.Fatalf("--stats file: %s, %v", b, err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"fetch", "--no-such-flag"},
+		{"fetch", "/no/such/file"},
+		{"fetch", "-c", "0"},
+		{"fetch", "--body", "xml"},
+		{"fetch", "-H", "no colon"},
+		{"no-such-command"},
+	} {
+		res := gather(t, "", args...)
+		if res.code != exitUsage || !strings.HasPrefix(res.stderr, "gather: ") || strings.Contains(res.stderr, "goroutine") {
+			t.Errorf("%v: exit %d, stderr %q", args, res.code, res.stderr)
+		}
+	}
+}
+
+func TestSIGINTLeavesCompleteRecords(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	var in strings.Builder
+	for i := range 2000 {
+		if i%10 == 0 {
+			fmt.Fprintf(&in, "%s/hang/%d?hang=1\n", srv.URL(), i)
+		} else {
+			fmt.Fprintf(&in, "%s/ok/%d?latency=5ms\n", srv.URL(), i)
+		}
+	}
+	cmd := exec.Command(binary, "fetch", "-c", "32")
+	cmd.Stdin = strings.NewReader(in.String())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the hanging requests fill every slot, then interrupt.
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Stats().InFlight < 32 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
+		t.Fatalf("exit %v, want %d; stderr:\n%s", err, exitInterrupted, stderr.String())
+	}
+	recs := parseRecords(t, stdout.Bytes())
+	canceled := 0
+	lines := map[int]bool{}
+	for _, r := range recs {
+		if lines[r.Line] {
+			t.Fatalf("line %d has two records", r.Line)
+		}
+		lines[r.Line] = true
+		hang := strings.Contains(r.URL, "/hang/")
+		isCanceled := r.Error != nil && r.Error.Kind == fetch.KindCanceled
+		if hang && !isCanceled {
+			t.Fatalf("record %+v: a hanging request ended otherwise than canceled", r)
+		}
+		if isCanceled {
+			canceled++
+		}
+	}
+	// The 32 slots were full: of hanging requests, and a few quick ones.
+	if canceled < 24 || canceled > 32 {
+		t.Fatalf("%d records, %d canceled; want the hanging requests in flight canceled", len(recs), canceled)
+	}
+	if !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stderr.String(), "records in") {
+		t.Fatalf("stderr lacks the interruption note or the summary:\n%s", stderr.String())
+	}
+}
+
+// startUpstreamProcess runs `gather upstream` as a process of its own (not
+// slowed by the race detector of the test binary) and returns its URL.
+func startUpstreamProcess(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command(binary, "upstream", "--addr", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(stderr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("gather upstream: %v", err)
+	}
+	for _, word := range strings.Fields(line) {
+		if strings.HasPrefix(word, "http://") {
+			return word
+		}
+	}
+	t.Fatalf("gather upstream did not say where it serves: %q", line)
+	return ""
+}
+
+func TestHundredThousandInputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 requests")
+	}
+	base := startUpstreamProcess(t)
+	file := filepath.Join(t.TempDir(), "urls.txt")
+	f, _ := os.Create(file)
+	w := bufio.NewWriter(f)
+	for i := range 100_000 {
+		fmt.Fprintf(w, "%s/i/%d\n", base, i)
+	}
+	w.Flush()
+	f.Close()
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	start := time.Now()
+	res := gather(t, "", "fetch", file, "-c", "64", "-o", out, "-q")
+	if res.code != exitOK {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	b, _ := os.ReadFile(out)
+	recs := parseRecords(t, b)
+	seen := make([]bool, 100_001)
+	for _, r := range recs {
+		if seen[r.Line] {
+			t.Fatalf("line %d twice", r.Line)
+		}
+		seen[r.Line] = true
+	}
+	if len(recs) != 100_000 {
+		t.Fatalf("%d records", len(recs))
+	}
+	t.Logf("100,000 requests in %v", time.Since(start))
+}
+
+func TestDemo(t *testing.T) {
+	res := gather(t, "", "demo", "-n", "500", "-c", "100", "--latency", "20ms", "--jitter", "10ms")
+	if res.code != exitOK || !strings.Contains(res.stderr, "500 records") || !strings.Contains(res.stderr, "one by one") {
+		t.Fatalf("exit %d:\n%s", res.code, res.stderr)
+	}
+}

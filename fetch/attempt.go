@@ -1,0 +1,200 @@
+package fetch
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// outcome is what one attempt gave.
+type outcome struct {
+	status      int
+	kind        Kind // "" on success (any status), else the failure
+	message     string
+	retryAfter  time.Duration
+	bytes       int64
+	sha         string
+	body        json.RawMessage
+	bodyFile    string
+	truncated   bool
+	finalURL    string
+	contentType string
+}
+
+func (o outcome) error() *Error {
+	if o.kind != "" {
+		return &Error{Kind: o.kind, Message: o.message}
+	}
+	if o.status >= 400 {
+		return &Error{Kind: KindHTTPStatus, Message: fmt.Sprintf("%d %s", o.status, http.StatusText(o.status))}
+	}
+	return nil
+}
+
+func (o outcome) fill(r *Record) {
+	r.Status = o.status
+	r.Error = o.error()
+	r.Bytes, r.SHA256, r.Body, r.BodyFile, r.Truncated = o.bytes, o.sha, o.body, o.bodyFile, o.truncated
+	r.ContentType = o.contentType
+	if o.finalURL != r.URL {
+		r.FinalURL = o.finalURL
+	}
+}
+
+// attempt sends the request once and reads the body under the policy.
+func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
+	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
+	defer cancel()
+	fail := func(err error) outcome {
+		out.kind = classify(ctx, err)
+		out.message = err.Error()
+		if out.kind == KindCanceled || out.kind == KindDeadline || out.kind == KindTimeoutTotal {
+			out.message = fmt.Sprintf("%v (%v)", context.Cause(ctx), err)
+		}
+		return out
+	}
+	req, err := http.NewRequestWithContext(ctx, p.req.Method, p.url.String(), newBodyReader(p.req.Body))
+	if err != nil {
+		out.kind, out.message = KindBadInput, err.Error()
+		return out
+	}
+	for k, vs := range c.cfg.Header {
+		req.Header[k] = vs
+	}
+	for k, vs := range p.req.Header {
+		req.Header[k] = vs
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fail(err)
+	}
+	defer resp.Body.Close()
+	out.status = resp.StatusCode
+	out.finalURL = resp.Request.URL.String()
+	out.contentType = resp.Header.Get("Content-Type")
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	if err := c.readBody(resp.Body, p, &out); err != nil {
+		return fail(err)
+	}
+	return out
+}
+
+// readBody reads at most MaxBody bytes of the (decoded) body, hashing them,
+// and keeps what the policy says. A larger body is an errTooLarge error and
+// is read no further.
+func (c *Client) readBody(body io.Reader, p prepared, out *outcome) error {
+	limited := io.LimitReader(body, c.cfg.MaxBody+1)
+	h := sha256.New()
+	var err error
+	switch c.cfg.Body {
+	case BodyHash:
+		out.bytes, err = io.Copy(h, limited)
+	case BodyText, BodyBase64, BodyHead:
+		var kept []byte
+		kept, out.bytes, err = keep(limited, h, c.cfg)
+		if err == nil && out.bytes <= c.cfg.MaxBody {
+			out.body, out.truncated = encodeBody(kept, out.bytes, c.cfg.Body)
+		}
+	case BodyDir:
+		out.bytes, out.bodyFile, err = save(limited, h, c.cfg.BodyDir, p.req.Line)
+	}
+	if err != nil {
+		return err
+	}
+	if out.bytes > c.cfg.MaxBody {
+		if out.bodyFile != "" {
+			os.Remove(out.bodyFile)
+			out.bodyFile = ""
+		}
+		return fmt.Errorf("%w of %d bytes", errTooLarge, c.cfg.MaxBody)
+	}
+	out.sha = hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+// keep reads r into memory (all of it, or its head), hashing everything.
+func keep(r io.Reader, h hash.Hash, cfg Config) (kept []byte, n int64, err error) {
+	limit := cfg.MaxBody + 1
+	if cfg.Body == BodyHead {
+		limit = int64(cfg.BodyHead)
+	}
+	buf := make([]byte, 0, min(limit, 64<<10))
+	var chunk [32 << 10]byte
+	for {
+		m, rerr := r.Read(chunk[:])
+		h.Write(chunk[:m])
+		if room := limit - int64(len(buf)); room > 0 {
+			buf = append(buf, chunk[:min(int64(m), room)]...)
+		}
+		n += int64(m)
+		if rerr == io.EOF {
+			return buf, n, nil
+		}
+		if rerr != nil {
+			return buf, n, rerr
+		}
+	}
+}
+
+func encodeBody(b []byte, total int64, policy BodyPolicy) (json.RawMessage, bool) {
+	var v []byte
+	switch policy {
+	case BodyText:
+		if json.Valid(b) {
+			return json.RawMessage(b), false
+		}
+		v, _ = json.Marshal(string(b))
+	case BodyBase64:
+		v, _ = json.Marshal(base64.StdEncoding.EncodeToString(b))
+	case BodyHead:
+		v, _ = json.Marshal(string(b))
+		return v, total > int64(len(b))
+	}
+	return v, false
+}
+
+// save writes the body to dir/<line>.body through a temporary file, so a
+// body file is either complete or absent.
+func save(r io.Reader, h hash.Hash, dir string, line int) (int64, string, error) {
+	final := filepath.Join(dir, strconv.Itoa(line)+".body")
+	tmp, err := os.CreateTemp(dir, ".part-*")
+	if err != nil {
+		return 0, "", fmt.Errorf("saving the body: %w", err)
+	}
+	w := bufio.NewWriterSize(io.MultiWriter(tmp, h), 32<<10)
+	n, err := io.Copy(w, r)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), final)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("saving the body: %w", err)
+		}
+		return n, "", err
+	}
+	return n, final, nil
+}

@@ -1,0 +1,512 @@
+// Package fetch is gather's HTTP engine: it turns a stream of requests into
+// a stream of Records, one per input, with bounded concurrency overall and
+// per host, rate limits, retries with back-off, separate timeouts, a body
+// policy and a maximum body size.
+//
+// Design choices:
+//
+//   - One http.Transport, tuned for the limits in force: idle connections
+//     per host at least the per-host limit (Go's default of 2 makes a
+//     high-concurrency client open and close connections until ephemeral
+//     ports run out), HTTP/1.1 by default so that one HTTP/2 connection's
+//     stream limit cannot serialise a bulk run (HTTP2 turns it on).
+//   - Scheduling is gather.Map with a per-host limit: a host at its limit
+//     does not hold global slots, so other hosts keep flowing, and inputs are
+//     read ahead only as far as the read-ahead bound.
+//   - Each timeout is its own mechanism (dialer, TLS handshake, response
+//     headers, a context per attempt, a context per input), so a Record says
+//     which one fired.
+//   - Every input yields exactly one Record; errors are data, never a reason
+//     to stop the run.
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gogather/gather"
+	"golang.org/x/time/rate"
+)
+
+// Config is the engine's configuration. The zero value of a field means its
+// documented default.
+type Config struct {
+	Concurrency int     // requests in flight in all; default 64
+	PerHost     int     // requests in flight per scheme://host:port; 0 = no limit beyond Concurrency
+	ReadAhead   int     // inputs read ahead to interleave hosts, with PerHost; default 4 x Concurrency
+	Rate        float64 // requests per second in all (attempts, retries included); 0 = unlimited
+	PerHostRate float64 // requests per second per host; 0 = unlimited
+
+	Retries      int           // retries after the first attempt; default 2; -1 for none
+	RetryBase    time.Duration // first back-off; default 200ms, doubled each retry, with jitter
+	RetryMax     time.Duration // back-off cap; default 10s
+	RetryUnsafe  bool          // also retry non-idempotent methods (POST, PATCH) after a response or a reset
+	MaxRetryWait time.Duration // longest Retry-After honoured; longer ones end the retries; default 60s
+	BreakAfter   int           // consecutive connection failures that trip a host's circuit; default 0 = never
+
+	ConnectTimeout time.Duration // TCP connect; default 10s
+	TLSTimeout     time.Duration // TLS handshake; default 10s
+	HeaderTimeout  time.Duration // from request sent to response headers; default 30s
+	AttemptTimeout time.Duration // one attempt, body included; default 60s
+	Deadline       time.Duration // one input, retries and back-off included; default 0 = none
+
+	MaxBody      int64      // largest body read, after decoding; default 10 MiB
+	Body         BodyPolicy // what to keep of each body; default BodyHash
+	BodyHead     int        // with BodyHead: bytes kept; default 1024
+	BodyDir      string     // with BodyDir: the directory bodies are saved to
+	MaxRedirects int        // redirects followed; default 10; -1 for none
+
+	Header    http.Header // added to every request
+	UserAgent string      // default "gather/0"
+	HTTP2     bool        // negotiate HTTP/2 with servers that offer it
+
+	Ordered bool // yield records in input order, through a window of 4 x Concurrency
+}
+
+// BodyPolicy says what a Record keeps of a response body.
+type BodyPolicy string
+
+// The body policies.
+const (
+	BodyHash   BodyPolicy = "hash"   // read, count and hash the body; keep nothing
+	BodyText   BodyPolicy = "text"   // keep the body: JSON bodies as JSON, others as a string
+	BodyBase64 BodyPolicy = "base64" // keep the body as a base64 string
+	BodyHead   BodyPolicy = "head"   // keep the first BodyHead bytes as a string
+	BodyDir    BodyPolicy = "dir"    // save each body to a file in BodyDir
+)
+
+func (c *Config) setDefaults() error {
+	def := func(p *time.Duration, d time.Duration) {
+		if *p == 0 {
+			*p = d
+		}
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 64
+	}
+	if c.Concurrency < 1 {
+		return fmt.Errorf("concurrency must be at least 1, got %d", c.Concurrency)
+	}
+	if c.PerHost < 0 || c.ReadAhead < 0 || c.Rate < 0 || c.PerHostRate < 0 || c.BreakAfter < 0 {
+		return errors.New("per-host limit, read-ahead, rates and break-after must not be negative")
+	}
+	if c.PerHost > c.Concurrency {
+		c.PerHost = c.Concurrency
+	}
+	if c.ReadAhead == 0 {
+		c.ReadAhead = 4 * c.Concurrency
+	}
+	if c.ReadAhead < c.Concurrency {
+		return fmt.Errorf("read-ahead %d is less than the concurrency %d", c.ReadAhead, c.Concurrency)
+	}
+	switch {
+	case c.Retries == 0:
+		c.Retries = 2
+	case c.Retries < 0:
+		c.Retries = 0
+	}
+	def(&c.RetryBase, 200*time.Millisecond)
+	def(&c.RetryMax, 10*time.Second)
+	def(&c.MaxRetryWait, 60*time.Second)
+	def(&c.ConnectTimeout, 10*time.Second)
+	def(&c.TLSTimeout, 10*time.Second)
+	def(&c.HeaderTimeout, 30*time.Second)
+	def(&c.AttemptTimeout, 60*time.Second)
+	if c.MaxBody == 0 {
+		c.MaxBody = 10 << 20
+	}
+	switch c.Body {
+	case "":
+		c.Body = BodyHash
+	case BodyHash, BodyText, BodyBase64:
+	case BodyHead:
+		if c.BodyHead == 0 {
+			c.BodyHead = 1024
+		}
+	case BodyDir:
+		if c.BodyDir == "" {
+			return errors.New("the dir body policy needs a directory")
+		}
+	default:
+		return fmt.Errorf("unknown body policy %q (want hash, text, base64, head or dir)", c.Body)
+	}
+	switch {
+	case c.MaxRedirects == 0:
+		c.MaxRedirects = 10
+	case c.MaxRedirects < 0:
+		c.MaxRedirects = 0
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "gather/0"
+	}
+	return nil
+}
+
+// A Request is one input turned into an HTTP request.
+type Request struct {
+	Line   int // 1-based input line, copied to the Record
+	Method string
+	URL    string
+	Header http.Header
+	Body   []byte
+	// Err, when set, means the input could not be turned into a request:
+	// its Record is a bad_input error with this message, and nothing is sent.
+	Err error
+}
+
+// A Client runs requests. It is safe for concurrent use; Close it when done.
+type Client struct {
+	cfg       Config
+	transport *http.Transport
+	http      *http.Client
+	rate      *rate.Limiter // nil when unlimited
+
+	mu    sync.Mutex
+	hosts map[string]*hostState
+}
+
+// hostState is what the client knows of one host during a run. It is kept
+// for the client's life: about 200 bytes per distinct host.
+type hostState struct {
+	mu          sync.Mutex
+	rate        *rate.Limiter // nil when unlimited
+	pausedUntil time.Time     // Retry-After applies to the whole host
+	failures    int           // consecutive connection-level failures
+	open        bool          // the circuit is open: inputs fail fast
+}
+
+// New returns a client for cfg, or an error naming the setting that is
+// wrong.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	perHostConns := cfg.PerHost
+	if perHostConns == 0 {
+		perHostConns = cfg.Concurrency
+	}
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   cfg.TLSTimeout,
+		ResponseHeaderTimeout: cfg.HeaderTimeout,
+		MaxIdleConns:          2 * cfg.Concurrency,
+		MaxIdleConnsPerHost:   perHostConns,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     cfg.HTTP2,
+	}
+	if !cfg.HTTP2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	c := &Client{cfg: cfg, transport: tr, hosts: make(map[string]*hostState)}
+	c.http = &http.Client{
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > cfg.MaxRedirects {
+				return fmt.Errorf("%w: stopped after %d", errRedirectLoop, cfg.MaxRedirects)
+			}
+			return nil
+		},
+	}
+	if cfg.Rate > 0 {
+		c.rate = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
+	}
+	return c, nil
+}
+
+// Close releases the client's idle connections.
+func (c *Client) Close() { c.transport.CloseIdleConnections() }
+
+// Run fetches every request of reqs and yields one Record per request, as
+// each completes (or in input order with Config.Ordered). It reads reqs
+// only as fast as slots free up, so reqs may be endless. Breaking out of the
+// loop cancels what is in flight and waits for it. When ctx is done, no new
+// request starts and the ones in flight end with a canceled record.
+func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request]) iter.Seq[Record] {
+	var opts []gather.MapOption
+	if c.cfg.PerHost > 0 {
+		opts = append(opts, gather.PerKey(c.cfg.PerHost, func(p prepared) string { return p.host }), gather.ReadAhead(c.cfg.ReadAhead))
+	}
+	if c.cfg.Ordered {
+		opts = append(opts, gather.Ordered(4*c.cfg.Concurrency))
+	}
+	prepare := func(yield func(prepared) bool) {
+		for r := range reqs {
+			if !yield(c.prepare(r)) {
+				return
+			}
+		}
+	}
+	return func(yield func(Record) bool) {
+		do := func(ctx context.Context, p prepared) (Record, error) { return c.do(ctx, p), nil }
+		for r := range gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...) {
+			rec := r.Value
+			if r.Err != nil { // a panic, or cancelled while waiting for its host's slot
+				rec = Record{Line: r.Input.req.Line, URL: r.Input.req.URL, Method: r.Input.req.Method,
+					Error: &Error{Kind: KindCanceled, Message: r.Err.Error()}}
+				if _, ok := errors.AsType[*gather.PanicError](r.Err); ok {
+					rec.Error.Kind = KindOther
+				}
+			}
+			if !yield(rec) {
+				return
+			}
+		}
+	}
+}
+
+// Do fetches one request, with retries, and returns its Record.
+func (c *Client) Do(ctx context.Context, req Request) Record {
+	return c.do(ctx, c.prepare(req))
+}
+
+// prepared is a request checked and parsed once, before it is scheduled.
+type prepared struct {
+	req  Request
+	url  *url.URL
+	host string // scheme://host:port, the per-host key
+	err  error
+}
+
+func (c *Client) prepare(req Request) prepared {
+	p := prepared{req: req}
+	if p.req.Method == "" {
+		p.req.Method = http.MethodGet
+	}
+	if req.Err != nil {
+		p.err = req.Err
+		return p
+	}
+	u, err := url.Parse(strings.TrimSpace(req.URL))
+	switch {
+	case err != nil:
+		p.err = err
+	case u.Scheme != "http" && u.Scheme != "https":
+		p.err = fmt.Errorf("URL %q: scheme must be http or https", req.URL)
+	case u.Host == "":
+		p.err = fmt.Errorf("URL %q has no host", req.URL)
+	default:
+		p.url = u
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		p.host = u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port)
+	}
+	return p
+}
+
+func (c *Client) host(key string) *hostState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hosts[key]
+	if h == nil {
+		h = &hostState{}
+		if c.cfg.PerHostRate > 0 {
+			h.rate = rate.NewLimiter(rate.Limit(c.cfg.PerHostRate), 1)
+		}
+		c.hosts[key] = h
+	}
+	return h
+}
+
+func (c *Client) do(ctx context.Context, p prepared) (rec Record) {
+	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method}
+	if p.err != nil {
+		rec.Error = &Error{Kind: KindBadInput, Message: p.err.Error()}
+		return rec
+	}
+	start := time.Now()
+	defer func() { rec.MS = float64(time.Since(start).Microseconds()) / 1000 }()
+	if c.cfg.Deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.Deadline, errDeadline)
+		defer cancel()
+	}
+	h := c.host(p.host)
+	for attempt := 1; ; attempt++ {
+		if err := c.wait(ctx, h); err != nil {
+			rec.Error = c.stopError(ctx, err)
+			return rec
+		}
+		out := c.attempt(ctx, p)
+		rec.Attempts = attempt
+		c.observe(h, out)
+		wait, retry := c.retryable(p.req.Method, out, attempt)
+		if !retry {
+			out.fill(&rec)
+			return rec
+		}
+		rec.Retries = append(rec.Retries, Attempt{Status: out.status, Error: out.error(), WaitMS: float64(wait.Milliseconds())})
+		if err := sleep(ctx, wait); err != nil {
+			out.fill(&rec)
+			return rec
+		}
+	}
+}
+
+// stopError is the error of an input stopped while it waited.
+func (c *Client) stopError(ctx context.Context, err error) *Error {
+	if errors.Is(context.Cause(ctx), errDeadline) {
+		return &Error{Kind: KindDeadline, Message: "the input's deadline passed"}
+	}
+	var circuit *circuitError
+	if errors.As(err, &circuit) {
+		return &Error{Kind: KindCircuitOpen, Message: err.Error()}
+	}
+	return &Error{Kind: KindCanceled, Message: err.Error()}
+}
+
+type circuitError struct{ failures int }
+
+func (e *circuitError) Error() string {
+	return fmt.Sprintf("host paused after %d consecutive connection failures", e.failures)
+}
+
+// wait blocks until the host may be sent a request: its circuit is closed,
+// any Retry-After pause is over and the rate limits allow it.
+func (c *Client) wait(ctx context.Context, h *hostState) error {
+	h.mu.Lock()
+	open, failures, until := h.open, h.failures, h.pausedUntil
+	h.mu.Unlock()
+	if open {
+		return &circuitError{failures}
+	}
+	if d := time.Until(until); d > 0 {
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	if c.rate != nil {
+		if err := c.rate.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	if h.rate != nil {
+		if err := h.rate.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// observe updates the host's state with an attempt's outcome.
+func (c *Client) observe(h *hostState, out outcome) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch out.kind {
+	case KindConnect, KindTimeoutConnect, KindDNS:
+		h.failures++
+		if c.cfg.BreakAfter > 0 && h.failures >= c.cfg.BreakAfter {
+			h.open = true
+		}
+	default:
+		h.failures = 0
+	}
+	if out.retryAfter > 0 && out.retryAfter <= c.cfg.MaxRetryWait {
+		if until := time.Now().Add(out.retryAfter); until.After(h.pausedUntil) {
+			h.pausedUntil = until
+		}
+	}
+}
+
+// retryable says whether to retry after an attempt, and after how long.
+func (c *Client) retryable(method string, out outcome, attempt int) (time.Duration, bool) {
+	if attempt > c.cfg.Retries {
+		return 0, false
+	}
+	switch out.kind {
+	case KindDNS, KindConnect, KindTimeoutConnect:
+		// Nothing was sent: safe for every method.
+	case KindReset, KindTimeoutHeaders, KindTimeoutTotal, KindTimeoutTLS:
+		if !idempotent(method) && !c.cfg.RetryUnsafe {
+			return 0, false
+		}
+	case "":
+		switch out.status {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		default:
+			return 0, false
+		}
+		if !idempotent(method) && !c.cfg.RetryUnsafe && out.status != http.StatusTooManyRequests {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if out.retryAfter > c.cfg.MaxRetryWait {
+		return 0, false
+	}
+	backoff := c.cfg.RetryBase << (attempt - 1)
+	if backoff > c.cfg.RetryMax || backoff <= 0 {
+		backoff = c.cfg.RetryMax
+	}
+	// Jitter: a uniform wait in [backoff/2, backoff], so retries of many
+	// inputs do not arrive in lockstep.
+	backoff = backoff/2 + rand.N(backoff/2+1)
+	return max(backoff, out.retryAfter), true
+}
+
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// parseRetryAfter reads a Retry-After header: seconds or an HTTP-date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
+}
+
+// newBodyReader returns a reader of b, or a nil io.Reader (not a nil
+// *bytes.Reader) when there is no body.
+func newBodyReader(b []byte) io.Reader {
+	if b == nil {
+		return nil
+	}
+	return bytes.NewReader(b)
+}

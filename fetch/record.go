@@ -1,0 +1,86 @@
+package fetch
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// A Record is the outcome of one input: one per input, success or failure,
+// in a stable JSON shape shared by every sink (JSONL, CSV, the job file) and
+// by the cluster. Fields are only ever added, never renamed or removed.
+type Record struct {
+	// Line is the input's 1-based line number (or record number).
+	Line int `json:"line"`
+	// URL is the URL requested, as given or built from the input.
+	URL string `json:"url"`
+	// Method is the HTTP method.
+	Method string `json:"method"`
+	// Status is the final HTTP status code, 0 when no response arrived.
+	Status int `json:"status"`
+	// Error is absent on success.
+	Error *Error `json:"error,omitempty"`
+	// Attempts is how many times the request was sent (0 for bad input).
+	Attempts int `json:"attempts"`
+	// MS is the time from the first attempt's start to the end of the last
+	// one's body, in milliseconds, retries and back-off included.
+	MS float64 `json:"ms"`
+	// Bytes is the size of the (decoded) body read.
+	Bytes int64 `json:"bytes"`
+	// SHA256 is the hex SHA-256 of the body, when bodies are hashed.
+	SHA256 string `json:"sha256,omitempty"`
+	// FinalURL is the URL after redirects, when it differs from URL.
+	FinalURL string `json:"final_url,omitempty"`
+	// ContentType is the response's Content-Type header.
+	ContentType string `json:"content_type,omitempty"`
+	// Body is the body when the body policy keeps it: a JSON value for a
+	// JSON body kept as text, else a JSON string (text or base64).
+	Body json.RawMessage `json:"body,omitempty"`
+	// BodyFile is where the body was saved, with the "dir" body policy.
+	BodyFile string `json:"body_file,omitempty"`
+	// Truncated is true when only the first bytes of the body were kept.
+	Truncated bool `json:"truncated,omitempty"`
+	// Retries lists the outcome of each attempt before the last, in order,
+	// when there were retries.
+	Retries []Attempt `json:"retries,omitempty"`
+}
+
+// An Attempt summarises one attempt that was retried.
+type Attempt struct {
+	Status int    `json:"status"`
+	Error  *Error `json:"error,omitempty"`
+	// WaitMS is the back-off slept before the next attempt.
+	WaitMS float64 `json:"wait_ms"`
+}
+
+// Error is a failed input's error: a short machine-readable kind and a
+// human-readable message.
+type Error struct {
+	Kind    Kind   `json:"kind"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Kind, e.Message) }
+
+// Kind names a class of failure. The set only grows.
+type Kind string
+
+// The kinds of failure a Record can carry.
+const (
+	KindBadInput       Kind = "bad_input"       // the input could not be turned into a request
+	KindDNS            Kind = "dns"             // the host name did not resolve
+	KindConnect        Kind = "connect"         // the connection was refused or failed
+	KindTLS            Kind = "tls"             // the TLS handshake failed
+	KindTimeoutConnect Kind = "timeout_connect" // connecting took longer than the connect timeout
+	KindTimeoutTLS     Kind = "timeout_tls"     // the TLS handshake took longer than its timeout
+	KindTimeoutHeaders Kind = "timeout_headers" // the response headers took longer than their timeout
+	KindTimeoutTotal   Kind = "timeout_total"   // an attempt took longer than the attempt timeout
+	KindDeadline       Kind = "deadline"        // the input's overall deadline passed
+	KindReset          Kind = "reset"           // the connection was reset or closed mid-response
+	KindTooLarge       Kind = "too_large"       // the body exceeded the maximum size
+	KindBadResponse    Kind = "bad_response"    // the response was not valid HTTP
+	KindRedirectLoop   Kind = "redirect_loop"   // too many redirects
+	KindHTTPStatus     Kind = "http_status"     // the final status was 400 or above
+	KindCanceled       Kind = "canceled"        // the run was stopped before the input finished
+	KindCircuitOpen    Kind = "circuit_open"    // the host's circuit is open after repeated connection failures
+	KindOther          Kind = "other"           // anything else; the message says what
+)
