@@ -1,7 +1,9 @@
 // Package input reads gather's inputs as streams: each item is yielded as
 // soon as it is read, with its 1-based line number, and nothing is read
 // ahead of what the consumer asks for. A bad line is an item with an error,
-// never a reason to stop: the reader goes on with the next line.
+// never a reason to stop: the reader goes on with the next line. (The one
+// exception is a CSV input whose header is bad: without it no row can be
+// read.)
 package input
 
 import (

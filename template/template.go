@@ -1,0 +1,356 @@
+// Package template fills text from a record: "https://api.example.com/users/${{ .id }}"
+// becomes "https://api.example.com/users/42" for the record {"id": 42}.
+//
+// A placeholder ${{ expr }} holds a jq expression, evaluated by gojq
+// (github.com/itchyny/gojq) with the record as its input "."; the
+// expression is parsed and compiled once, by Parse. Everything outside
+// placeholders is literal text.
+//
+// # Syntax
+//
+//   - ${{ starts a placeholder and the first }} outside the expression's
+//     string literals and braces ends it, so ${{ "}}" }} and
+//     ${{ {a: {b: .x}} | tojson }} work. White space inside is free.
+//   - $${{ is a literal ${{. In general a run of n dollar signs right before
+//     {{ stands for n/2 literal dollars (rounded down), and when n is odd
+//     the last one starts a placeholder: $$${{ .price }} is a literal $
+//     followed by the price. Dollars and braces anywhere else are literal
+//     ($HOME, {{ x }}, $$, }}).
+//   - jq comments (#) inside a placeholder are not recognised by the search
+//     for the closing }}.
+//
+// # Values
+//
+// An expression must yield exactly one value:
+//
+//   - a string is inserted as is (as jq -r prints it);
+//   - null is inserted as nothing, so a missing field gives an empty string
+//     (write .x // error("no x") or .x | values to require it);
+//   - numbers and booleans are inserted as JSON text; numbers that came in
+//     as json.Number (as from input.JSONL) keep their text exactly, others
+//     are formatted as jq formats them (3, 1.5, 1e+100);
+//   - arrays and objects are inserted as compact JSON (jq's encoding: keys
+//     sorted, no HTML escaping).
+//
+// No value (empty), more than one value, or an error (including error(...)
+// and halt) make Execute fail with an *Error naming the placeholder.
+//
+// # Inputs
+//
+// The record's values must be of the types encoding/json decodes into an
+// any (nil, bool, float64, json.Number, string, []any, map[string]any), or
+// int or *big.Int, as gojq requires. Other types make Execute fail with an
+// error rather than panic.
+//
+// Expressions see no environment variables ($ENV and env are empty),
+// cannot read further inputs (input, inputs) and load no modules.
+package template
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/itchyny/gojq"
+)
+
+// A Template is parsed text with placeholders. It is immutable and safe for
+// concurrent use.
+type Template struct {
+	src   string
+	parts []part
+	lit   string // the whole text, when there are no placeholders
+}
+
+// A part is literal text (code == nil) or a placeholder.
+type part struct {
+	lit  string
+	code *gojq.Code
+	expr string // the placeholder's expression, as written
+	col  int    // 1-based byte column of the placeholder's "${{"
+}
+
+// An Error is an error in a template or in filling it.
+type Error struct {
+	Column int    // 1-based byte offset in the template text
+	Expr   string // the placeholder's expression, when the error concerns one
+	Msg    string
+	Err    error // the underlying error (gojq's, or a context's), if any
+}
+
+func (e *Error) Error() string {
+	if e.Expr == "" {
+		return fmt.Sprintf("column %d: %s", e.Column, e.Msg)
+	}
+	return fmt.Sprintf("column %d: ${{%s}}: %s", e.Column, shorten(e.Expr), e.Msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// shorten cuts a long expression for an error message.
+func shorten(s string) string {
+	const max = 60
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// Parse parses s, compiling each placeholder's expression. Its errors are
+// *Error, with the column of the problem: an unclosed placeholder (the
+// column of its ${{), an empty expression, or a jq syntax or compile error
+// (the column of the offending token when gojq gives one).
+func Parse(s string) (*Template, error) {
+	t := &Template{src: s}
+	var lit strings.Builder
+	i := 0
+	for {
+		p := strings.Index(s[i:], "{{")
+		if p < 0 {
+			lit.WriteString(s[i:])
+			break
+		}
+		p += i
+		k := 0 // dollars right before p, after i
+		for p-k-1 >= i && s[p-k-1] == '$' {
+			k++
+		}
+		lit.WriteString(s[i : p-k])
+		lit.WriteString(strings.Repeat("$", k/2))
+		if k%2 == 0 {
+			lit.WriteString("{{")
+			i = p + 2
+			continue
+		}
+		start := p - 1 // the "${{"
+		end, err := closing(s, p+2)
+		if err != nil {
+			return nil, &Error{Column: start + 1, Msg: err.Error()}
+		}
+		if lit.Len() > 0 {
+			t.parts = append(t.parts, part{lit: lit.String()})
+			lit.Reset()
+		}
+		pl, perr := compile(s, start, p+2, end)
+		if perr != nil {
+			return nil, perr
+		}
+		t.parts = append(t.parts, pl)
+		i = end + 2
+	}
+	if len(t.parts) == 0 {
+		t.lit = lit.String()
+		t.parts = nil
+	} else if lit.Len() > 0 {
+		t.parts = append(t.parts, part{lit: lit.String()})
+	}
+	return t, nil
+}
+
+// closing returns the index of the "}}" that ends the expression starting
+// at from: the first one outside string literals (with their \(...)
+// interpolations) and outside braces the expression opened.
+func closing(s string, from int) (int, error) {
+	type frame struct {
+		str    bool // in a string literal
+		parens int  // in an expression: open parentheses
+		braces int  // in an expression: open braces
+	}
+	stack := []frame{{}}
+	for i := from; i < len(s); i++ {
+		f := &stack[len(stack)-1]
+		c := s[i]
+		if f.str {
+			switch c {
+			case '\\':
+				if i+1 < len(s) && s[i+1] == '(' {
+					stack = append(stack, frame{})
+				}
+				i++
+			case '"':
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			stack = append(stack, frame{str: true})
+		case '(':
+			f.parens++
+		case ')':
+			if f.parens > 0 {
+				f.parens--
+			} else if len(stack) > 1 { // the end of a \( interpolation
+				stack = stack[:len(stack)-1]
+			}
+		case '{':
+			f.braces++
+		case '}':
+			if f.braces > 0 {
+				f.braces--
+			} else if len(stack) == 1 && i+1 < len(s) && s[i+1] == '}' {
+				return i, nil
+			}
+		}
+	}
+	if len(stack) > 1 {
+		return 0, errors.New(`unclosed placeholder: "${{" has no matching "}}" (a string literal in it is not closed)`)
+	}
+	return 0, errors.New(`unclosed placeholder: "${{" has no matching "}}"`)
+}
+
+// compile compiles the expression s[from:end] of the placeholder at start.
+func compile(s string, start, from, end int) (part, error) {
+	expr := s[from:end]
+	pl := part{expr: expr, col: start + 1}
+	trimmed := strings.TrimLeft(expr, " \t\r\n")
+	if strings.TrimSpace(trimmed) == "" {
+		return pl, &Error{Column: start + 1, Msg: `empty placeholder: no expression between "${{" and "}}"`}
+	}
+	q, err := gojq.Parse(expr)
+	if err != nil {
+		col := from + len(expr) - len(trimmed) + 1
+		var pe *gojq.ParseError
+		if errors.As(err, &pe) {
+			off := pe.Offset - len(pe.Token)
+			if off < 0 || off > len(expr) {
+				off = pe.Offset
+			}
+			col = from + min(max(off, 0), len(expr)) + 1
+		}
+		return pl, &Error{Column: col, Expr: expr, Msg: "jq: " + err.Error(), Err: err}
+	}
+	pl.code, err = gojq.Compile(q)
+	if err != nil {
+		col := from + len(expr) - len(trimmed) + 1
+		return pl, &Error{Column: col, Expr: expr, Msg: "jq: " + err.Error(), Err: err}
+	}
+	return pl, nil
+}
+
+// String returns the template's text, as given to Parse.
+func (t *Template) String() string { return t.src }
+
+// IsConstant reports whether the template has no placeholders: Execute
+// then always returns the same text (with escapes resolved).
+func (t *Template) IsConstant() bool { return t.parts == nil }
+
+// Execute fills the template from fields, the input "." of every
+// expression. See ExecuteContext.
+func (t *Template) Execute(fields map[string]any) (string, error) {
+	return t.execute(context.Background(), fields)
+}
+
+// ExecuteContext fills the template from fields, the input "." of every
+// expression. Its errors are *Error naming the placeholder. An expression
+// that never ends (def f: f; f) is stopped when ctx is done; Execute has no
+// such bound, so use this with templates from untrusted sources.
+func (t *Template) ExecuteContext(ctx context.Context, fields map[string]any) (string, error) {
+	return t.execute(ctx, fields)
+}
+
+func (t *Template) execute(ctx context.Context, fields map[string]any) (string, error) {
+	if t.parts == nil {
+		return t.lit, nil
+	}
+	var sb strings.Builder
+	for i := range t.parts {
+		p := &t.parts[i]
+		if p.code == nil {
+			sb.WriteString(p.lit)
+			continue
+		}
+		if err := p.eval(ctx, fields, &sb); err != nil {
+			return "", err
+		}
+	}
+	return sb.String(), nil
+}
+
+// eval appends the value of the placeholder p to sb.
+func (p *part) eval(ctx context.Context, fields map[string]any, sb *strings.Builder) (err error) {
+	defer func() {
+		// gojq panics on values of types it does not know (an int64, a
+		// []string), even when formatting an error about them.
+		if r := recover(); r != nil {
+			err = p.errorf(nil, "cannot evaluate (are all the record's values of JSON types?): %v", r)
+		}
+	}()
+	var it gojq.Iter
+	if ctx == context.Background() {
+		it = p.code.Run(fields)
+	} else {
+		it = p.code.RunWithContext(ctx, fields)
+	}
+	v, ok := it.Next()
+	if !ok {
+		return p.errorf(nil, "no value")
+	}
+	if e, ok := v.(error); ok {
+		return p.errorf(e, "%s", errorMessage(e))
+	}
+	if second, ok := it.Next(); ok {
+		if e, ok := second.(error); ok && (errors.Is(e, context.Canceled) || errors.Is(e, context.DeadlineExceeded)) {
+			return p.errorf(e, "%v", e)
+		}
+		return p.errorf(nil, "more than one value")
+	}
+	if err := write(sb, v); err != nil {
+		return p.errorf(err, "%v", err)
+	}
+	return nil
+}
+
+func (p *part) errorf(err error, format string, args ...any) error {
+	return &Error{Column: p.col, Expr: p.expr, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// errorMessage is the message of an error emitted by an expression: the
+// text given to error("...") as is.
+func errorMessage(e error) string {
+	var he *gojq.HaltError
+	if errors.As(e, &he) {
+		switch v := he.Value().(type) {
+		case nil:
+			return "halt"
+		case string:
+			return "halt: " + v
+		default:
+			b, _ := gojq.Marshal(v)
+			return "halt: " + string(b)
+		}
+	}
+	var ve gojq.ValueError
+	if errors.As(e, &ve) {
+		if s, ok := ve.Value().(string); ok {
+			return s
+		}
+	}
+	return e.Error()
+}
+
+// write appends the text of the value v.
+func write(sb *strings.Builder, v any) error {
+	switch v := v.(type) {
+	case string:
+		sb.WriteString(v)
+	case nil:
+	case bool, int, float64, *big.Int, json.Number, []any, map[string]any:
+		b, err := gojq.Marshal(v)
+		if err != nil {
+			return err
+		}
+		sb.Write(b)
+	default:
+		panic(fmt.Sprintf("a value of type %T", v))
+	}
+	return nil
+}
