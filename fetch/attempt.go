@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -65,19 +66,17 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		}
 		return out
 	}
-	req, err := http.NewRequestWithContext(ctx, p.req.Method, p.url.String(), newBodyReader(p.req.Body))
+	// p.rawURL parses to p.url (prepare checked it): passing it, rather
+	// than p.url.String(), spares serialising the URL on every attempt.
+	req, err := http.NewRequestWithContext(ctx, p.req.Method, p.rawURL, newBodyReader(p.req.Body))
 	if err != nil {
 		out.kind, out.message = KindBadInput, err.Error()
 		return out
 	}
-	for k, vs := range c.cfg.Header {
-		req.Header[k] = vs
-	}
-	for k, vs := range p.req.Header {
-		req.Header[k] = vs
-	}
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	if len(p.req.Header) == 0 {
+		req.Header = c.header
+	} else {
+		c.setHeaders(req.Header, p.req.Header)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -100,15 +99,19 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 // and keeps what the policy says. A larger body is an errTooLarge error and
 // is read no further.
 func (c *Client) readBody(body io.Reader, p prepared, out *outcome) error {
-	limited := io.LimitReader(body, c.cfg.MaxBody+1)
-	h := sha256.New()
+	r := readers.Get().(*bodyReader)
+	defer readers.Put(r)
+	r.hash.Reset()
+	r.limited = io.LimitedReader{R: body, N: c.cfg.MaxBody + 1}
+	defer func() { r.limited.R = nil }() // the pool keeps no response alive
+	limited, h := &r.limited, r.hash
 	var err error
 	switch c.cfg.Body {
 	case BodyHash:
-		out.bytes, err = io.Copy(h, limited)
+		out.bytes, err = io.CopyBuffer(h, limited, r.buf[:])
 	case BodyText, BodyBase64, BodyHead:
 		var kept []byte
-		kept, out.bytes, err = keep(limited, h, c.cfg)
+		kept, out.bytes, err = keep(limited, h, &r.buf, c.cfg)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.body, out.truncated = encodeBody(kept, out.bytes, c.cfg.Body)
 		}
@@ -125,18 +128,40 @@ func (c *Client) readBody(body io.Reader, p prepared, out *outcome) error {
 		}
 		return fmt.Errorf("%w of %d bytes", errTooLarge, c.cfg.MaxBody)
 	}
-	out.sha = hex.EncodeToString(h.Sum(nil))
+	var sum [2 * sha256.Size]byte
+	hex.Encode(sum[:], h.Sum(r.sum[:0]))
+	out.sha = string(sum[:])
 	return nil
 }
 
-// keep reads r into memory (all of it, or its head), hashing everything.
-func keep(r io.Reader, h hash.Hash, cfg Config) (kept []byte, n int64, err error) {
+// copyBufSize is the size of the buffer bodies are read through.
+const copyBufSize = 32 << 10
+
+// A bodyReader is what reading one body takes: the hash, the limit and
+// the buffer bodies are read through. They are pooled: io.Copy would
+// allocate 32 KiB per body (a hash has no ReadFrom), which at tens of
+// thousands of small responses a second was most of the client's
+// allocation and kept the garbage collector busy.
+type bodyReader struct {
+	hash    hash.Hash
+	limited io.LimitedReader
+	sum     [sha256.Size]byte
+	buf     [copyBufSize]byte
+}
+
+var readers = sync.Pool{New: func() any { return &bodyReader{hash: sha256.New()} }}
+
+// keepInitial is the capacity a kept body starts with; it grows as needed.
+const keepInitial = 4 << 10
+
+// keep reads r into memory (all of it, or its head), hashing everything,
+// through chunk.
+func keep(r io.Reader, h hash.Hash, chunk *[copyBufSize]byte, cfg Config) (kept []byte, n int64, err error) {
 	limit := cfg.MaxBody + 1
 	if cfg.Body == BodyHead {
 		limit = int64(cfg.BodyHead)
 	}
-	buf := make([]byte, 0, min(limit, 64<<10))
-	var chunk [32 << 10]byte
+	buf := make([]byte, 0, min(limit, keepInitial))
 	for {
 		m, rerr := r.Read(chunk[:])
 		h.Write(chunk[:m])

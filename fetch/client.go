@@ -173,6 +173,10 @@ type Client struct {
 	transport *http.Transport
 	http      *http.Client
 	rate      *rate.Limiter // nil when unlimited
+	// header is Config.Header with the User-Agent: the headers of every
+	// request that brings none of its own. It is shared by those requests
+	// and never modified (net/http only reads a request's headers).
+	header http.Header
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
@@ -214,6 +218,8 @@ func New(cfg Config) (*Client, error) {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
 	c := &Client{cfg: cfg, transport: tr, hosts: make(map[string]*hostState)}
+	c.header = make(http.Header, len(cfg.Header)+1)
+	c.setHeaders(c.header, nil)
 	c.http = &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -277,10 +283,11 @@ func (c *Client) Do(ctx context.Context, req Request) Record {
 
 // prepared is a request checked and parsed once, before it is scheduled.
 type prepared struct {
-	req  Request
-	url  *url.URL
-	host string // scheme://host:port, the per-host key
-	err  error
+	req    Request
+	url    *url.URL
+	rawURL string // the URL as given, trimmed: what url was parsed from
+	host   string // scheme://host:port, the per-host key
+	err    error
 }
 
 func (c *Client) prepare(req Request) prepared {
@@ -292,7 +299,8 @@ func (c *Client) prepare(req Request) prepared {
 		p.err = req.Err
 		return p
 	}
-	u, err := url.Parse(strings.TrimSpace(req.URL))
+	raw := strings.TrimSpace(req.URL)
+	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
 		p.err = err
@@ -301,14 +309,42 @@ func (c *Client) prepare(req Request) prepared {
 	case u.Host == "":
 		p.err = fmt.Errorf("URL %q has no host", req.URL)
 	default:
-		p.url = u
-		port := u.Port()
-		if port == "" {
-			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-		}
-		p.host = u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port)
+		p.url, p.rawURL = u, raw
+		p.host = hostKey(u)
 	}
 	return p
+}
+
+// hostKey returns scheme://host:port for an http or https URL, the port
+// filled in from the scheme when absent, as net.JoinHostPort writes it.
+func hostKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	host := u.Hostname()
+	if strings.IndexByte(host, ':') >= 0 {
+		return u.Scheme + "://[" + host + "]:" + port
+	}
+	return u.Scheme + "://" + host + ":" + port
+}
+
+// setHeaders sets the headers of a request: Config.Header, then the
+// request's own headers, which win, then the User-Agent unless one of them
+// set a non-empty one.
+func (c *Client) setHeaders(dst, own http.Header) {
+	for k, vs := range c.cfg.Header {
+		dst[k] = vs
+	}
+	for k, vs := range own {
+		dst[k] = vs
+	}
+	if dst.Get("User-Agent") == "" {
+		dst.Set("User-Agent", c.cfg.UserAgent)
+	}
 }
 
 func (c *Client) host(key string) *hostState {
