@@ -162,6 +162,9 @@ type Request struct {
 	URL    string
 	Header http.Header
 	Body   []byte
+	// Keep holds input fields copied to the Record's Input, so that results
+	// can be joined back to their inputs.
+	Keep map[string]any
 	// Err, when set, means the input could not be turned into a request:
 	// its Record is a bad_input error with this message, and nothing is sent.
 	Err error
@@ -235,6 +238,9 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// Concurrency returns the client's limit on requests in flight.
+func (c *Client) Concurrency() int { return c.cfg.Concurrency }
+
 // Close releases the client's idle connections.
 func (c *Client) Close() { c.transport.CloseIdleConnections() }
 
@@ -263,7 +269,7 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request]) iter.Seq[Recor
 		for r := range gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...) {
 			rec := r.Value
 			if r.Err != nil { // a panic, or cancelled while waiting for its host's slot
-				rec = Record{Line: r.Input.req.Line, URL: r.Input.req.URL, Method: r.Input.req.Method,
+				rec = Record{Line: r.Input.req.Line, URL: r.Input.req.URL, Method: r.Input.req.Method, Input: r.Input.req.Keep,
 					Error: &Error{Kind: KindCanceled, Message: r.Err.Error()}}
 				if _, ok := errors.AsType[*gather.PanicError](r.Err); ok {
 					rec.Error.Kind = KindOther
@@ -362,7 +368,7 @@ func (c *Client) host(key string) *hostState {
 }
 
 func (c *Client) do(ctx context.Context, p prepared) (rec Record) {
-	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method}
+	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep}
 	if p.err != nil {
 		rec.Error = &Error{Kind: KindBadInput, Message: p.err.Error()}
 		return rec

@@ -42,6 +42,8 @@ type Record struct {
 	// Retries lists the outcome of each attempt before the last, in order,
 	// when there were retries.
 	Retries []Attempt `json:"retries,omitempty"`
+	// Input holds the input fields the request asked to keep (--keep).
+	Input map[string]any `json:"input,omitempty"`
 }
 
 // An Attempt summarises one attempt that was retried.

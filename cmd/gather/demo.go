@@ -8,6 +8,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/output"
 	"github.com/spf13/cobra"
 )
 
@@ -17,7 +18,7 @@ func newDemoCommand() *cobra.Command {
 		concurrency int
 		latency     time.Duration
 		jitter      time.Duration
-		output      string
+		outPath     string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -41,8 +42,8 @@ the same requests would have taken one by one. No network, no set-up.`,
 			}
 			defer client.Close()
 			out := os.Stdout
-			if output != "-" {
-				f, err := os.Create(output)
+			if outPath != "-" {
+				f, err := os.Create(outPath)
 				if err != nil {
 					return usageError("-o: %v", err)
 				}
@@ -58,7 +59,7 @@ the same requests would have taken one by one. No network, no set-up.`,
 				out = devNull
 			}
 			fmt.Fprintf(os.Stderr, "gather demo: %d URLs from %s (latency %v to %v), concurrency %d\n", n, srv.URL(), latency, latency+jitter, concurrency)
-			res, err := fetchAll(cmd.Context(), client, demoRequests(srv.URL(), n), out, false)
+			res, err := fetchAll(cmd.Context(), client, demoRequests(srv.URL(), n), output.JSONL(out), newProgress(int64(n), nil), false)
 			if err != nil {
 				return err
 			}
@@ -75,7 +76,7 @@ the same requests would have taken one by one. No network, no set-up.`,
 	fl.IntVarP(&concurrency, "concurrency", "c", 256, "requests in flight")
 	fl.DurationVar(&latency, "latency", 40*time.Millisecond, "the server's added latency")
 	fl.DurationVar(&jitter, "jitter", 20*time.Millisecond, "extra random latency, up to this")
-	fl.StringVarP(&output, "output", "o", "-", "write the records to this file (default: discard them)")
+	fl.StringVarP(&outPath, "output", "o", "-", "write the records to this file (default: discard them)")
 	return cmd
 }
 

@@ -1,47 +1,54 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"net/http"
-	"net/textproto"
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gogather/gather/fetch"
-	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/output"
 	"github.com/spf13/cobra"
 )
 
 type fetchFlags struct {
-	cfg       fetch.Config
-	method    string
-	headers   []string
-	data      string
-	output    string
-	statsFile string
-	body      string
-	quiet     bool
+	cfg         fetch.Config
+	method      string
+	headers     []string
+	data        string
+	output      string
+	statsFile   string
+	body        string
+	quiet       bool
+	inputFormat string
+	urlTemplate string
+	keep        []string
+	format      string
+	fields      []string
 }
 
 func newFetchCommand() *cobra.Command {
 	var f fetchFlags
 	cmd := &cobra.Command{
 		Use:   "fetch [FILE|-]",
-		Short: "Fetch every URL of a file (one per line) concurrently; one JSON record per input on stdout",
-		Long: `Fetch reads URLs, one per line, from FILE or standard input as a stream,
-fetches them concurrently with per-host limits, rate limits, retries and
-timeouts, and writes one JSON record per input line as each completes.
-Blank lines and lines starting with # are reported as bad_input records, so
-that every line number has its record.`,
+		Short: "Fetch every input of a file concurrently; one JSON record per input on stdout",
+		Long: `Fetch reads inputs from FILE or standard input as a stream: plain lines
+(a URL each), CSV with a header row, or JSONL objects. Each input's URL,
+headers (-H) and body (--data) can be templates over its fields, as in
+--url 'https://api.example.com/users/${{ .id }}' (the ${{ }} hold jq
+expressions). Inputs are fetched concurrently with per-host limits, rate
+limits, retries and timeouts, and one record per input is written as each
+completes. An input that cannot be used (an empty or comment line, a bad
+URL, a CSV row of the wrong width, a JSON line that does not parse, a
+template that fails) is a bad_input record with its line number.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := "-"
@@ -65,8 +72,11 @@ that every line number has its record.`,
 	fl.DurationVar(&f.cfg.AttemptTimeout, "timeout", 60*time.Second, "one attempt, body included")
 	fl.DurationVar(&f.cfg.Deadline, "deadline", 0, "one input, retries included (0: none)")
 	fl.StringVarP(&f.method, "method", "X", "GET", "HTTP method")
-	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" for every request (repeatable)`)
-	fl.StringVar(&f.data, "data", "", "request body for every request; @FILE reads it from FILE")
+	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" for every request, a template (repeatable)`)
+	fl.StringVar(&f.data, "data", "", "request body, a template; @FILE reads it from FILE")
+	fl.StringVar(&f.inputFormat, "input-format", "auto", "lines, csv or jsonl (auto: by the file's extension, else lines)")
+	fl.StringVar(&f.urlTemplate, "url", "", "URL template over each input's fields (default: the input's url field)")
+	fl.StringSliceVar(&f.keep, "keep", nil, "input fields to copy into each record's input object (comma-separated)")
 	fl.StringVar(&f.body, "body", "hash", "what to keep of bodies: hash, text, base64, head, or dir:DIR")
 	fl.IntVar(&f.cfg.BodyHead, "body-head", 1024, "bytes kept with --body head")
 	fl.Int64Var(&f.cfg.MaxBody, "max-body", 10<<20, "largest body read, after decoding; larger is a too_large error")
@@ -74,8 +84,10 @@ that every line number has its record.`,
 	fl.BoolVar(&f.cfg.HTTP2, "http2", false, "use HTTP/2 with servers that offer it (default HTTP/1.1)")
 	fl.BoolVar(&f.cfg.Ordered, "ordered", false, "write records in input order (a bounded window)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write records to this file instead of standard output")
+	fl.StringVar(&f.format, "format", "jsonl", "record format: jsonl or csv")
+	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields, ",")+"; known: "+strings.Join(output.Fields, ",")+")")
 	fl.StringVar(&f.statsFile, "stats", "", "also write the summary as JSON to this file")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no summary on standard error")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on standard error")
 	return cmd
 }
 
@@ -91,13 +103,6 @@ func (f *fetchFlags) buildConfig() error {
 		f.cfg.MaxRedirects = -1
 	}
 	f.cfg.Header = http.Header{}
-	for _, h := range f.headers {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return usageError("-H %q: want \"Name: value\"", h)
-		}
-		f.cfg.Header.Add(textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name)), strings.TrimSpace(value))
-	}
 	policy, dir, _ := strings.Cut(f.body, ":")
 	f.cfg.Body, f.cfg.BodyDir = fetch.BodyPolicy(policy), dir
 	switch f.cfg.Body {
@@ -129,13 +134,24 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	} else if f.data != "" {
 		body = []byte(f.data)
 	}
-	in := os.Stdin
+	format, err := inputFormat(f.inputFormat, name)
+	if err != nil {
+		return err
+	}
+	spec, err := newRequestSpec(format, f.method, f.urlTemplate, f.headers, body, f.keep, f.cfg.Header)
+	if err != nil {
+		return err
+	}
+	in, size := io.Reader(os.Stdin), int64(-1)
 	if name != "-" {
 		file, err := os.Open(name)
 		if err != nil {
 			return usageError("%v", err)
 		}
 		defer file.Close()
+		if st, err := file.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 		in = file
 	}
 	out := os.Stdout
@@ -147,14 +163,32 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		defer file.Close()
 		out = file
 	}
+	var w output.Writer
+	switch f.format {
+	case "jsonl":
+		if len(f.fields) > 0 {
+			return usageError("--fields applies to --format csv")
+		}
+		w = output.JSONL(out)
+	case "csv":
+		if w, err = output.CSV(out, f.fields); err != nil {
+			return usageError("--fields: %v", err)
+		}
+	default:
+		return usageError("--format %q: want jsonl or csv", f.format)
+	}
 	client, err := fetch.New(f.cfg)
 	if err != nil {
 		return usageError("%v", err)
 	}
 	defer client.Close()
 
-	reqs := requestsFromLines(input.Lines(in), f.method, body)
-	sum, err := fetchAll(ctx, client, reqs, out, f.quiet)
+	counted := &countingReader{r: in}
+	var prog *progress
+	if !f.quiet {
+		prog = newProgress(size, counted)
+	}
+	sum, err := fetchAll(ctx, client, spec.requests(counted), w, prog, f.quiet)
 	if err != nil {
 		return err
 	}
@@ -165,25 +199,6 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 	}
 	return sum.exit()
-}
-
-// requestsFromLines turns plain input lines into requests, one per line.
-func requestsFromLines(lines iter.Seq[input.Line], method string, body []byte) iter.Seq[fetch.Request] {
-	return func(yield func(fetch.Request) bool) {
-		for l := range lines {
-			req := fetch.Request{Line: l.Num, Method: method, URL: strings.TrimSpace(l.Text), Body: body, Err: l.Err}
-			switch {
-			case req.Err != nil:
-			case req.URL == "":
-				req.Err = errors.New("empty line")
-			case strings.HasPrefix(req.URL, "#"):
-				req.Err = errors.New("comment line")
-			}
-			if !yield(req) {
-				return
-			}
-		}
-	}
 }
 
 // runSummary is the end of a run: its statistics and how it ended.
@@ -202,22 +217,48 @@ func (s runSummary) exit() error {
 	return nil
 }
 
-// fetchAll runs the requests, writes each record as one JSON line to out as
-// it completes, and prints the summary on standard error. Ctrl-C or SIGTERM
-// stops the run: requests in flight are cancelled and their records written,
-// so every line written is complete.
-func fetchAll(ctx context.Context, client *fetch.Client, reqs iter.Seq[fetch.Request], out io.Writer, quiet bool) (runSummary, error) {
+// flushEvery bounds how long a written record may sit in the output
+// buffer, so a reader of a pipe sees records promptly.
+const flushEvery = 100 * time.Millisecond
+
+// fetchAll runs the requests, writes each record to w as it completes, and
+// prints the summary on standard error. Ctrl-C or SIGTERM stops the run:
+// requests in flight are cancelled and their records written, so every
+// record written is complete; a second Ctrl-C exits at once.
+func fetchAll(ctx context.Context, client *fetch.Client, reqs iter.Seq[fetch.Request], w output.Writer, prog *progress, quiet bool) (runSummary, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	w := newRecordWriter(out)
-	stats := fetch.NewStats()
-	for rec := range client.Run(ctx, reqs) {
-		stats.Add(rec)
-		if err := w.write(rec); err != nil {
-			return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
+	// After the first signal, restore the default handling, so that a
+	// second Ctrl-C ends the process at once.
+	context.AfterFunc(ctx, stop)
+	var read atomic.Int64
+	counted := func(yield func(fetch.Request) bool) {
+		for r := range reqs {
+			read.Add(1)
+			if !yield(r) {
+				return
+			}
 		}
 	}
-	if err := w.flush(); err != nil {
+	stats := fetch.NewStats()
+	lastFlush := time.Now()
+	for rec := range client.Run(ctx, counted) {
+		stats.Add(rec)
+		if err := w.Write(rec); err != nil {
+			prog.finish()
+			return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
+		}
+		if time.Since(lastFlush) >= flushEvery {
+			lastFlush = time.Now()
+			if err := w.Flush(); err != nil {
+				prog.finish()
+				return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
+			}
+			prog.update(stats.Records, stats.Failed, read.Load()-stats.Records)
+		}
+	}
+	prog.finish()
+	if err := w.Flush(); err != nil {
 		return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
 	}
 	res := runSummary{Summary: stats.Summary(), interrupted: ctx.Err() != nil}
@@ -226,36 +267,9 @@ func fetchAll(ctx context.Context, client *fetch.Client, reqs iter.Seq[fetch.Req
 			fmt.Fprintln(os.Stderr, "gather: interrupted; the records written are complete")
 		}
 		res.WriteText(os.Stderr)
+		if note := openFilesNote(client.Concurrency()); note != "" {
+			fmt.Fprintln(os.Stderr, note)
+		}
 	}
 	return res, nil
-}
-
-// recordWriter writes records as JSON lines through a buffer that is flushed
-// at least every flushEvery, so a reader of a pipe sees records promptly.
-type recordWriter struct {
-	bw        *bufio.Writer
-	enc       *json.Encoder // writes to bw what json.Marshal gives, and a newline, without a copy per record
-	lastFlush time.Time
-}
-
-const flushEvery = 100 * time.Millisecond
-
-func newRecordWriter(w io.Writer) *recordWriter {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	return &recordWriter{bw: bw, enc: json.NewEncoder(bw), lastFlush: time.Now()}
-}
-
-func (w *recordWriter) write(rec fetch.Record) error {
-	if err := w.enc.Encode(&rec); err != nil {
-		return err
-	}
-	if time.Since(w.lastFlush) >= flushEvery {
-		return w.flush()
-	}
-	return nil
-}
-
-func (w *recordWriter) flush() error {
-	w.lastFlush = time.Now()
-	return w.bw.Flush()
 }

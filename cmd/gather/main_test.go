@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,5 +300,92 @@ func TestDemo(t *testing.T) {
 	res := gather(t, "", "demo", "-n", "500", "-c", "100", "--latency", "20ms", "--jitter", "10ms")
 	if res.code != exitOK || !strings.Contains(res.stderr, "500 records") || !strings.Contains(res.stderr, "one by one") {
 		t.Fatalf("exit %d:\n%s", res.code, res.stderr)
+	}
+}
+
+func TestCSVInputWithTemplatesAndKeep(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "users.csv")
+	csvText := "id,name,token\n" +
+		"1,\"Ada, Countess\",t1\n" +
+		"\n" + // an empty line: bad_input, line 3
+		"2,Grace\n" + // a short row: bad_input, line 4
+		"3,Linus,t3\n"
+	os.WriteFile(file, []byte(csvText), 0o644)
+	res := gather(t, "", "fetch", file,
+		"--url", srv.URL()+"/users/${{ .id }}?echo=1",
+		"-H", "Authorization: Bearer ${{ .token }}",
+		"-H", "X-Constant: yes",
+		"-X", "POST", "--data", `{"name": ${{ .name | tojson }}}`,
+		"--keep", "id,name", "--body", "text")
+	if res.code != exitSomeFailed {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	byLine := map[int]fetch.Record{}
+	for _, r := range res.records {
+		byLine[r.Line] = r
+	}
+	if len(byLine) != 4 {
+		t.Fatalf("%d records for 4 data lines: %+v", len(byLine), res.records)
+	}
+	for _, line := range []int{3, 4} {
+		if r := byLine[line]; r.Error == nil || r.Error.Kind != fetch.KindBadInput {
+			t.Fatalf("line %d: %+v", line, r)
+		}
+	}
+	r := byLine[2]
+	if r.Error != nil || r.Input["id"] != "1" || r.Input["name"] != "Ada, Countess" {
+		t.Fatalf("line 2: %+v", r)
+	}
+	var echo struct {
+		Method  string              `json:"method"`
+		Path    string              `json:"path"`
+		Headers map[string][]string `json:"headers"`
+		Body    string              `json:"body"`
+	}
+	if err := json.Unmarshal(r.Body, &echo); err != nil {
+		t.Fatalf("echo body %s: %v", r.Body, err)
+	}
+	if echo.Method != "POST" || echo.Path != "/users/1" || echo.Body != `{"name": "Ada, Countess"}` ||
+		fmt.Sprint(echo.Headers["Authorization"]) != "[Bearer t1]" || fmt.Sprint(echo.Headers["X-Constant"]) != "[yes]" {
+		t.Fatalf("the server saw %+v", echo)
+	}
+}
+
+func TestJSONLInputErrorsAndCSVOutput(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	file := filepath.Join(t.TempDir(), "in.jsonl")
+	os.WriteFile(file, []byte(`{"path": "a"}`+"\n"+`{"path": "b",}`+"\n"+`{"nopath": 1}`+"\n"+`{"path": "c"}`+"\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "out.csv")
+	res := gather(t, "", "fetch", file, "--url", srv.URL()+"/${{ .path // error(\"no path\") }}",
+		"--format", "csv", "--fields", "line,url,status,error_kind,error", "-o", out)
+	if res.code != exitSomeFailed {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	b, _ := os.ReadFile(out)
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(rows) != 5 || strings.Join(rows[0], ",") != "line,url,status,error_kind,error" {
+		t.Fatalf("CSV output %q: %v", b, err)
+	}
+	byLine := map[string][]string{}
+	for _, row := range rows[1:] {
+		byLine[row[0]] = row
+	}
+	if row := byLine["2"]; row[3] != "bad_input" || !strings.Contains(row[4], "line 2, column") {
+		t.Fatalf("bad JSON line: %q", row)
+	}
+	if row := byLine["3"]; row[3] != "bad_input" || !strings.Contains(row[4], "no path") {
+		t.Fatalf("failing template: %q", row)
+	}
+	if row := byLine["4"]; row[2] != "200" || !strings.HasSuffix(row[1], "/c") {
+		t.Fatalf("good line: %q", row)
+	}
+}
+
+func TestTemplateSyntaxErrorIsUsageError(t *testing.T) {
+	res := gather(t, "", "fetch", "--url", "http://x/${{ .id | }}")
+	if res.code != exitUsage || !strings.Contains(res.stderr, "--url") || !strings.Contains(res.stderr, "column") {
+		t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
 	}
 }

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/textproto"
+	"path/filepath"
+	"strings"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/template"
+)
+
+// requestSpec says how each input becomes a request. Every input is a
+// record: a CSV row, a JSONL object, or, for plain lines, {"url": line}.
+// The URL, header values and body are templates over the record's fields.
+type requestSpec struct {
+	format  string             // lines, csv or jsonl
+	method  string             // HTTP method
+	url     *template.Template // nil: the record's url field as is
+	headers []headerTemplate   // the -H values that vary per record
+	body    *template.Template // nil: body is constant
+	rawBody []byte             // the body when constant (or nil)
+	keep    []string           // fields copied into the record
+}
+
+type headerTemplate struct {
+	name  string
+	value *template.Template
+}
+
+// inputFormat picks the input format: the flag's, else the file's
+// extension, else plain lines.
+func inputFormat(flag, name string) (string, error) {
+	switch flag {
+	case "lines", "csv", "jsonl":
+		return flag, nil
+	case "", "auto":
+	default:
+		return "", usageError("--input-format %q: want lines, csv or jsonl", flag)
+	}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv":
+		return "csv", nil
+	case ".jsonl", ".ndjson":
+		return "jsonl", nil
+	}
+	return "lines", nil
+}
+
+// newRequestSpec parses the templates of the flags. Constant headers go to
+// constHeader (sent with every request by the engine).
+func newRequestSpec(format, method, urlTemplate string, headers []string, data []byte, keep []string, constHeader http.Header) (*requestSpec, error) {
+	s := &requestSpec{format: format, method: method, keep: keep}
+	if urlTemplate != "" {
+		t, err := template.Parse(urlTemplate)
+		if err != nil {
+			return nil, usageError("--url: %v", err)
+		}
+		s.url = t
+	}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
+		if !ok || name == "" {
+			return nil, usageError("-H %q: want \"Name: value\"", h)
+		}
+		t, err := template.Parse(strings.TrimSpace(value))
+		if err != nil {
+			return nil, usageError("-H %q: %v", h, err)
+		}
+		if t.IsConstant() {
+			v, _ := t.Execute(nil)
+			constHeader.Add(name, v)
+		} else {
+			s.headers = append(s.headers, headerTemplate{name, t})
+		}
+	}
+	if data != nil {
+		t, err := template.Parse(string(data))
+		if err != nil {
+			return nil, usageError("--data: %v", err)
+		}
+		if t.IsConstant() {
+			v, _ := t.Execute(nil) // a constant template cannot fail
+			s.rawBody = []byte(v)
+		} else {
+			s.body = t
+		}
+	}
+	if format == "lines" && len(keep) > 0 {
+		for _, k := range keep {
+			if k != "url" {
+				return nil, usageError("--keep %q: plain lines have only the field url", k)
+			}
+		}
+	}
+	return s, nil
+}
+
+// requests reads r in the spec's format and yields one request per input.
+// An input that cannot be read or whose template fails becomes a request
+// with Err set, which the engine turns into a bad_input record.
+func (s *requestSpec) requests(r io.Reader) iter.Seq[fetch.Request] {
+	return func(yield func(fetch.Request) bool) {
+		for rec := range s.records(r) {
+			if !yield(s.request(rec)) {
+				return
+			}
+		}
+	}
+}
+
+func (s *requestSpec) records(r io.Reader) iter.Seq[input.Record] {
+	switch s.format {
+	case "csv":
+		return input.CSV(r)
+	case "jsonl":
+		return input.JSONL(r)
+	}
+	return func(yield func(input.Record) bool) {
+		for l := range input.Lines(r) {
+			rec := input.Record{Num: l.Num, Err: l.Err}
+			text := strings.TrimSpace(l.Text)
+			switch {
+			case rec.Err != nil:
+			case text == "":
+				rec.Err = input.ErrEmptyLine
+			case strings.HasPrefix(text, "#"):
+				rec.Err = errors.New("comment line")
+			default:
+				rec.Fields = map[string]any{"url": text}
+			}
+			if !yield(rec) {
+				return
+			}
+		}
+	}
+}
+
+func (s *requestSpec) request(rec input.Record) fetch.Request {
+	req := fetch.Request{Line: rec.Num, Method: s.method, Body: s.rawBody, Err: rec.Err}
+	if req.Err != nil {
+		return req
+	}
+	if len(s.keep) > 0 {
+		req.Keep = make(map[string]any, len(s.keep))
+		for _, k := range s.keep {
+			req.Keep[k] = rec.Fields[k] // a missing field is kept as null
+		}
+	}
+	fail := func(what string, err error) fetch.Request {
+		req.Err = fmt.Errorf("%s: %w", what, err)
+		return req
+	}
+	if s.url != nil {
+		u, err := s.url.Execute(rec.Fields)
+		if err != nil {
+			return fail("--url", err)
+		}
+		req.URL = u
+	} else {
+		u, ok := rec.Fields["url"].(string)
+		if !ok {
+			return fail("input", errors.New(`no "url" field; give --url a template such as 'https://host/${{ .id }}'`))
+		}
+		req.URL = u
+	}
+	for _, h := range s.headers {
+		v, err := h.value.Execute(rec.Fields)
+		if err != nil {
+			return fail("-H "+h.name, err)
+		}
+		if req.Header == nil {
+			req.Header = http.Header{}
+		}
+		req.Header.Add(h.name, v)
+	}
+	if s.body != nil {
+		b, err := s.body.Execute(rec.Fields)
+		if err != nil {
+			return fail("--data", err)
+		}
+		req.Body = []byte(b)
+	}
+	return req
+}
