@@ -208,7 +208,7 @@ func New(cfg Config) (*Client, error) {
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		DialContext:           newResolver(cfg.ConnectTimeout).dialContext(dialer.DialContext),
 		TLSHandshakeTimeout:   cfg.TLSTimeout,
 		ResponseHeaderTimeout: cfg.HeaderTimeout,
 		MaxIdleConns:          2 * cfg.Concurrency,
