@@ -47,6 +47,14 @@ func (r *resolver) addrs(ctx context.Context, host string) ([]string, error) {
 		return e.addrs, e.err
 	}
 	ch := r.group.DoChan(host, func() (any, error) {
+		// A lookup that finished between the check above and this call
+		// has filled the cache: use it.
+		r.mu.Lock()
+		e, ok := r.cache[host]
+		r.mu.Unlock()
+		if ok && time.Now().Before(e.expires) {
+			return e.addrs, e.err
+		}
 		lctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 		defer cancel()
 		addrs, err := r.lookup(lctx, host)
