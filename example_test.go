@@ -56,21 +56,16 @@ func (u *upstream) close() {
 
 // get fetches url and returns its body.
 func get(ctx context.Context, url string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return string(body), err
+	return request(ctx, http.MethodGet, url, nil)
 }
 
+// post sends body to url and returns the answer's body.
 func post(ctx context.Context, url, body string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	return request(ctx, http.MethodPost, url, strings.NewReader(body))
+}
+
+func request(ctx context.Context, method, url string, body io.Reader) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return "", err
 	}
