@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -110,7 +111,8 @@ type Summary struct {
 	Seconds    float64          `json:"seconds"`
 	PerSecond  float64          `json:"per_second"`
 	LatencyMS  Latency          `json:"latency_ms"`
-	Slowest    []HostSummary    `json:"slowest_hosts"`
+	Slowest    []HostSummary    `json:"slowest_hosts"`      // the 5 hosts of highest mean ms
+	MostFailed []HostSummary    `json:"most_failing_hosts"` // the 5 hosts with the most failed records, if any failed
 }
 
 // Latency holds latency percentiles, in milliseconds.
@@ -143,14 +145,32 @@ func (s *Stats) Summary() Summary {
 	if secs > 0 {
 		sum.PerSecond = round3(float64(s.Records) / secs)
 	}
+	var hosts []HostSummary
 	for host, h := range s.hosts {
-		sum.Slowest = append(sum.Slowest, HostSummary{host, h.records, h.failed, round3(h.totalMS / float64(h.records))})
+		hosts = append(hosts, HostSummary{host, h.records, h.failed, round3(h.totalMS / float64(h.records))})
 	}
-	sort.Slice(sum.Slowest, func(i, j int) bool { return sum.Slowest[i].MeanMS > sum.Slowest[j].MeanMS })
-	if len(sum.Slowest) > 5 {
-		sum.Slowest = sum.Slowest[:5]
+	sum.Slowest = topHosts(hosts, func(a, b HostSummary) bool { return a.MeanMS > b.MeanMS })
+	var failing []HostSummary
+	for _, h := range hosts {
+		if h.Failed > 0 {
+			failing = append(failing, h)
+		}
 	}
+	sum.MostFailed = topHosts(failing, func(a, b HostSummary) bool { return a.Failed > b.Failed })
 	return sum
+}
+
+// topHosts returns the first 5 of hosts in the order of less, ties broken
+// by name so that reports are stable.
+func topHosts(hosts []HostSummary, less func(a, b HostSummary) bool) []HostSummary {
+	hosts = slices.Clone(hosts)
+	sort.Slice(hosts, func(i, j int) bool {
+		if less(hosts[i], hosts[j]) != less(hosts[j], hosts[i]) {
+			return less(hosts[i], hosts[j])
+		}
+		return hosts[i].Host < hosts[j].Host
+	})
+	return hosts[:min(len(hosts), 5)]
 }
 
 // WriteText writes the summary for a person to read.
@@ -167,12 +187,18 @@ func (sum Summary) WriteText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "errors: %s\n", joinCounts(kinds))
 	}
-	if len(sum.Slowest) > 1 {
+	hostLine := func(title string, hosts []HostSummary) {
 		var parts []string
-		for _, h := range sum.Slowest {
+		for _, h := range hosts {
 			parts = append(parts, fmt.Sprintf("%s %.1fms (%d, %d failed)", h.Host, h.MeanMS, h.Records, h.Failed))
 		}
-		fmt.Fprintf(w, "slowest hosts: %s\n", strings.Join(parts, "; "))
+		fmt.Fprintf(w, "%s: %s\n", title, strings.Join(parts, "; "))
+	}
+	if len(sum.Slowest) > 1 {
+		hostLine("slowest hosts", sum.Slowest)
+	}
+	if len(sum.MostFailed) > 0 {
+		hostLine("most failing hosts", sum.MostFailed)
 	}
 }
 
