@@ -394,6 +394,12 @@ func (c *Client) do(ctx context.Context, p prepared) (rec Record) {
 			out.fill(&rec)
 			return rec
 		}
+		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+			// The next attempt could not start before the deadline: stop
+			// with this attempt's outcome rather than sleep into it.
+			out.fill(&rec)
+			return rec
+		}
 		rec.Retries = append(rec.Retries, Attempt{Status: out.status, Error: out.error(), WaitMS: float64(wait.Milliseconds())})
 		if err := sleep(ctx, wait); err != nil {
 			out.fill(&rec)
