@@ -78,6 +78,10 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	} else {
 		c.setHeaders(req.Header, p.req.Header)
 	}
+	// net/http sends req.Host, not a Host header: honour -H "Host: ...".
+	if host := req.Header.Get("Host"); host != "" {
+		req.Host = host
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fail(err)

@@ -100,8 +100,8 @@ func (c *Config) setDefaults() error {
 	if c.Concurrency < 1 {
 		return fmt.Errorf("concurrency must be at least 1, got %d", c.Concurrency)
 	}
-	if c.PerHost < 0 || c.ReadAhead < 0 || c.Rate < 0 || c.PerHostRate < 0 || c.BreakAfter < 0 {
-		return errors.New("per-host limit, read-ahead, rates and break-after must not be negative")
+	if c.PerHost < 0 || c.ReadAhead < 0 || c.Rate < 0 || c.PerHostRate < 0 || c.BreakAfter < 0 || c.MaxBody < 0 || c.BodyHead < 0 {
+		return errors.New("per-host limit, read-ahead, rates, break-after, max-body and body-head must not be negative")
 	}
 	if c.PerHost > c.Concurrency {
 		c.PerHost = c.Concurrency
@@ -226,6 +226,9 @@ func New(cfg Config) (*Client, error) {
 	c.http = &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if cfg.MaxRedirects == 0 {
+				return http.ErrUseLastResponse // record the redirect itself
+			}
 			if len(via) > cfg.MaxRedirects {
 				return fmt.Errorf("%w: stopped after %d", errRedirectLoop, cfg.MaxRedirects)
 			}
@@ -265,7 +268,16 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request]) iter.Seq[Recor
 		}
 	}
 	return func(yield func(Record) bool) {
-		do := func(ctx context.Context, p prepared) (Record, error) { return c.do(ctx, p), nil }
+		do := func(ctx context.Context, p prepared) (rec Record, _ error) {
+			defer func() {
+				// An engine bug on one input is that input's record; the run goes on.
+				if r := recover(); r != nil {
+					rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep,
+						Error: &Error{Kind: KindOther, Message: fmt.Sprintf("internal error: %v", r)}}
+				}
+			}()
+			return c.do(ctx, p), nil
+		}
 		for r := range gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...) {
 			rec := r.Value
 			if r.Err != nil { // a panic, or cancelled while waiting for its host's slot
@@ -314,6 +326,8 @@ func (c *Client) prepare(req Request) prepared {
 		p.err = fmt.Errorf("URL %q: scheme must be http or https", req.URL)
 	case u.Host == "":
 		p.err = fmt.Errorf("URL %q has no host", req.URL)
+	case !validPort(u.Port()):
+		p.err = fmt.Errorf("URL %q: port %q is not between 1 and 65535", req.URL, u.Port())
 	default:
 		p.url, p.rawURL = u, raw
 		p.host = hostKey(u)
@@ -351,6 +365,16 @@ func (c *Client) setHeaders(dst, own http.Header) {
 	if dst.Get("User-Agent") == "" {
 		dst.Set("User-Agent", c.cfg.UserAgent)
 	}
+}
+
+// validPort reports whether port is empty (the scheme's default) or a
+// number from 1 to 65535.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func (c *Client) host(key string) *hostState {
@@ -402,7 +426,8 @@ func (c *Client) do(ctx context.Context, p prepared) (rec Record) {
 		}
 		rec.Retries = append(rec.Retries, Attempt{Status: out.status, Error: out.error(), WaitMS: float64(wait.Milliseconds())})
 		if err := sleep(ctx, wait); err != nil {
-			out.fill(&rec)
+			out.fill(&rec) // the last status stays; the error says why it stopped
+			rec.Error = c.stopError(ctx, err)
 			return rec
 		}
 	}
@@ -416,6 +441,10 @@ func (c *Client) stopError(ctx context.Context, err error) *Error {
 	var circuit *circuitError
 	if errors.As(err, &circuit) {
 		return &Error{Kind: KindCircuitOpen, Message: err.Error()}
+	}
+	if ctx.Err() == nil {
+		// A rate limiter refuses to wait past the deadline before it passes.
+		return &Error{Kind: KindDeadline, Message: err.Error()}
 	}
 	return &Error{Kind: KindCanceled, Message: err.Error()}
 }

@@ -359,3 +359,53 @@ func TestConfigErrors(t *testing.T) {
 	}
 	_ = errors.New
 }
+
+func TestReviewFixes(t *testing.T) {
+	t.Parallel()
+	srv := startUpstream(t, upstream.Config{})
+	ctx := context.Background()
+
+	noRedirects := newClient(t, fetch.Config{MaxRedirects: -1})
+	if rec := noRedirects.Do(ctx, fetch.Request{Line: 1, URL: srv.URL() + "/r?redirect=1"}); rec.Status != 302 || kindOf(rec) != "" {
+		t.Errorf("no redirects: the 302 itself should be the record: %+v", rec)
+	}
+
+	text := newClient(t, fetch.Config{Body: fetch.BodyText})
+	rec := text.Do(ctx, fetch.Request{Line: 1, URL: srv.URL() + "/h?echo=1", Header: map[string][]string{"Host": {"vhost.example"}}})
+	if !strings.Contains(string(rec.Body), `"host":"vhost.example"`) {
+		t.Errorf("a Host header should set the request's host: %s", rec.Body)
+	}
+
+	if rec := text.Do(ctx, fetch.Request{Line: 1, URL: "http://127.0.0.1:99999/"}); kindOf(rec) != fetch.KindBadInput || rec.Attempts != 0 {
+		t.Errorf("port 99999: %+v", rec)
+	}
+
+	slow := newClient(t, fetch.Config{PerHostRate: 0.1, Deadline: time.Second})
+	var kinds []fetch.Kind
+	for r := range slow.Run(ctx, requests(srv.URL()+"/a", srv.URL()+"/b")) {
+		kinds = append(kinds, kindOf(r))
+	}
+	slices.Sort(kinds)
+	if !slices.Equal(kinds, []fetch.Kind{"", fetch.KindDeadline}) {
+		t.Errorf("a rate wait past the deadline: kinds %v, want one ok and one deadline", kinds)
+	}
+
+	for _, cfg := range []fetch.Config{{Body: fetch.BodyHead, BodyHead: -1}, {MaxBody: -5}} {
+		if _, err := fetch.New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted a negative size", cfg)
+		}
+	}
+}
+
+func TestStoppedDuringBackoffIsCanceled(t *testing.T) {
+	t.Parallel()
+	srv := startUpstream(t, upstream.Config{})
+	client := newClient(t, fetch.Config{Retries: 3, RetryBase: 10 * time.Second, RetryMax: 10 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background()) // no deadline: the back-off starts
+	defer cancel()
+	time.AfterFunc(300*time.Millisecond, cancel)
+	rec := client.Do(ctx, fetch.Request{Line: 1, URL: srv.URL() + "/b?status=503"})
+	if kindOf(rec) != fetch.KindCanceled || rec.Status != 503 || rec.Attempts != 1 {
+		t.Fatalf("stopped during back-off: %+v", rec)
+	}
+}

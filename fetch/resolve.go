@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -12,7 +13,9 @@ import (
 // Host lookups are cached for the client's life, so a million URLs on a
 // thousand hosts do a thousand lookups, and concurrent lookups of one host
 // are merged into one (singleflight). Answers are kept for resolveTTL,
-// failures for resolveFailTTL.
+// "no such host" for resolveFailTTL; other failures (a timeout, a server
+// failure) are not kept, so a retry asks again. Expired entries are swept
+// as new ones are added, so the cache holds the hosts of the last TTL.
 const (
 	resolveTTL     = 5 * time.Minute
 	resolveFailTTL = 5 * time.Second
@@ -26,6 +29,7 @@ type resolver struct {
 
 	mu    sync.Mutex
 	cache map[string]resolved
+	added int // entries stored, for the sweep
 }
 
 type resolved struct {
@@ -60,10 +64,14 @@ func (r *resolver) addrs(ctx context.Context, host string) ([]string, error) {
 		addrs, err := r.lookup(lctx, host)
 		ttl := resolveTTL
 		if err != nil {
+			var dnsErr *net.DNSError
+			if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+				return addrs, err // transient: not cached
+			}
 			ttl = resolveFailTTL
 		}
 		r.mu.Lock()
-		r.cache[host] = resolved{addrs, err, time.Now().Add(ttl)}
+		r.store(host, resolved{addrs, err, time.Now().Add(ttl)})
 		r.mu.Unlock()
 		return addrs, err
 	})
@@ -75,6 +83,22 @@ func (r *resolver) addrs(ctx context.Context, host string) ([]string, error) {
 		return nil, ctx.Err()
 	}
 }
+
+// store adds an entry and, every sweepEvery additions, drops the expired
+// ones; r.mu must be held.
+func (r *resolver) store(host string, e resolved) {
+	r.cache[host] = e
+	if r.added++; r.added%sweepEvery == 0 {
+		now := time.Now()
+		for h, e := range r.cache {
+			if now.After(e.expires) {
+				delete(r.cache, h)
+			}
+		}
+	}
+}
+
+const sweepEvery = 1024
 
 // dialContext resolves through the cache and dials the addresses in turn
 // until one answers.

@@ -96,3 +96,20 @@ func TestResolverWaitWatchesContext(t *testing.T) {
 	}
 	t.Fatal("the lookup's answer never reached the cache")
 }
+
+func TestResolverDoesNotCacheTransientFailures(t *testing.T) {
+	r := newResolver(time.Second)
+	var lookups atomic.Int32
+	r.lookup = func(ctx context.Context, host string) ([]string, error) {
+		if lookups.Add(1) == 1 {
+			return nil, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
+		}
+		return []string{"127.0.0.1"}, nil
+	}
+	if _, err := r.addrs(context.Background(), "flaky.example"); err == nil {
+		t.Fatal("the first lookup should fail")
+	}
+	if addrs, err := r.addrs(context.Background(), "flaky.example"); err != nil || len(addrs) != 1 {
+		t.Fatalf("a retry got the cached timeout: %v, %v", addrs, err)
+	}
+}

@@ -95,6 +95,9 @@ func hostOf(u string) string {
 	}
 	host, _, _ := strings.Cut(rest, "/")
 	host, _, _ = strings.Cut(host, "?")
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:] // never report credentials
+	}
 	return host
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -59,7 +61,9 @@ the same requests would have taken one by one. No network, no set-up.`,
 				out = devNull
 			}
 			fmt.Fprintf(os.Stderr, "gather demo: %d URLs from %s (latency %v to %v), concurrency %d\n", n, srv.URL(), latency, latency+jitter, concurrency)
-			res, err := fetchAll(cmd.Context(), client, demoRequests(srv.URL(), n), output.JSONL(out), newProgress(int64(n), nil), false)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res, err := fetchAll(ctx, stop, client, demoRequests(srv.URL(), n), output.JSONL(out), newProgress(int64(n), nil), false)
 			if err != nil {
 				return err
 			}

@@ -154,24 +154,15 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 		in = file
 	}
-	out := os.Stdout
-	if f.output != "-" {
-		file, err := os.Create(f.output)
-		if err != nil {
-			return usageError("-o: %v", err)
-		}
-		defer file.Close()
-		out = file
-	}
-	var w output.Writer
+	// Everything is checked before the output is created: a usage error
+	// never truncates an existing file.
 	switch f.format {
 	case "jsonl":
 		if len(f.fields) > 0 {
 			return usageError("--fields applies to --format csv")
 		}
-		w = output.JSONL(out)
 	case "csv":
-		if w, err = output.CSV(out, f.fields); err != nil {
+		if _, err := output.CSV(io.Discard, f.fields); err != nil {
 			return usageError("--fields: %v", err)
 		}
 	default:
@@ -182,13 +173,28 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		return usageError("%v", err)
 	}
 	defer client.Close()
+	out := os.Stdout
+	if f.output != "-" {
+		file, err := os.Create(f.output)
+		if err != nil {
+			return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
+		}
+		defer file.Close()
+		out = file
+	}
+	w := output.JSONL(out)
+	if f.format == "csv" {
+		w, _ = output.CSV(out, f.fields) // checked above
+	}
 
-	counted := &countingReader{r: in}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	counted := &countingReader{r: newInterruptibleReader(ctx, in)}
 	var prog *progress
 	if !f.quiet {
 		prog = newProgress(size, counted)
 	}
-	sum, err := fetchAll(ctx, client, spec.requests(counted), w, prog, f.quiet)
+	sum, err := fetchAll(ctx, stop, client, spec.requests(counted), w, prog, f.quiet)
 	if err != nil {
 		return err
 	}
@@ -225,12 +231,12 @@ const flushEvery = 100 * time.Millisecond
 // prints the summary on standard error. Ctrl-C or SIGTERM stops the run:
 // requests in flight are cancelled and their records written, so every
 // record written is complete; a second Ctrl-C exits at once.
-func fetchAll(ctx context.Context, client *fetch.Client, reqs iter.Seq[fetch.Request], w output.Writer, prog *progress, quiet bool) (runSummary, error) {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// After the first signal, restore the default handling, so that a
-	// second Ctrl-C ends the process at once.
-	context.AfterFunc(ctx, stop)
+//
+// ctx is the run's context, ended by the signals; stopSignals restores their
+// default handling, and is called once ctx is done, so that a second Ctrl-C
+// ends the process at once.
+func fetchAll(ctx context.Context, stopSignals func(), client *fetch.Client, reqs iter.Seq[fetch.Request], w output.Writer, prog *progress, quiet bool) (runSummary, error) {
+	context.AfterFunc(ctx, stopSignals)
 	var read atomic.Int64
 	counted := func(yield func(fetch.Request) bool) {
 		for r := range reqs {

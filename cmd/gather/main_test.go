@@ -389,3 +389,62 @@ func TestTemplateSyntaxErrorIsUsageError(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
 	}
 }
+
+func TestReviewFixesCLI(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "keep.jsonl")
+	os.WriteFile(out, []byte("precious\n"), 0o644)
+	if res := gather(t, "", "fetch", "--format", "xml", "-o", out); res.code != exitUsage {
+		t.Fatalf("--format xml: exit %d", res.code)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "precious\n" {
+		t.Fatalf("a usage error truncated the output file: %q", b)
+	}
+	if res := gather(t, "", "fetch", "-o", filepath.Join(dir, "no", "such", "dir", "x")); res.code != exitRuntime {
+		t.Fatalf("unwritable -o: exit %d, want %d", res.code, exitRuntime)
+	}
+	if res := gather(t, "", "fetch", "--body", "head", "--body-head", "-1"); res.code != exitUsage {
+		t.Fatalf("--body-head -1: exit %d", res.code)
+	}
+	srv := startUpstream(t, upstream.Config{})
+	res := gather(t, `{"y":"b"}`+"\n", "fetch", "--input-format", "jsonl", "--url", srv.URL()+"/e?echo=1",
+		"-H", "X-T: a", "-H", "X-T: ${{ .y }}", "--body", "text")
+	if len(res.records) != 1 || !strings.Contains(string(res.records[0].Body), `"X-T":["a","b"]`) {
+		t.Fatalf("a constant and a templated header of one name: %+v", res.records)
+	}
+}
+
+func TestSIGINTWithIdleStdin(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	cmd := exec.Command(binary, "fetch", "-q")
+	stdin, _ := cmd.StdinPipe()
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(stdin, "%s/first\n", srv.URL()) // then the producer goes quiet
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Stats().ByPath["/first"] == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // let the record be written
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
+			t.Fatalf("exit %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("Ctrl-C did not end a run whose input had gone quiet")
+	}
+	stdin.Close()
+	if recs := parseRecords(t, stdout.Bytes()); len(recs) != 1 || recs[0].Status != 200 {
+		t.Fatalf("records %+v", recs)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -94,4 +95,66 @@ func openFilesNote(concurrency int) string {
 		return fmt.Sprintf("note: the open-files limit is %d, low for %d requests in flight (about %d wanted); raise it with ulimit -n", lim.Cur, concurrency, need)
 	}
 	return ""
+}
+
+// interruptibleReader reads r in a goroutine of its own so that a Read
+// returns io.EOF as soon as ctx is done, even when r blocks (standard input
+// from a producer that has gone quiet): Ctrl-C then ends the run at once
+// instead of waiting for the next input line. A read in progress when ctx
+// ends is abandoned; its goroutine ends with the process, which is about to
+// exit.
+type interruptibleReader struct {
+	ctx     context.Context
+	r       io.Reader
+	chunks  chan readChunk
+	pending []byte
+	err     error
+	started bool
+}
+
+type readChunk struct {
+	b   []byte
+	err error
+}
+
+func newInterruptibleReader(ctx context.Context, r io.Reader) *interruptibleReader {
+	return &interruptibleReader{ctx: ctx, r: r, chunks: make(chan readChunk)}
+}
+
+func (ir *interruptibleReader) Read(p []byte) (int, error) {
+	if len(ir.pending) == 0 && ir.err == nil {
+		if !ir.started {
+			ir.started = true
+			go ir.pump()
+		}
+		select {
+		case c := <-ir.chunks:
+			ir.pending, ir.err = c.b, c.err
+		case <-ir.ctx.Done():
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, ir.pending)
+	ir.pending = ir.pending[n:]
+	if len(ir.pending) == 0 && ir.err != nil {
+		return n, ir.err
+	}
+	return n, nil
+}
+
+// pump reads r until it fails, handing each chunk over; it stops when the
+// reader's context is done.
+func (ir *interruptibleReader) pump() {
+	for {
+		buf := make([]byte, 64<<10)
+		n, err := ir.r.Read(buf)
+		select {
+		case ir.chunks <- readChunk{buf[:n], err}:
+		case <-ir.ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }

@@ -63,6 +63,8 @@ func newRequestSpec(format, method, urlTemplate string, headers []string, data [
 		}
 		s.url = t
 	}
+	var parsed []headerTemplate
+	varying := map[string]bool{} // names with a value that varies per record
 	for _, h := range headers {
 		name, value, ok := strings.Cut(h, ":")
 		name = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
@@ -73,11 +75,19 @@ func newRequestSpec(format, method, urlTemplate string, headers []string, data [
 		if err != nil {
 			return nil, usageError("-H %q: %v", h, err)
 		}
-		if t.IsConstant() {
-			v, _ := t.Execute(nil)
-			constHeader.Add(name, v)
+		parsed = append(parsed, headerTemplate{name, t})
+		if !t.IsConstant() {
+			varying[name] = true
+		}
+	}
+	for _, h := range parsed {
+		// A name with any varying value is sent per request with all its
+		// values, since a request's own header replaces the common one.
+		if varying[h.name] {
+			s.headers = append(s.headers, h)
 		} else {
-			s.headers = append(s.headers, headerTemplate{name, t})
+			v, _ := h.value.Execute(nil) // a constant template cannot fail
+			constHeader.Add(h.name, v)
 		}
 	}
 	if data != nil {
