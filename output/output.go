@@ -22,25 +22,19 @@ type Writer interface {
 	Flush() error
 }
 
-// JSONL returns a writer of one JSON object per line.
+// JSONL returns a writer of one JSON object per line: the bytes
+// json.Marshal gives, and a newline.
 func JSONL(w io.Writer) Writer {
-	return &jsonl{bw: bufio.NewWriterSize(w, 64<<10)}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return &jsonl{bw: bw, enc: json.NewEncoder(bw)}
 }
 
 type jsonl struct {
 	bw  *bufio.Writer
-	buf []byte
+	enc *json.Encoder // encodes straight into bw, without a copy per record
 }
 
-func (j *jsonl) Write(r fetch.Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	j.buf = append(append(j.buf[:0], b...), '\n')
-	_, err = j.bw.Write(j.buf)
-	return err
-}
+func (j *jsonl) Write(r fetch.Record) error { return j.enc.Encode(&r) }
 
 func (j *jsonl) Flush() error { return j.bw.Flush() }
 

@@ -93,3 +93,14 @@ func FuzzCSV(f *testing.F) {
 		}
 	})
 }
+
+func TestJSONLIsWhatMarshalGives(t *testing.T) {
+	var buf bytes.Buffer
+	w := JSONL(&buf)
+	w.Write(sample)
+	w.Flush()
+	want, _ := json.Marshal(sample)
+	if buf.String() != string(want)+"\n" {
+		t.Fatalf("JSONL wrote %q, want %q", buf.String(), want)
+	}
+}
