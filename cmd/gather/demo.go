@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"iter"
 	"os"
 	"os/signal"
@@ -43,22 +44,15 @@ the same requests would have taken one by one. No network, no set-up.`,
 				return usageError("%v", err)
 			}
 			defer client.Close()
-			out := os.Stdout
+			// The demo is about the summary: records go nowhere unless -o says where.
+			var out io.Writer = io.Discard
 			if outPath != "-" {
 				f, err := os.Create(outPath)
 				if err != nil {
-					return usageError("-o: %v", err)
+					return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
 				}
 				defer f.Close()
 				out = f
-			} else {
-				// The demo is about the summary: records go nowhere unless -o says where.
-				devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-				if err != nil {
-					return &exitError{exitRuntime, err}
-				}
-				defer devNull.Close()
-				out = devNull
 			}
 			fmt.Fprintf(os.Stderr, "gather demo: %d URLs from %s (latency %v to %v), concurrency %d\n", n, srv.URL(), latency, latency+jitter, concurrency)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -301,6 +301,17 @@ func TestDemo(t *testing.T) {
 	if res.code != exitOK || !strings.Contains(res.stderr, "500 records") || !strings.Contains(res.stderr, "one by one") {
 		t.Fatalf("exit %d:\n%s", res.code, res.stderr)
 	}
+	out := filepath.Join(t.TempDir(), "demo.jsonl")
+	if res := gather(t, "", "demo", "-n", "50", "-o", out); res.code != exitOK {
+		t.Fatalf("demo -o: exit %d: %s", res.code, res.stderr)
+	}
+	b, _ := os.ReadFile(out)
+	if recs := parseRecords(t, b); len(recs) != 50 {
+		t.Fatalf("demo -o wrote %d records, want 50", len(recs))
+	}
+	if res := gather(t, "", "demo", "-n", "1", "-o", filepath.Join(t.TempDir(), "no", "dir", "x")); res.code != exitRuntime {
+		t.Fatalf("demo with an unwritable -o: exit %d, want %d", res.code, exitRuntime)
+	}
 }
 
 func TestCSVInputWithTemplatesAndKeep(t *testing.T) {
