@@ -88,7 +88,10 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	}
 	defer resp.Body.Close()
 	out.status = resp.StatusCode
-	out.finalURL = resp.Request.URL.String()
+	out.finalURL = p.canonical
+	if resp.Request != req { // redirected
+		out.finalURL = resp.Request.URL.String()
+	}
 	out.contentType = resp.Header.Get("Content-Type")
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())

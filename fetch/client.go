@@ -304,8 +304,11 @@ type prepared struct {
 	req    Request
 	url    *url.URL
 	rawURL string // the URL as given, trimmed: what url was parsed from
-	host   string // scheme://host:port, the per-host key
-	err    error
+	// canonical is url.String(): the URL as net/http sends it, a record's
+	// final_url when there was no redirect and it differs from the input.
+	canonical string
+	host      string // scheme://host:port, the per-host key
+	err       error
 }
 
 func (c *Client) prepare(req Request) prepared {
@@ -329,7 +332,10 @@ func (c *Client) prepare(req Request) prepared {
 	case !validPort(u.Port()):
 		p.err = fmt.Errorf("URL %q: port %q is not between 1 and 65535", req.URL, u.Port())
 	default:
-		p.url, p.rawURL = u, raw
+		p.url, p.rawURL, p.canonical = u, raw, raw
+		if !roundTrips(raw) {
+			p.canonical = u.String()
+		}
 		p.host = hostKey(u)
 	}
 	return p
@@ -365,6 +371,26 @@ func (c *Client) setHeaders(dst, own http.Header) {
 	if dst.Get("User-Agent") == "" {
 		dst.Set("User-Agent", c.cfg.UserAgent)
 	}
+}
+
+// roundTrips reports, cheaply, that an http or https URL's url.String() is
+// the URL itself: it holds only letters, digits and punctuation that
+// net/url leaves as written (no '%', '@' or '#', whose escaping it may
+// normalise). It may say false for a URL that does round-trip.
+func roundTrips(raw string) bool {
+	if !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://") {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~:/?&=+,;!$'()*[]", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // validPort reports whether port is empty (the scheme's default) or a

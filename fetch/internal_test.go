@@ -77,3 +77,23 @@ func TestStatsSummary(t *testing.T) {
 		t.Fatalf("most failing %+v", sum.MostFailed)
 	}
 }
+
+// roundTrips may only say true of URLs that url.String gives back as
+// written: the record's final_url depends on it.
+func FuzzRoundTrips(f *testing.F) {
+	for _, s := range []string{"http://a/b?c=d", "https://x:80/a/b/../c?x=1&y=2", "http://[::1]:8/p", "http://h/a;b,c", "http://h", "http://h?", "HTTP://h/", "http://h/%41", "http://u@h/#f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !roundTrips(s) {
+			return
+		}
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return
+		}
+		if got := u.String(); got != s {
+			t.Fatalf("roundTrips(%q) is true, but url.String gives %q", s, got)
+		}
+	})
+}

@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -49,7 +51,16 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// gcPercent is the garbage collector's target when GOGC is not set: gather
+// fetch's live heap is small and bounded by the concurrency, so letting it
+// grow to 3x rather than 2x before a collection costs a few MB and saves
+// about 5% of the CPU per request (bench/fetch, scenario 1).
+const gcPercent = 200
+
 func run(args []string) int {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	root := &cobra.Command{
 		Use:           "gather",
 		Short:         "Run huge numbers of HTTP requests concurrently, and get every result back",
@@ -60,8 +71,25 @@ func run(args []string) int {
 		return &exitError{exitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
 	root.AddCommand(newFetchCommand(), newDemoCommand(), newUpstreamCommand())
+	// --cpuprofile is for gather's developers (bench/fetch): hidden.
+	var cpuProfile string
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return usageError("--cpuprofile: %v", err)
+		}
+		return pprof.StartCPUProfile(f)
+	}
 	root.SetArgs(args)
 	err := root.Execute()
+	if cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err == nil {
 		return exitOK
 	}

@@ -116,6 +116,18 @@ func newRequestSpec(format, method, urlTemplate string, headers []string, data [
 // An input that cannot be read or whose template fails becomes a request
 // with Err set, which the engine turns into a bad_input record.
 func (s *requestSpec) requests(r io.Reader) iter.Seq[fetch.Request] {
+	if s.format == "lines" && s.url == nil && len(s.headers) == 0 && s.body == nil && len(s.keep) == 0 {
+		// Plain URLs, nothing to fill in: no record, no field map.
+		return func(yield func(fetch.Request) bool) {
+			for l := range input.Lines(r) {
+				req := fetch.Request{Line: l.Num, Method: s.method, Body: s.rawBody}
+				req.URL, req.Err = lineURL(l)
+				if !yield(req) {
+					return
+				}
+			}
+		}
+	}
 	return func(yield func(fetch.Request) bool) {
 		for rec := range s.records(r) {
 			if !yield(s.request(rec)) {
@@ -134,22 +146,33 @@ func (s *requestSpec) records(r io.Reader) iter.Seq[input.Record] {
 	}
 	return func(yield func(input.Record) bool) {
 		for l := range input.Lines(r) {
-			rec := input.Record{Num: l.Num, Err: l.Err}
-			text := strings.TrimSpace(l.Text)
-			switch {
-			case rec.Err != nil:
-			case text == "":
-				rec.Err = input.ErrEmptyLine
-			case strings.HasPrefix(text, "#"):
-				rec.Err = errors.New("comment line")
-			default:
-				rec.Fields = map[string]any{"url": text}
+			rec := input.Record{Num: l.Num}
+			var url string
+			if url, rec.Err = lineURL(l); rec.Err == nil {
+				rec.Fields = map[string]any{"url": url}
 			}
 			if !yield(rec) {
 				return
 			}
 		}
 	}
+}
+
+var errComment = errors.New("comment line")
+
+// lineURL returns the URL of a plain line: its text trimmed, or an error
+// for an unreadable, empty or comment line.
+func lineURL(l input.Line) (string, error) {
+	text := strings.TrimSpace(l.Text)
+	switch {
+	case l.Err != nil:
+		return "", l.Err
+	case text == "":
+		return "", input.ErrEmptyLine
+	case text[0] == '#':
+		return "", errComment
+	}
+	return text, nil
 }
 
 func (s *requestSpec) request(rec input.Record) fetch.Request {
