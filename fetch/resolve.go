@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,8 +101,19 @@ func (r *resolver) store(host string, e resolved) {
 
 const sweepEvery = 1024
 
-// dialContext resolves through the cache and dials the addresses in turn
-// until one answers.
+// fallbackDelay is how long a connection attempt to one address runs
+// alone before the next address is tried alongside it (RFC 8305's
+// "connection attempt delay"; net.Dialer uses 300ms between families).
+const fallbackDelay = 250 * time.Millisecond
+
+// dialContext resolves through the cache and connects to the host's
+// addresses in the manner of Happy Eyeballs (RFC 8305): the addresses are
+// interleaved by family (IPv6, IPv4, IPv6, ... or the other way round,
+// whichever the resolver gave first), the first is tried, and each
+// fallbackDelay, or as soon as the attempts running have all failed, the
+// next one starts alongside. The first connection wins; the others are
+// cancelled, and closed if they connected. So a black-holed address costs
+// fallbackDelay, not a connect timeout.
 func (r *resolver) dialContext(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
@@ -112,22 +124,93 @@ func (r *resolver) dialContext(dial func(ctx context.Context, network, addr stri
 		if err != nil {
 			return nil, err
 		}
-		var firstErr error
-		for _, a := range addrs {
-			conn, err := dial(ctx, network, net.JoinHostPort(a, port))
-			if err == nil {
-				return conn, nil
-			}
-			if firstErr == nil {
-				firstErr = err
-			}
-			if ctx.Err() != nil {
-				break
-			}
+		switch len(addrs) {
+		case 0:
+			return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+		case 1:
+			return dial(ctx, network, net.JoinHostPort(addrs[0], port))
 		}
-		if firstErr == nil {
-			firstErr = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
-		}
-		return nil, firstErr
+		return dialStaggered(ctx, dial, network, interleave(addrs), port, fallbackDelay)
 	}
+}
+
+// interleave orders addresses alternately by family, starting with the
+// family of the first, keeping the resolver's order within each family.
+func interleave(addrs []string) []string {
+	v6 := func(a string) bool { return strings.IndexByte(a, ':') >= 0 }
+	var first, other []string
+	for _, a := range addrs {
+		if v6(a) == v6(addrs[0]) {
+			first = append(first, a)
+		} else {
+			other = append(other, a)
+		}
+	}
+	out := make([]string, 0, len(addrs))
+	for i := 0; i < len(first) || i < len(other); i++ {
+		if i < len(first) {
+			out = append(out, first[i])
+		}
+		if i < len(other) {
+			out = append(out, other[i])
+		}
+	}
+	return out
+}
+
+// dialStaggered connects to the first of addrs that answers, starting a
+// new attempt every delay or when all running ones have failed. It
+// returns when it has a connection or every attempt failed (then with the
+// first failure), after every attempt it started has ended.
+func dialStaggered(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), network string, addrs []string, port string, delay time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		conn net.Conn
+		err  error
+	}
+	results := make(chan result, len(addrs)) // buffered: no attempt blocks on a winner that left
+	start := func(a string) {
+		go func() {
+			conn, err := dial(ctx, network, net.JoinHostPort(a, port))
+			results <- result{conn, err}
+		}()
+	}
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	next, running := 0, 0
+	var winner net.Conn
+	var firstErr error
+	start(addrs[next])
+	next, running = next+1, running+1
+	for running > 0 {
+		select {
+		case <-timer.C:
+			if winner == nil && next < len(addrs) {
+				start(addrs[next])
+				next, running = next+1, running+1
+				timer.Reset(delay)
+			}
+		case res := <-results:
+			running--
+			switch {
+			case res.err == nil && winner == nil:
+				winner = res.conn
+				cancel() // the others give up
+			case res.err == nil:
+				res.conn.Close() // connected too late
+			case firstErr == nil:
+				firstErr = res.err
+			}
+			if winner == nil && running == 0 && next < len(addrs) && ctx.Err() == nil {
+				start(addrs[next]) // all running attempts failed: do not wait for the timer
+				next, running = next+1, running+1
+				timer.Reset(delay)
+			}
+		}
+	}
+	if winner != nil {
+		return winner, nil
+	}
+	return nil, firstErr
 }
