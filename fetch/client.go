@@ -8,8 +8,8 @@
 //   - One http.Transport, tuned for the limits in force: idle connections
 //     per host at least the per-host limit (Go's default of 2 makes a
 //     high-concurrency client open and close connections until ephemeral
-//     ports run out), HTTP/1.1 by default so that one HTTP/2 connection's
-//     stream limit cannot serialise a bulk run (HTTP2 turns it on).
+//     ports run out), HTTP/1.1 by default (HTTP2 turns HTTP/2 on, with
+//     several connections per host once one's stream limit is reached).
 //   - Scheduling is gather.Map with a per-host limit: a host at its limit
 //     does not hold global slots, so other hosts keep flowing, and inputs are
 //     read ahead only as far as the read-ahead bound.
@@ -71,7 +71,15 @@ type Config struct {
 
 	Header    http.Header // added to every request
 	UserAgent string      // default "gather/0"
-	HTTP2     bool        // negotiate HTTP/2 with servers that offer it
+	// HTTP2 negotiates HTTP/2 with servers that offer it. A connection
+	// carries at most the server's limit of concurrent streams; past it the
+	// client opens another connection to the host rather than queueing
+	// (net/http's default, kept: StrictMaxConcurrentStreams is false), so a
+	// stream limit does not serialise a bulk run.
+	HTTP2 bool
+	// TLS is the TLS configuration (root CAs, client certificates,
+	// InsecureSkipVerify); nil means the system roots. It is cloned.
+	TLS *tls.Config
 
 	Ordered bool // yield records in input order, through a window of 4 x Concurrency
 }
@@ -216,6 +224,9 @@ func New(cfg Config) (*Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     cfg.HTTP2,
+	}
+	if cfg.TLS != nil {
+		tr.TLSClientConfig = cfg.TLS.Clone()
 	}
 	if !cfg.HTTP2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}

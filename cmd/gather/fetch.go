@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,6 +35,8 @@ type fetchFlags struct {
 	keep        []string
 	format      string
 	fields      []string
+	insecure    bool
+	caCert      string
 }
 
 func newFetchCommand() *cobra.Command {
@@ -82,6 +86,8 @@ template that fails) is a bad_input record with its line number.`,
 	fl.Int64Var(&f.cfg.MaxBody, "max-body", 10<<20, "largest body read, after decoding; larger is a too_large error")
 	fl.IntVar(&f.cfg.MaxRedirects, "max-redirects", 10, "redirects followed (-1: none)")
 	fl.BoolVar(&f.cfg.HTTP2, "http2", false, "use HTTP/2 with servers that offer it (default HTTP/1.1)")
+	fl.BoolVarP(&f.insecure, "insecure", "k", false, "do not verify servers' TLS certificates")
+	fl.StringVar(&f.caCert, "cacert", "", "trust the PEM certificates of this file (instead of the system's roots)")
 	fl.BoolVar(&f.cfg.Ordered, "ordered", false, "write records in input order (a bounded window)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write records to this file instead of standard output")
 	fl.StringVar(&f.format, "format", "jsonl", "record format: jsonl or csv")
@@ -103,6 +109,19 @@ func (f *fetchFlags) buildConfig() error {
 		f.cfg.MaxRedirects = -1
 	}
 	f.cfg.Header = http.Header{}
+	if f.insecure || f.caCert != "" {
+		f.cfg.TLS = &tls.Config{InsecureSkipVerify: f.insecure}
+	}
+	if f.caCert != "" {
+		pem, err := os.ReadFile(f.caCert)
+		if err != nil {
+			return usageError("--cacert: %v", err)
+		}
+		f.cfg.TLS.RootCAs = x509.NewCertPool()
+		if !f.cfg.TLS.RootCAs.AppendCertsFromPEM(pem) {
+			return usageError("--cacert %s: no PEM certificate in the file", f.caCert)
+		}
+	}
 	policy, dir, _ := strings.Cut(f.body, ":")
 	f.cfg.Body, f.cfg.BodyDir = fetch.BodyPolicy(policy), dir
 	switch f.cfg.Body {

@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,6 +168,8 @@ func TestUsageErrors(t *testing.T) {
 		{"fetch", "-c", "0"},
 		{"fetch", "--body", "xml"},
 		{"fetch", "-H", "no colon"},
+		{"fetch", "--cacert", "/no/such/file"},
+		{"fetch", "--cacert", "main_test.go"},
 		{"no-such-command"},
 	} {
 		res := gather(t, "", args...)
@@ -457,5 +462,38 @@ func TestSIGINTWithIdleStdin(t *testing.T) {
 	stdin.Close()
 	if recs := parseRecords(t, stdout.Bytes()); len(recs) != 1 || recs[0].Status != 200 {
 		t.Fatalf("records %+v", recs)
+	}
+}
+
+// A TLS server with its own certificate: refused by default (a tls
+// record), fetched with --cacert holding its certificate, or with -k.
+func TestTLSFlags(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		kind string
+	}{
+		{nil, "tls"},
+		{[]string{"--cacert", ca}, ""},
+		{[]string{"-k"}, ""},
+	} {
+		res := gather(t, srv.URL+"/x\n", append([]string{"fetch", "-q"}, c.args...)...)
+		if len(res.records) != 1 {
+			t.Fatalf("%v: %d records, stderr %q", c.args, len(res.records), res.stderr)
+		}
+		rec := res.records[0]
+		kind := ""
+		if rec.Error != nil {
+			kind = string(rec.Error.Kind)
+		}
+		if kind != c.kind {
+			t.Errorf("%v: error %+v, want kind %q", c.args, rec.Error, c.kind)
+		}
 	}
 }
