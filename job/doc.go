@@ -1,0 +1,45 @@
+// Package job keeps a gather fetch run in one SQLite file (the pure-Go
+// modernc.org/sqlite driver: no cgo), so that a run over millions of inputs
+// survives Ctrl-C, SIGTERM, kill -9 and power loss: running the same command
+// again skips every input whose result is stored, runs the ones that were in
+// flight again, and in the end holds exactly one result per input.
+//
+// # The file
+//
+// A job file is an ordinary SQLite database in WAL mode, marked with
+// PRAGMA application_id = 0x67617468 ("gath") and PRAGMA user_version = 1
+// (the schema version). Any other file given as a job is refused and left
+// as it is. Its tables:
+//
+//	meta(key TEXT PRIMARY KEY, value TEXT)
+//	    created      RFC 3339 time the job was created
+//	    settings     JSON: the settings that define the results (input
+//	                 format, URL template, method, headers, body, body
+//	                 policy, ...); a run with other values is refused
+//	    input        JSON {"name", "format"}: the input as first given
+//	    checkpoint   JSON {"line", "offset", "sha256", "records"}: every
+//	                 input record that ends within the first offset bytes
+//	                 of the input (line lines) has its result stored;
+//	                 sha256 is the hash of those bytes, so a resumed run
+//	                 checks the input is the same and starts reading there
+//	    total        the number of input records, once the input was read
+//	                 to its end
+//	runs(id, started, ended, status, settings)
+//	    one row per run of the command: unix seconds, "running", "done",
+//	    "interrupted" or "failed", and the run's full settings as JSON
+//	results(line PRIMARY KEY, seq, run, url, host, method, status,
+//	        error_kind, ok, attempts, ms, bytes, finished, record)
+//	    the current result of each input: line is the input's line (record)
+//	    number, seq the order results were stored in, host the URL's
+//	    host[:port], error_kind NULL on success, ok 1 when the record has no
+//	    error, finished unix seconds, and record the JSON record exactly as
+//	    gather fetch writes it
+//	history(line, seq, run, status, error_kind, ok, attempts, ms,
+//	        finished, record)
+//	    every earlier result of an input, replaced by a later run
+//	    (--retry-failed)
+//
+// For example, the failures by kind:
+//
+//	sqlite3 crawl.db "SELECT error_kind, count(*) FROM results WHERE ok = 0 GROUP BY 1"
+package job

@@ -1,0 +1,139 @@
+package job
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+// ApplicationID marks a SQLite file as a gather job file (PRAGMA
+// application_id): "gath" in ASCII.
+const ApplicationID = 0x67617468
+
+// SchemaVersion is the job file's schema version (PRAGMA user_version).
+// A file of another version is refused, never altered.
+const SchemaVersion = 1
+
+// schema creates a job file's tables. It is documented in the package
+// comment; keep the two in step.
+const schema = `
+PRAGMA application_id = 1734440040;
+PRAGMA user_version = 1;
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT;
+CREATE TABLE runs (
+	id       INTEGER PRIMARY KEY,
+	started  REAL NOT NULL,
+	ended    REAL,
+	status   TEXT NOT NULL,
+	settings TEXT NOT NULL
+) STRICT;
+CREATE TABLE results (
+	line       INTEGER PRIMARY KEY,
+	seq        INTEGER NOT NULL UNIQUE,
+	run        INTEGER NOT NULL REFERENCES runs(id),
+	url        TEXT NOT NULL,
+	host       TEXT NOT NULL,
+	method     TEXT NOT NULL,
+	status     INTEGER NOT NULL,
+	error_kind TEXT,
+	ok         INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL,
+	ms         REAL NOT NULL,
+	bytes      INTEGER NOT NULL,
+	finished   REAL NOT NULL,
+	record     TEXT NOT NULL
+) STRICT;
+CREATE INDEX results_failed ON results(line) WHERE ok = 0;
+CREATE TABLE history (
+	line       INTEGER NOT NULL,
+	seq        INTEGER NOT NULL,
+	run        INTEGER NOT NULL,
+	status     INTEGER NOT NULL,
+	error_kind TEXT,
+	ok         INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL,
+	ms         REAL NOT NULL,
+	finished   REAL NOT NULL,
+	record     TEXT NOT NULL
+) STRICT;
+CREATE INDEX history_line ON history(line);
+`
+
+func init() {
+	if ApplicationID != 1734440040 {
+		panic("job: ApplicationID and the schema disagree")
+	}
+}
+
+// ErrNotJob is the error of a file that is not a gather job file: not
+// SQLite at all, or a SQLite database of something else.
+var ErrNotJob = errors.New("not a gather job file")
+
+// dsn returns the driver's data source name for path.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	if readOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// check reports whether db is a job file of this schema version, or an
+// empty database (fresh is then true).
+func check(ctx context.Context, db *sql.DB, path string) (fresh bool, err error) {
+	var app, version int
+	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
+		return false, fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return false, fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)
+	}
+	var tables int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		return false, fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)
+	}
+	switch {
+	case app == 0 && version == 0 && tables == 0:
+		return true, nil
+	case app != ApplicationID:
+		return false, fmt.Errorf("%s: %w: a SQLite database of another application", path, ErrNotJob)
+	case version != SchemaVersion:
+		return false, fmt.Errorf("%s: a job file of schema version %d; this gather reads version %d", path, version, SchemaVersion)
+	}
+	return false, nil
+}
+
+// OpenReadOnly opens an existing job file for reading (export, report),
+// alongside a run that may be writing it. It fails with an error wrapping
+// ErrNotJob for a file that is not a job file, and never changes the file.
+func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := check(ctx, db, path)
+	if err == nil && fresh {
+		err = fmt.Errorf("%s: %w: an empty database", path, ErrNotJob)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
