@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
@@ -135,5 +136,35 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 		db.Close()
 		return nil, err
 	}
+	return db, nil
+}
+
+// Init creates the job file's tables in db, an empty database, and
+// records when the job was created. Open calls it for a new job file; it
+// is exported for tools and tests that build job files of their own.
+func Init(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("creating the job file's tables: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('created', ?)", time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// OpenWrite opens (creating it if needed) the SQLite file at path for
+// writing, in WAL mode with full synchronisation. It does not check or
+// create the schema; Open does.
+func openWrite(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1) // one writer; SQLite serialises writes anyway
 	return db, nil
 }
