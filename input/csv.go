@@ -19,6 +19,7 @@ import (
 // A csvRow is one row of a CSV input, before the header gives it names.
 type csvRow struct {
 	start, end int      // the lines it spans, 1-based, inclusive
+	endOffset  int64    // the bytes consumed through its end
 	fields     []string // its fields, when neither empty nor err
 	empty      bool     // an empty line
 	err        error
@@ -35,12 +36,14 @@ type quoteError struct {
 func (e *quoteError) Error() string { return e.msg }
 func (e *quoteError) Unwrap() error { return e.err }
 
-// csvRows yields the rows of r; every line of r is in exactly one row.
-func csvRows(r io.Reader) iter.Seq[csvRow] {
+// csvRows yields the rows of r, which follows start in its input; every
+// line of r is in exactly one row.
+func csvRows(r io.Reader, start Pos) iter.Seq[csvRow] {
 	return func(yield func(csvRow) bool) {
-		c := &csvReader{br: bufio.NewReaderSize(r, 64<<10)}
-		if b, err := c.br.Peek(len(bom)); err == nil && string(b) == bom {
+		c := &csvReader{br: bufio.NewReaderSize(r, 64<<10), line: start.Line, off: start.Offset}
+		if b, err := c.br.Peek(len(bom)); err == nil && string(b) == bom && start.Offset == 0 {
 			c.br.Discard(len(bom))
+			c.off += int64(len(bom))
 		}
 		for {
 			row, ok := c.next()
@@ -55,6 +58,7 @@ type csvReader struct {
 	br   *bufio.Reader
 	raw  []byte // the current line, when longer than br's buffer
 	line int    // lines read
+	off  int64  // bytes read
 	buf  []byte // the current row's field data
 	ends []int  // where each field of the row ends in buf
 }
@@ -64,10 +68,12 @@ type csvReader struct {
 // the line was over MaxLine bytes: it was read to its end, and text is nil.
 func (c *csvReader) readLine() (text []byte, eof, long bool, err error) {
 	line, err := c.br.ReadSlice('\n')
+	c.off += int64(len(line))
 	if err == bufio.ErrBufferFull {
 		c.raw = append(c.raw[:0], line...)
 		for err == bufio.ErrBufferFull {
 			line, err = c.br.ReadSlice('\n')
+			c.off += int64(len(line))
 			if long {
 				continue
 			}
@@ -105,7 +111,7 @@ func (c *csvReader) next() (row csvRow, ok bool) {
 		return row, false
 	}
 	row.start = c.line
-	defer func() { row.end = c.line }()
+	defer func() { row.end, row.endOffset = c.line, c.off }()
 	switch {
 	case long:
 		row.err = fmt.Errorf("line %d: %w", c.line, errLineTooLong)

@@ -12,40 +12,58 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"strings"
 )
 
 // MaxLine is the longest line read, in bytes; a longer line is an item with
 // an error, and the reader goes on after its end.
 const MaxLine = 1 << 20
 
+// A Pos is a position in an input: the lines and bytes consumed so far.
+// An item's End is the position just after it, where reading can resume
+// (LinesFrom, JSONLFrom, CSVFrom) once everything before is accounted for.
+type Pos struct {
+	Line   int   // lines consumed; the next line is Line+1
+	Offset int64 // bytes consumed, line terminators (and a byte order mark) included
+}
+
 // A Line is one line of input.
 type Line struct {
 	Num  int    // 1-based line number
 	Text string // without the line terminator (\n or \r\n)
 	Err  error  // set when the line could not be read; Text is then empty
+	End  Pos    // the position after the line and its terminator
 }
 
 // Lines yields the lines of r. A final line without a newline is yielded
 // too. A read error ends the sequence with an item that carries it.
-func Lines(r io.Reader) iter.Seq[Line] {
+func Lines(r io.Reader) iter.Seq[Line] { return LinesFrom(r, Pos{}) }
+
+// LinesFrom yields the lines of r, the rest of an input of which start was
+// consumed already: line numbers go on from start.Line+1 and End offsets
+// from start.Offset.
+func LinesFrom(r io.Reader, start Pos) iter.Seq[Line] {
 	return func(yield func(Line) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
-		for num := 1; ; num++ {
-			text, err := readLine(br)
-			switch {
-			case err == io.EOF:
+		pos := start
+		var long []byte
+		for {
+			text, n, err := readLine(br, &long)
+			if err == io.EOF {
 				return
+			}
+			pos.Line++
+			pos.Offset += n
+			switch {
 			case errors.Is(err, errLineTooLong):
-				if !yield(Line{Num: num, Err: fmt.Errorf("line %d: %w", num, err)}) {
+				if !yield(Line{Num: pos.Line, Err: fmt.Errorf("line %d: %w", pos.Line, err), End: pos}) {
 					return
 				}
 				continue
 			case err != nil:
-				yield(Line{Num: num, Err: fmt.Errorf("line %d: reading: %w", num, err)})
+				yield(Line{Num: pos.Line, Err: fmt.Errorf("line %d: reading: %w", pos.Line, err), End: pos})
 				return
 			}
-			if !yield(Line{Num: num, Text: text}) {
+			if !yield(Line{Num: pos.Line, Text: text, End: pos}) {
 				return
 			}
 		}
@@ -54,33 +72,43 @@ func Lines(r io.Reader) iter.Seq[Line] {
 
 var errLineTooLong = fmt.Errorf("longer than %d bytes", MaxLine)
 
-// readLine reads one line. It returns io.EOF only when there is no line at
-// all; an over-long line is consumed to its end and reported.
-func readLine(br *bufio.Reader) (string, error) {
-	var sb strings.Builder
+// readLine reads one line and says how many bytes it consumed. It returns
+// io.EOF only when there is no line at all; an over-long line is consumed
+// to its end and reported. long is a buffer for lines longer than br's.
+func readLine(br *bufio.Reader, long *[]byte) (string, int64, error) {
+	line, err := br.ReadSlice('\n')
+	n := int64(len(line))
 	tooLong := false
-	for {
-		chunk, isPrefix, err := br.ReadLine()
-		if err != nil {
-			if err == io.EOF && (sb.Len() > 0 || tooLong) {
-				break
+	if err == bufio.ErrBufferFull {
+		buf := append((*long)[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = br.ReadSlice('\n')
+			n += int64(len(line))
+			if tooLong {
+				continue
 			}
-			return "", err
-		}
-		if !tooLong {
-			if sb.Len()+len(chunk) > MaxLine {
-				tooLong = true
-				sb.Reset()
-			} else {
-				sb.Write(chunk)
+			if len(buf)+len(line) > MaxLine+2 { // 2 for \r\n
+				tooLong, buf = true, buf[:0]
+				continue
 			}
+			buf = append(buf, line...)
 		}
-		if !isPrefix {
-			break
+		*long, line = buf, buf
+	}
+	switch {
+	case err == io.EOF && n == 0:
+		return "", 0, io.EOF
+	case err != nil && err != io.EOF:
+		return "", n, err
+	}
+	if len(line) > 0 && line[len(line)-1] == '\n' {
+		line = line[:len(line)-1]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
 		}
 	}
-	if tooLong {
-		return "", errLineTooLong
+	if tooLong || len(line) > MaxLine {
+		return "", n, errLineTooLong
 	}
-	return sb.String(), nil
+	return string(line), n, nil
 }

@@ -28,6 +28,9 @@ type Record struct {
 	// starts with the line number. The sequence goes on after such a
 	// record unless said otherwise.
 	Err error
+	// End is the position just after the record: its last line and the
+	// bytes consumed through it.
+	End Pos
 }
 
 // ErrEmptyLine is the error of a Record read from an empty line (in a
@@ -62,11 +65,16 @@ const bom = "\ufeff"
 //   - A read error ends the sequence with a Record that carries it.
 //
 // The input is read as it is consumed: one row at a time, never more.
-func CSV(r io.Reader) iter.Seq[Record] {
+func CSV(r io.Reader) iter.Seq[Record] { return CSVFrom(r, Pos{}, nil) }
+
+// CSVFrom yields the records of r, the rest of a CSV input of which start
+// was consumed already (line numbers and offsets go on from there), with
+// the header read earlier (CSVHeader); a nil header means r starts with
+// one.
+func CSVFrom(r io.Reader, start Pos, header []string) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
-		var header []string
-		for row := range csvRows(r) {
-			rec := Record{Num: row.start, Err: row.err}
+		for row := range csvRows(r, start) {
+			rec := Record{Num: row.start, Err: row.err, End: Pos{Line: row.end, Offset: row.endOffset}}
 			switch {
 			case row.empty:
 				rec.Err = fmt.Errorf("line %d: %w", row.start, ErrEmptyLine)
@@ -79,7 +87,7 @@ func CSV(r io.Reader) iter.Seq[Record] {
 			case header == nil:
 				h, err := checkHeader(row.fields)
 				if err != nil {
-					yield(Record{Num: row.start, Err: fmt.Errorf("line %d: header: %w", row.start, err)})
+					yield(Record{Num: row.start, Err: fmt.Errorf("line %d: header: %w", row.start, err), End: rec.End})
 					return
 				}
 				header = h
@@ -99,6 +107,30 @@ func CSV(r io.Reader) iter.Seq[Record] {
 		}
 	}
 }
+
+// CSVHeader reads the header of a CSV input from its first bytes: the names
+// CSV would give its records' fields. Empty lines before it are skipped; an
+// input without a header row gives ErrNoHeader.
+func CSVHeader(r io.Reader) ([]string, error) {
+	for row := range csvRows(r, Pos{}) {
+		switch {
+		case row.empty:
+			continue
+		case row.err != nil:
+			return nil, fmt.Errorf("header: %w", row.err)
+		}
+		h, err := checkHeader(row.fields)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: header: %w", row.start, err)
+		}
+		return h, nil
+	}
+	return nil, ErrNoHeader
+}
+
+// ErrNoHeader is CSVHeader's error for an input without a header row: empty,
+// or only empty lines.
+var ErrNoHeader = errors.New("no header row")
 
 func checkHeader(fields []string) ([]string, error) {
 	h := make([]string, len(fields))
@@ -125,13 +157,17 @@ func checkHeader(fields []string) ([]string, error) {
 // object (bad syntax, another kind of value, more after the object) yields a
 // Record whose error gives the line and the 1-based byte column. Numbers
 // are decoded as json.Number.
-func JSONL(r io.Reader) iter.Seq[Record] {
+func JSONL(r io.Reader) iter.Seq[Record] { return JSONLFrom(r, Pos{}) }
+
+// JSONLFrom yields the records of r, the rest of a JSONL input of which
+// start was consumed already: line numbers and offsets go on from there.
+func JSONLFrom(r io.Reader, start Pos) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
-		for l := range Lines(r) {
-			rec := Record{Num: l.Num, Err: l.Err}
+		for l := range LinesFrom(r, start) {
+			rec := Record{Num: l.Num, Err: l.Err, End: l.End}
 			if rec.Err == nil {
 				text := l.Text
-				if l.Num == 1 {
+				if l.Num == 1 && start.Offset == 0 {
 					text = strings.TrimPrefix(text, bom)
 				}
 				rec.Fields, rec.Err = decodeObject(text)

@@ -223,7 +223,7 @@ func encodingCSVRows(s string) []string {
 
 func ourCSVRows(s string) []string {
 	var out []string
-	for row := range csvRows(strings.NewReader(s)) {
+	for row := range csvRows(strings.NewReader(s), Pos{}) {
 		switch {
 		case row.empty:
 		case row.err != nil:
@@ -253,7 +253,7 @@ var csvSeeds = []string{
 func checkCSVLines(t *testing.T, s string) {
 	t.Helper()
 	end := 0
-	for row := range csvRows(strings.NewReader(s)) {
+	for row := range csvRows(strings.NewReader(s), Pos{}) {
 		if row.start != end+1 || row.end < row.start {
 			t.Fatalf("%q: row spans %d-%d after a row ending at %d", s, row.start, row.end, end)
 		}
