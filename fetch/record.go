@@ -3,6 +3,7 @@ package fetch
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // A Record is the outcome of one input: one per input, success or failure,
@@ -86,3 +87,13 @@ const (
 	KindCircuitOpen    Kind = "circuit_open"    // the host's circuit is open after repeated connection failures
 	KindOther          Kind = "other"           // anything else; the message says what
 )
+
+// Kinds lists every Kind a Record can carry.
+var Kinds = []Kind{
+	KindBadInput, KindDNS, KindConnect, KindTLS, KindTimeoutConnect, KindTimeoutTLS,
+	KindTimeoutHeaders, KindTimeoutTotal, KindDeadline, KindReset, KindTooLarge,
+	KindBadResponse, KindRedirectLoop, KindHTTPStatus, KindCanceled, KindCircuitOpen, KindOther,
+}
+
+// KnownKind reports whether k is one of Kinds.
+func KnownKind(k Kind) bool { return slices.Contains(Kinds, k) }

@@ -57,7 +57,7 @@ func (s *Stats) Add(r Record) {
 		s.latency.add(r.MS)
 		s.SumMS += r.MS
 	}
-	if host := hostOf(r.URL); host != "" {
+	if host := HostOf(r.URL); host != "" {
 		h := s.hosts[host]
 		if h == nil {
 			h = &hostStats{}
@@ -86,7 +86,10 @@ func statusClass(status int) string {
 	return fmt.Sprintf("%dxx", status/100)
 }
 
-func hostOf(u string) string {
+// HostOf returns the host[:port] of an http or https URL as written, without
+// any user information, or "" for another string: the host of the summary's
+// tables and of a job file's results.
+func HostOf(u string) string {
 	rest, ok := strings.CutPrefix(u, "http://")
 	if !ok {
 		if rest, ok = strings.CutPrefix(u, "https://"); !ok {

@@ -1,0 +1,293 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// A Setting is one setting that defines a job's results, named as the user
+// gives it ("--method") with its value. A job keeps the settings it was
+// created with, and a later run with another value of any of them is
+// refused: its results would not be comparable. Settings that only change
+// the pace (concurrency, rates, per-host limits) are not Settings.
+type Setting struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// ErrLocked is the error of a job file that another process has open.
+var ErrLocked = errors.New("in use by another gather process")
+
+// ErrSettings is the error of a run whose settings differ from the job's.
+var ErrSettings = errors.New("the job was made with other settings")
+
+// A Job is a job file open for one run. It is not safe for concurrent use,
+// except that Store may be called from any one goroutine while the input is
+// read in another.
+type Job struct {
+	path  string
+	lock  *os.File
+	db    *sql.DB
+	run   int64
+	retry *Filter
+
+	cp      checkpoint // as stored when the run began
+	results chan stored
+	done    chan struct{} // closed when the writer has ended
+	werr    error         // the writer's error, once done is closed
+	stop    context.CancelFunc
+
+	mu    sync.Mutex // guards front and last
+	front frontier
+	last  checkpoint // the newest checkpoint stored
+
+	seq      int64 // results stored by this and earlier runs (the writer's)
+	stored   int64 // results stored by this run (the writer's)
+	skipped  int64 // inputs skipped, their result stored (the reader's)
+	records  int64 // input records read, skipped ones included (the reader's)
+	read     bool  // the input was read to its end
+	lastRead int   // then, its last line
+}
+
+// checkpoint is the meta table's "checkpoint": every input record ending
+// within the first Offset bytes (Line lines) has its result stored.
+type checkpoint struct {
+	Line    int    `json:"line"`
+	Offset  int64  `json:"offset"`
+	SHA256  string `json:"sha256"`  // of those bytes
+	Records int64  `json:"records"` // the records among them
+}
+
+// Open opens the job file at path for a run, creating it if it does not
+// exist, and locks it: a second process gets an error wrapping ErrLocked.
+// A file that is not a job file is refused (ErrNotJob) and left as it is;
+// so is a job made with other settings (ErrSettings, naming the first
+// that differs). runSettings, every setting of the run as JSON, is kept
+// in the runs table.
+func Open(ctx context.Context, path string, settings []Setting, runSettings any) (*Job, error) {
+	lock, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("job file %s: %w (a read-only file or directory?)", path, err)
+		}
+		return nil, fmt.Errorf("job file: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("job file %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("job file %s: locking: %w", path, err)
+	}
+	j := &Job{path: path, lock: lock}
+	if err := j.open(ctx, settings, runSettings); err != nil {
+		j.closeFiles()
+		return nil, err
+	}
+	return j, nil
+}
+
+// sqliteMagic starts every SQLite database file.
+const sqliteMagic = "SQLite format 3\x00"
+
+func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) error {
+	head := make([]byte, len(sqliteMagic))
+	n, _ := io.ReadFull(j.lock, head)
+	if n > 0 && string(head[:n]) != sqliteMagic {
+		return fmt.Errorf("%s: %w: not a SQLite database; it was left as it is", j.path, ErrNotJob)
+	}
+	db, err := openWrite(j.path)
+	if err != nil {
+		return err
+	}
+	j.db = db
+	fresh, err := check(ctx, db, j.path)
+	if err != nil {
+		return err
+	}
+	want, _ := json.Marshal(settings)
+	if fresh {
+		if err := Init(ctx, db); err != nil {
+			return fileError(j.path, err)
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('settings', ?)", string(want)); err != nil {
+			return fileError(j.path, err)
+		}
+	} else {
+		var had string
+		if err := db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'settings'").Scan(&had); err != nil {
+			return fileError(j.path, err)
+		}
+		var old []Setting
+		if err := json.Unmarshal([]byte(had), &old); err != nil {
+			return fmt.Errorf("%s: the job's settings do not parse: %w", j.path, err)
+		}
+		if err := compare(old, settings); err != nil {
+			return fmt.Errorf("%s: %w", j.path, err)
+		}
+	}
+	var cp sql.NullString
+	err = db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'checkpoint'").Scan(&cp)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fileError(j.path, err)
+	}
+	if cp.Valid {
+		if err := json.Unmarshal([]byte(cp.String), &j.cp); err != nil {
+			return fmt.Errorf("%s: the job's checkpoint does not parse: %w", j.path, err)
+		}
+	}
+	j.last = j.cp
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM results").Scan(&j.seq); err != nil {
+		return fileError(j.path, err)
+	}
+	full, _ := json.Marshal(runSettings)
+	res, err := db.ExecContext(ctx, "INSERT INTO runs(started, status, settings) VALUES(?, 'running', ?)", unixNow(), string(full))
+	if err != nil {
+		return fileError(j.path, err)
+	}
+	j.run, _ = res.LastInsertId()
+	return nil
+}
+
+// compare returns an ErrSettings error naming the first setting whose value
+// differs; a setting absent from one side counts as empty.
+func compare(old, now []Setting) error {
+	values := map[string]string{}
+	for _, s := range old {
+		values[s.Name] = s.Value
+	}
+	seen := map[string]bool{}
+	show := func(v string) string {
+		if v == "" {
+			return "(none)"
+		}
+		return fmt.Sprintf("%q", v)
+	}
+	for _, s := range now {
+		seen[s.Name] = true
+		if values[s.Name] != s.Value {
+			return fmt.Errorf("%w: %s was %s, this run has %s; settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name, show(values[s.Name]), show(s.Value))
+		}
+	}
+	for _, s := range old {
+		if !seen[s.Name] && s.Value != "" {
+			return fmt.Errorf("%w: %s was %s, this run has none; settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name, show(s.Value))
+		}
+	}
+	return nil
+}
+
+// fileError adds the job file's name and, for the errors a user can act
+// on, what to do.
+func fileError(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "disk is full") || strings.Contains(msg, "SQLITE_FULL") || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG):
+		return fmt.Errorf("%s: %w: the disk is full (or the file size limit reached); what was stored is kept: free some space and run the same command again", path, err)
+	case strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only"):
+		return fmt.Errorf("%s: %w: the job file (or its directory) is read-only", path, err)
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+func unixNow() float64 { return float64(time.Now().UnixMicro()) / 1e6 }
+
+// Progress is what a job holds.
+type Progress struct {
+	Stored  int64 // inputs with a stored result, in all
+	Failed  int64 // of which failed
+	Total   int64 // the input's records, -1 until the input was read to its end
+	Skipped int64 // inputs this run skipped: their result was stored already
+	New     int64 // results this run stored
+}
+
+// Progress counts the job's results. Call it after Close for the final
+// figures.
+func (j *Job) Progress(ctx context.Context) (Progress, error) {
+	p := Progress{Total: -1, Skipped: j.skipped, New: j.stored}
+	db := j.db
+	if db == nil {
+		var err error
+		if db, err = OpenReadOnly(ctx, j.path); err != nil {
+			return p, err
+		}
+		defer db.Close()
+	}
+	err := db.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(ok = 0), 0) FROM results").Scan(&p.Stored, &p.Failed)
+	if err != nil {
+		return p, fileError(j.path, err)
+	}
+	var total sql.NullInt64
+	err = db.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'total'").Scan(&total)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return p, fileError(j.path, err)
+	}
+	if total.Valid {
+		p.Total = total.Int64
+	}
+	return p, nil
+}
+
+// closeFiles closes the database and releases the lock.
+func (j *Job) closeFiles() error {
+	var err error
+	if j.db != nil {
+		err = j.db.Close()
+		j.db = nil
+	}
+	if j.lock != nil {
+		j.lock.Close() // releases the flock
+		j.lock = nil
+	}
+	return err
+}
+
+// sumPrefix reads the first n bytes of r through a SHA-256, keeping the
+// first keep of them, and returns the hash and the kept bytes. An input
+// shorter than n is io.ErrUnexpectedEOF.
+func sumPrefix(r io.Reader, n int64, keep int) (*prefixHash, []byte, error) {
+	h := newPrefixHash()
+	k := min(int64(keep), n)
+	var head bytes.Buffer
+	if _, err := io.CopyN(io.MultiWriter(h.h, &head), r, k); err != nil {
+		return nil, nil, eofUnexpected(err)
+	}
+	if _, err := io.CopyN(h.h, r, n-k); err != nil {
+		return nil, nil, eofUnexpected(err)
+	}
+	h.n = n
+	return h, head.Bytes(), nil
+}
+
+func eofUnexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// prefixHash is the SHA-256 of an input's first n bytes.
+type prefixHash struct {
+	h hash.Hash
+	n int64
+}
+
+func newPrefixHash() *prefixHash { return &prefixHash{h: sha256.New()} }
+
+func (p *prefixHash) sum() string { return hex.EncodeToString(p.h.Sum(nil)) }

@@ -1,0 +1,267 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/gogather/gather/input"
+)
+
+// Input is a run's input as the job sees it: where reading starts, and,
+// record by record, which inputs to fetch. Resuming reads the input's
+// first bytes again only to check their hash (so an input that changed is
+// refused) and starts parsing where the job's checkpoint is: resuming a
+// job of 10 million lines, 9 million of them done, reads 9 million lines'
+// bytes through SHA-256 (about a second per GB) and parses none of them.
+type Input struct {
+	job *Job
+	// Start is where Reader's bytes start in the input: hand it to
+	// input.LinesFrom, JSONLFrom or CSVFrom.
+	Start input.Pos
+	// Prefix holds the input's first bytes (up to input.MaxLine + 2),
+	// when Start is past them: a CSV input's header is read from them
+	// (input.CSVHeader).
+	Prefix []byte
+
+	r       *teeReader
+	hash    *prefixHash
+	above   []int // lines past the checkpoint with a stored result, sorted
+	retry   []int // failed lines to run again, sorted
+	lastEnd int   // the last line of the previous record taken
+	snapAt  checkpoint
+}
+
+// snapshotEvery bounds the input between two checkpoints: after this many
+// bytes or records, the position and hash are noted, to be stored once
+// every record before has its result stored.
+const (
+	snapshotBytes   = 64 << 10
+	snapshotRecords = 512
+)
+
+// Input prepares reading the run's input from r, from its start. With a
+// retry filter, failed results matching it are run again, which
+// needs r to be a regular file: it is read twice, once to check it is the
+// job's input and once to run it. Without, r is checked and skipped up to
+// the job's checkpoint. An input that differs from the job's, over the
+// part the job has done, is refused.
+func (j *Job) Input(ctx context.Context, r io.Reader, retry *Filter) (*Input, error) {
+	j.retry = retry
+	in := &Input{job: j}
+	keep := input.MaxLine + 2
+	if j.cp.Offset > 0 {
+		f, seekable := r.(*os.File)
+		if seekable {
+			if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+				seekable = false
+			}
+		}
+		if j.retry != nil && !seekable {
+			return nil, errors.New("--retry-failed needs the input as a file, not a pipe: it reads it twice")
+		}
+		h, prefix, err := sumPrefix(r, j.cp.Offset, keep)
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("the input is not the job's: it is shorter than the %d bytes (%d lines) the job has done", j.cp.Offset, j.cp.Line)
+		case err != nil:
+			return nil, fmt.Errorf("reading the input: %w", err)
+		case h.sum() != j.cp.SHA256:
+			return nil, fmt.Errorf("the input is not the job's: its first %d bytes (%d lines) differ from those the job has done", j.cp.Offset, j.cp.Line)
+		}
+		if j.retry == nil {
+			in.Start = input.Pos{Line: j.cp.Line, Offset: j.cp.Offset}
+			in.Prefix = prefix
+			in.hash = h
+			j.records = j.cp.Records
+		} else if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("reading the input again: %w", err)
+		}
+	}
+	if in.hash == nil {
+		in.hash = newPrefixHash()
+	}
+	in.r = &teeReader{r: r}
+	in.lastEnd = in.Start.Line
+	in.snapAt = checkpoint{Line: in.Start.Line, Offset: in.Start.Offset, Records: j.records}
+	var err error
+	if in.above, err = j.lines(ctx, "SELECT line FROM results WHERE line > ? ORDER BY line", j.cp.Line); err != nil {
+		return nil, err
+	}
+	if j.retry != nil {
+		where, args := j.retry.where()
+		if in.retry, err = j.lines(ctx, "SELECT line FROM results WHERE ok = 0 AND ("+where+") ORDER BY line", args...); err != nil {
+			return nil, err
+		}
+	}
+	j.mu.Lock()
+	j.front = frontier{next: in.Start.Line + 1}
+	j.mu.Unlock()
+	return in, nil
+}
+
+// lines runs a query of line numbers.
+func (j *Job) lines(ctx context.Context, query string, args ...any) ([]int, error) {
+	rows, err := j.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fileError(j.path, err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var l int
+		if err := rows.Scan(&l); err != nil {
+			return nil, fileError(j.path, err)
+		}
+		out = append(out, l)
+	}
+	return out, fileError(j.path, rows.Err())
+}
+
+// Reader returns the input's bytes from Start on, to be parsed.
+func (in *Input) Reader() io.Reader { return in.r }
+
+// Take is told of each input record in order, with its first line and its
+// end, as it is parsed from Reader, and says whether to fetch it: false
+// when the job has its result stored already (and no retry asks for it).
+// It must be called for every record, bad ones included.
+func (in *Input) Take(num int, end input.Pos) bool {
+	j := in.job
+	j.records++
+	// Hash the record's bytes: the input's hash is known at every record's
+	// end, and noted at some of them for the checkpoints.
+	if n := end.Offset - in.hash.n; n > 0 {
+		in.hash.h.Write(in.r.take(n))
+		in.hash.n = end.Offset
+	}
+	stored := num <= j.cp.Line
+	for len(in.above) > 0 && in.above[0] < num {
+		in.above = in.above[1:]
+	}
+	if len(in.above) > 0 && in.above[0] == num {
+		stored = true
+	}
+	for len(in.retry) > 0 && in.retry[0] < num {
+		in.retry = in.retry[1:]
+	}
+	again := len(in.retry) > 0 && in.retry[0] == num
+	j.mu.Lock()
+	// Lines that start no record (a CSV header, the rest of a record on
+	// several lines) are done when read; so is a record with a result.
+	for l := in.lastEnd + 1; l <= end.Line; l++ {
+		if l != num || stored {
+			j.front.set(l)
+		}
+	}
+	in.lastEnd = max(in.lastEnd, end.Line)
+	if end.Offset-in.snapAt.Offset >= snapshotBytes || j.records-in.snapAt.Records >= snapshotRecords {
+		in.snapAt = checkpoint{Line: end.Line, Offset: end.Offset, SHA256: in.hash.sum(), Records: j.records}
+		j.front.snaps = append(j.front.snaps, in.snapAt)
+	}
+	j.front.advance()
+	j.mu.Unlock()
+	if stored && !again {
+		j.skipped++
+		return false
+	}
+	return true
+}
+
+// Ended says the input was read to its end: the job now knows its number
+// of records, and the final checkpoint covers the whole input.
+func (in *Input) Ended() {
+	j := in.job
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if in.hash.n > in.snapAt.Offset {
+		in.snapAt = checkpoint{Line: in.lastEnd, Offset: in.hash.n, SHA256: in.hash.sum(), Records: j.records}
+		j.front.snaps = append(j.front.snaps, in.snapAt)
+		j.front.advance()
+	}
+	j.read, j.lastRead = true, in.lastEnd
+}
+
+// teeReader keeps the bytes read through it until they are hashed.
+type teeReader struct {
+	r       io.Reader
+	pending []byte
+	start   int // pending[start:] is not hashed yet
+}
+
+func (t *teeReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if t.start > 0 && t.start >= len(t.pending)/2 {
+		t.pending = append(t.pending[:0], t.pending[t.start:]...)
+		t.start = 0
+	}
+	t.pending = append(t.pending, p[:n]...)
+	return n, err
+}
+
+// take returns the next n bytes read, to be hashed.
+func (t *teeReader) take(n int64) []byte {
+	n = min(n, int64(len(t.pending)-t.start))
+	b := t.pending[t.start : t.start+int(n)]
+	t.start += int(n)
+	return b
+}
+
+// frontier tracks which lines are done (their record's result stored, or
+// not a record's first line) past the last point where all are, and the
+// snapshots waiting for the frontier to pass them.
+type frontier struct {
+	next  int      // every line below next is done
+	words []uint64 // bit i: line next0 + i is done, next0 = base
+	base  int      // the line of words[0]'s bit 0
+	snaps []checkpoint
+	ready *checkpoint // the newest snapshot the frontier has passed
+}
+
+func (f *frontier) set(line int) {
+	if line < f.next {
+		return
+	}
+	if len(f.words) == 0 {
+		f.base = f.next &^ 63
+	}
+	i := line - f.base
+	for i/64 >= len(f.words) {
+		f.words = append(f.words, 0)
+	}
+	f.words[i/64] |= 1 << (i % 64)
+}
+
+func (f *frontier) has(line int) bool {
+	i := line - f.base
+	if line < f.next {
+		return true
+	}
+	if i < 0 || i/64 >= len(f.words) {
+		return false
+	}
+	return f.words[i/64]&(1<<(i%64)) != 0
+}
+
+// advance moves next past the done lines and readies the snapshots it
+// passed.
+func (f *frontier) advance() {
+	for f.has(f.next) {
+		f.next++
+	}
+	if drop := (f.next - f.base) / 64; drop > 0 && drop <= len(f.words) {
+		f.words = f.words[drop:]
+		f.base += drop * 64
+	}
+	i := 0
+	for i < len(f.snaps) && f.snaps[i].Line < f.next {
+		i++
+	}
+	if i > 0 {
+		s := f.snaps[i-1]
+		f.ready = &s
+		f.snaps = slices.Delete(f.snaps, 0, i)
+	}
+}

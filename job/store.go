@@ -1,0 +1,201 @@
+package job
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gogather/gather/fetch"
+)
+
+// Results are written in batches, one transaction each (WAL mode, synced
+// to disk at each commit), every batchEvery or every batchMax results,
+// whichever comes first; a result is therefore on disk at most about
+// batchEvery after it completed, and an interruption loses at most the
+// results of the batch being written (their inputs run again on resume).
+const (
+	batchEvery = 200 * time.Millisecond
+	batchMax   = 4096
+)
+
+// A stored result, with when it finished.
+type stored struct {
+	rec      fetch.Record
+	finished float64
+}
+
+// Start starts the job's writer. Store's results are written until Close.
+func (j *Job) Start(ctx context.Context) {
+	ctx, j.stop = context.WithCancel(context.WithoutCancel(ctx))
+	j.results = make(chan stored, batchMax)
+	j.done = make(chan struct{})
+	go func() {
+		defer close(j.done)
+		j.werr = j.write(ctx)
+	}()
+}
+
+// Store queues a result to be stored. A record of an input that was
+// cancelled (fetch.KindCanceled) is not a result and is not stored: the
+// input runs again on resume. Store returns the writer's error once it has
+// failed (a full disk, for example); the run should then stop.
+func (j *Job) Store(rec fetch.Record) error {
+	if rec.Error != nil && rec.Error.Kind == fetch.KindCanceled {
+		return nil
+	}
+	select {
+	case j.results <- stored{rec, unixNow()}:
+		return nil
+	case <-j.done:
+		return j.werr
+	}
+}
+
+// Close stores the results queued, notes the run's end (status "done" when
+// the input was read to its end and every result stored, else
+// "interrupted"), closes the file and releases its lock. It returns the
+// writer's error if storing failed.
+func (j *Job) Close() error {
+	if j.results != nil {
+		close(j.results)
+		<-j.done
+		j.stop()
+	}
+	err := j.werr
+	j.mu.Lock()
+	complete := j.read && j.front.next > j.lastRead
+	j.mu.Unlock()
+	if j.db != nil {
+		status := "interrupted"
+		switch {
+		case err != nil:
+			status = "failed"
+		case complete:
+			status = "done"
+		}
+		ctx := context.Background()
+		if _, uerr := j.db.ExecContext(ctx, "UPDATE runs SET ended = ?, status = ? WHERE id = ?", unixNow(), status, j.run); uerr != nil && err == nil {
+			err = fileError(j.path, uerr)
+		}
+		if j.read && err == nil {
+			if _, uerr := j.db.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('total', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", fmt.Sprint(j.records)); uerr != nil {
+				err = fileError(j.path, uerr)
+			}
+		}
+	}
+	if cerr := j.closeFiles(); cerr != nil && err == nil {
+		err = fileError(j.path, cerr)
+	}
+	return err
+}
+
+// write is the writer: it batches results into transactions until the
+// results channel is closed, or a write fails.
+func (j *Job) write(ctx context.Context) error {
+	batch := make([]stored, 0, batchMax)
+	tick := time.NewTicker(batchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case s, ok := <-j.results:
+			if !ok {
+				return j.flush(ctx, batch)
+			}
+			batch = append(batch, s)
+			if len(batch) < batchMax {
+				continue
+			}
+		case <-tick.C:
+		}
+		if err := j.flush(ctx, batch); err != nil {
+			return err
+		}
+		batch = batch[:0]
+	}
+}
+
+const insertResult = `INSERT INTO results(line, seq, run, url, host, method, status, error_kind, ok, attempts, ms, bytes, finished, record)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// moveToHistory keeps a result about to be replaced.
+const moveToHistory = `INSERT INTO history(line, seq, run, status, error_kind, ok, attempts, ms, finished, record)
+SELECT line, seq, run, status, error_kind, ok, attempts, ms, finished, record FROM results WHERE line = ?`
+
+// flush writes a batch and the checkpoint it makes possible in one
+// transaction.
+func (j *Job) flush(ctx context.Context, batch []stored) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fileError(j.path, err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, insertResult)
+	if err != nil {
+		return fileError(j.path, err)
+	}
+	defer ins.Close()
+	var move, del *sql.Stmt
+	if j.retry != nil {
+		if move, err = tx.PrepareContext(ctx, moveToHistory); err != nil {
+			return fileError(j.path, err)
+		}
+		defer move.Close()
+		if del, err = tx.PrepareContext(ctx, "DELETE FROM results WHERE line = ?"); err != nil {
+			return fileError(j.path, err)
+		}
+		defer del.Close()
+	}
+	for _, s := range batch {
+		r := s.rec
+		text, err := json.Marshal(&r)
+		if err != nil {
+			return fmt.Errorf("encoding the result of line %d: %w", r.Line, err)
+		}
+		if move != nil {
+			if _, err := move.ExecContext(ctx, r.Line); err != nil {
+				return fileError(j.path, err)
+			}
+			if _, err := del.ExecContext(ctx, r.Line); err != nil {
+				return fileError(j.path, err)
+			}
+		}
+		var kind any
+		ok := 1
+		if r.Error != nil {
+			kind, ok = string(r.Error.Kind), 0
+		}
+		j.seq++
+		if _, err := ins.ExecContext(ctx, r.Line, j.seq, j.run, r.URL, fetch.HostOf(r.URL), r.Method, r.Status, kind, ok, r.Attempts, r.MS, r.Bytes, s.finished, string(text)); err != nil {
+			return fileError(j.path, err)
+		}
+	}
+	j.mu.Lock()
+	for _, s := range batch {
+		j.front.set(s.rec.Line)
+	}
+	j.front.advance()
+	var cp *checkpoint
+	if r := j.front.ready; r != nil && r.Offset > j.last.Offset {
+		cp = r
+	}
+	j.mu.Unlock()
+	if cp != nil {
+		b, _ := json.Marshal(cp)
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", string(b)); err != nil {
+			return fileError(j.path, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fileError(j.path, err)
+	}
+	if cp != nil {
+		j.last = *cp
+	}
+	j.stored += int64(len(batch))
+	return nil
+}
