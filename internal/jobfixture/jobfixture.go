@@ -1,0 +1,221 @@
+// Package jobfixture builds gather job files (see package job) for tests,
+// scripts and benchmarks, without running a fetch: a file is created with
+// job.Init, and runs, results and history rows are inserted as gather
+// fetch --job stores them, each result with its record as gather fetch
+// writes it.
+//
+//	db, err := jobfixture.Create(ctx, "crawl.db")
+//	err = jobfixture.AddRun(ctx, db, jobfixture.Run{ID: 1, Started: t0, Ended: t1, Status: "done"})
+//	err = jobfixture.Add(ctx, db, jobfixture.Result{Line: 1, Run: 1, URL: "http://h/a", Status: 200, ...})
+//
+// Synthetic writes a realistic job of any size (a million results take
+// about half a minute).
+package jobfixture
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/job"
+)
+
+// A Result is one input's outcome, as stored in the results table (or,
+// with AddHistory, in the history table).
+type Result struct {
+	Line     int
+	Run      int
+	URL      string
+	Method   string // GET when empty
+	Status   int
+	Kind     fetch.Kind // empty: success
+	Message  string     // the error message, with Kind
+	Attempts int
+	MS       float64
+	Bytes    int64
+	Finished float64 // unix seconds
+}
+
+// Record returns r as the record gather fetch writes.
+func (r Result) Record() fetch.Record {
+	rec := fetch.Record{
+		Line: r.Line, URL: r.URL, Method: r.method(), Status: r.Status,
+		Attempts: r.Attempts, MS: r.MS, Bytes: r.Bytes,
+	}
+	if r.Kind != "" {
+		rec.Error = &fetch.Error{Kind: r.Kind, Message: r.Message}
+	}
+	if r.Status != 0 && r.Bytes >= 0 {
+		rec.SHA256 = fmt.Sprintf("%064x", r.Line*2654435761+r.Status)
+		rec.ContentType = "text/html; charset=utf-8"
+	}
+	for i := 1; i < r.Attempts; i++ {
+		rec.Retries = append(rec.Retries, fetch.Attempt{Status: 503, WaitMS: 100 * float64(i)})
+	}
+	return rec
+}
+
+func (r Result) method() string {
+	if r.Method == "" {
+		return "GET"
+	}
+	return r.Method
+}
+
+// host is the results table's host column: the URL's host[:port], empty
+// when it is not an http(s) URL.
+func host(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") {
+		return ""
+	}
+	return p.Host
+}
+
+// A Run is a row of the runs table.
+type Run struct {
+	ID      int
+	Started float64 // unix seconds
+	Ended   float64 // unix seconds; 0 while running
+	Status  string
+}
+
+// Create creates a new job file at path, which must not exist, and returns
+// it open for writing.
+func Create(ctx context.Context, path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("%s: already exists", path)
+	}
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if err := job.Init(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// SetMeta sets a meta key, such as "total".
+func SetMeta(ctx context.Context, db *sql.DB, key, value string) error {
+	_, err := db.ExecContext(ctx, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", key, value)
+	return err
+}
+
+// AddRun inserts a row of the runs table.
+func AddRun(ctx context.Context, db *sql.DB, r Run) error {
+	var ended any
+	if r.Ended != 0 {
+		ended = r.Ended
+	}
+	_, err := db.ExecContext(ctx, "INSERT INTO runs(id, started, ended, status, settings) VALUES(?, ?, ?, ?, '{}')",
+		r.ID, r.Started, ended, r.Status)
+	return err
+}
+
+// Add inserts results in one transaction, numbering them (seq) after the
+// results already stored, in the order given.
+func Add(ctx context.Context, db *sql.DB, results ...Result) error {
+	return insert(ctx, db, "results", results)
+}
+
+// AddHistory inserts superseded results into the history table.
+func AddHistory(ctx context.Context, db *sql.DB, results ...Result) error {
+	return insert(ctx, db, "history", results)
+}
+
+func insert(ctx context.Context, db *sql.DB, table string, results []Result) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var seq int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM "+table).Scan(&seq); err != nil {
+		return err
+	}
+	var query string
+	if table == "results" {
+		query = `INSERT INTO results(line, seq, run, url, host, method, status, error_kind, ok, attempts, ms, bytes, finished, record)
+			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	} else {
+		query = `INSERT INTO history(line, seq, run, status, error_kind, ok, attempts, ms, finished, record)
+			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	}
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range results {
+		seq++
+		rec, err := json.Marshal(r.Record())
+		if err != nil {
+			return err
+		}
+		var kind any
+		ok := 1
+		if r.Kind != "" {
+			kind, ok = string(r.Kind), 0
+		}
+		if table == "results" {
+			_, err = stmt.ExecContext(ctx, r.Line, seq, r.Run, r.URL, host(r.URL), r.method(), r.Status, kind, ok,
+				r.Attempts, r.MS, r.Bytes, r.Finished, string(rec))
+		} else {
+			_, err = stmt.ExecContext(ctx, r.Line, seq, r.Run, r.Status, kind, ok, r.Attempts, r.MS, r.Finished, string(rec))
+		}
+		if err != nil {
+			return fmt.Errorf("inserting line %d into %s: %w", r.Line, table, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Synthetic writes a realistic job of n results to a new file at path:
+// two runs (the first interrupted, the second running), 40 hosts of
+// different speeds and failure modes, statuses and error kinds in
+// plausible proportions, retries, results superseded by the second run,
+// and a total of inputs a little above n (the run is not finished). The
+// same n and seed give the same file.
+func Synthetic(ctx context.Context, path string, n int, seed uint64) (err error) {
+	db, err := Create(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	g := newGenerator(n, seed)
+	if err := SetMeta(ctx, db, "total", strconv.Itoa(g.total)); err != nil {
+		return err
+	}
+	const batch = 64 * 800 // whole blocks of shuffled lines
+	var history []Result
+	for start := 0; start < n; start += batch {
+		rs, hs := g.results(start, min(start+batch, n))
+		if err := Add(ctx, db, rs...); err != nil {
+			return err
+		}
+		history = append(history, hs...)
+	}
+	if len(history) > 0 {
+		if err := AddHistory(ctx, db, history...); err != nil {
+			return err
+		}
+	}
+	for _, r := range g.runs() {
+		if err := AddRun(ctx, db, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
