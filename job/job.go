@@ -58,8 +58,9 @@ type Job struct {
 	stored   int64 // results stored by this run (the writer's)
 	skipped  int64 // inputs skipped, their result stored (the reader's)
 	records  int64 // input records read, skipped ones included (the reader's)
-	read     bool  // the input was read to its end
-	lastRead int   // then, its last line
+	closed   bool
+	read     bool // the input was read to its end
+	lastRead int  // then, its last line
 }
 
 // checkpoint is the meta table's "checkpoint": every input record ending

@@ -57,7 +57,13 @@ func (j *Job) Store(rec fetch.Record) error {
 // the input was read to its end and every result stored, else
 // "interrupted"), closes the file and releases its lock. It returns the
 // writer's error if storing failed.
+//
+// Close may be called more than once; later calls do nothing.
 func (j *Job) Close() error {
+	if j.closed {
+		return nil
+	}
+	j.closed = true
 	if j.results != nil {
 		close(j.results)
 		<-j.done

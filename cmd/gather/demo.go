@@ -5,8 +5,6 @@ import (
 	"io"
 	"iter"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -55,9 +53,9 @@ the same requests would have taken one by one. No network, no set-up.`,
 				out = f
 			}
 			fmt.Fprintf(os.Stderr, "gather demo: %d URLs from %s (latency %v to %v), concurrency %d\n", n, srv.URL(), latency, latency+jitter, concurrency)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			res, err := fetchAll(ctx, stop, client, demoRequests(srv.URL(), n), output.JSONL(out), newProgress(int64(n), nil), false)
+			st := newStopper(cmd.Context(), 0, nil)
+			defer st.Close()
+			res, err := fetchAll(st, client, demoRequests(srv.URL(), n), output.JSONL(out), newProgress(int64(n), nil), false, nil)
 			if err != nil {
 				return err
 			}

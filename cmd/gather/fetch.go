@@ -1,22 +1,24 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/output"
 	"github.com/spf13/cobra"
 )
@@ -37,6 +39,11 @@ type fetchFlags struct {
 	fields      []string
 	insecure    bool
 	caCert      string
+	job         string
+	retryFailed string
+	grace       time.Duration
+	outputSet   bool   // -o was given
+	input       string // the input's name
 }
 
 func newFetchCommand() *cobra.Command {
@@ -59,6 +66,7 @@ template that fails) is a bad_input record with its line number.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
+			f.outputSet, f.input = cmd.Flags().Changed("output"), name
 			return runFetch(cmd.Context(), name, &f)
 		},
 	}
@@ -94,6 +102,10 @@ template that fails) is a bad_input record with its line number.`,
 	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields, ",")+"; known: "+strings.Join(output.Fields, ",")+")")
 	fl.StringVar(&f.statsFile, "stats", "", "also write the summary as JSON to this file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on standard error")
+	fl.StringVar(&f.job, "job", "", "keep the run in this SQLite job file: run the same command again to resume it (records then go to the file, and to -o only if given)")
+	fl.StringVar(&f.retryFailed, "retry-failed", "", "with --job: run the failed inputs again: all, or error kinds, statuses and classes (dns,503,5xx)")
+	fl.Lookup("retry-failed").NoOptDefVal = "all"
+	fl.DurationVar(&f.grace, "grace", 10*time.Second, "with --job: on Ctrl-C or SIGTERM, how long requests in flight may finish")
 	return cmd
 }
 
@@ -187,13 +199,79 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	default:
 		return usageError("--format %q: want jsonl or csv", f.format)
 	}
+	var retry *job.Filter
+	if f.retryFailed != "" {
+		if f.job == "" {
+			return usageError("--retry-failed needs --job")
+		}
+		if retry, err = job.ParseFilter(f.retryFailed); err != nil {
+			return usageError("--retry-failed: %v", err)
+		}
+	}
+	if f.grace < 0 {
+		return usageError("--grace must not be negative")
+	}
 	client, err := fetch.New(f.cfg)
 	if err != nil {
 		return usageError("%v", err)
 	}
 	defer client.Close()
-	out := os.Stdout
-	if f.output != "-" {
+
+	var j *job.Job
+	var jin *job.Input
+	if f.job != "" {
+		if j, err = openFetchJob(ctx, f, format, body); err != nil {
+			return err
+		}
+		defer j.Close() // after a failure; the normal end closes it below
+	}
+	grace := time.Duration(0)
+	if j != nil {
+		grace = f.grace
+	}
+	st := newStopper(ctx, grace, func(grace time.Duration) {
+		if !f.quiet {
+			fmt.Fprintf(os.Stderr, "\ngather: stopping: no new requests; those in flight have %v to finish (Ctrl-C again to stop them now)\n", grace)
+		}
+	})
+	defer st.Close()
+	raw := &eofReader{r: in}
+	counted := &countingReader{r: newInterruptibleReader(st.Context(), raw)}
+	var reqs iter.Seq[fetch.Request]
+	if j != nil {
+		if jin, err = j.Input(ctx, counted, retry); err != nil {
+			return &exitError{exitUsage, fmt.Errorf("--job %s: %w", f.job, err)}
+		}
+		header, rest := []string(nil), io.Reader(jin.Reader())
+		if format == "csv" && jin.Start.Offset > 0 {
+			header, err = input.CSVHeader(bytes.NewReader(jin.Prefix))
+			switch {
+			case errors.Is(err, input.ErrNoHeader):
+			case err != nil:
+				rest = strings.NewReader("") // a bad header ended the input
+			}
+		}
+		all := spec.requests(rest, jin.Start, header, jin.Take)
+		reqs = func(yield func(fetch.Request) bool) {
+			for r := range all {
+				if !yield(r) {
+					return
+				}
+			}
+			if raw.eof.Load() && !st.Stopping() {
+				jin.Ended()
+			}
+		}
+		j.Start(ctx)
+	} else {
+		reqs = spec.requests(counted, input.Pos{}, nil, nil)
+	}
+
+	out := io.Writer(os.Stdout)
+	switch {
+	case j != nil && !f.outputSet:
+		out = io.Discard // the records go to the job file
+	case f.output != "-":
 		file, err := os.Create(f.output)
 		if err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
@@ -206,14 +284,19 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		w, _ = output.CSV(out, f.fields) // checked above
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	counted := &countingReader{r: newInterruptibleReader(ctx, in)}
 	var prog *progress
 	if !f.quiet {
 		prog = newProgress(size, counted)
 	}
-	sum, err := fetchAll(ctx, stop, client, spec.requests(counted), w, prog, f.quiet)
+	sum, err := fetchAll(st, client, reqs, w, prog, f.quiet, j)
+	if j != nil {
+		if cerr := j.Close(); cerr != nil && err == nil {
+			err = &exitError{exitRuntime, cerr}
+		}
+		if err == nil {
+			err = jobSummary(ctx, j, f, &sum)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -226,17 +309,32 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	return sum.exit()
 }
 
+// eofReader notes that its reader reached its end.
+type eofReader struct {
+	r   io.Reader
+	eof atomic.Bool // read by the input's reader, set by the goroutine reading r
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.eof.Store(true)
+	}
+	return n, err
+}
+
 // runSummary is the end of a run: its statistics and how it ended.
 type runSummary struct {
 	fetch.Summary
 	interrupted bool
+	jobFailed   int64 // with --job: the job's failed inputs, this run's and earlier ones
 }
 
 func (s runSummary) exit() error {
 	switch {
 	case s.interrupted:
 		return &exitError{code: exitInterrupted}
-	case s.Failed > 0:
+	case s.Failed > 0 || s.jobFailed > 0:
 		return &exitError{code: exitSomeFailed}
 	}
 	return nil
@@ -246,19 +344,19 @@ func (s runSummary) exit() error {
 // buffer, so a reader of a pipe sees records promptly.
 const flushEvery = 100 * time.Millisecond
 
-// fetchAll runs the requests, writes each record to w as it completes, and
-// prints the summary on standard error. Ctrl-C or SIGTERM stops the run:
-// requests in flight are cancelled and their records written, so every
-// record written is complete; a second Ctrl-C exits at once.
-//
-// ctx is the run's context, ended by the signals; stopSignals restores their
-// default handling, and is called once ctx is done, so that a second Ctrl-C
-// ends the process at once.
-func fetchAll(ctx context.Context, stopSignals func(), client *fetch.Client, reqs iter.Seq[fetch.Request], w output.Writer, prog *progress, quiet bool) (runSummary, error) {
-	context.AfterFunc(ctx, stopSignals)
+// fetchAll runs the requests, writes each record to w (and to the job, if
+// any) as it completes, and prints the summary on standard error. Signals
+// stop the run through st: once it is stopping no new input starts, and
+// when its context ends the requests in flight are cancelled and their
+// records written, so every record written is complete.
+func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w output.Writer, prog *progress, quiet bool, j *job.Job) (runSummary, error) {
+	ctx := st.Context()
 	var read atomic.Int64
 	counted := func(yield func(fetch.Request) bool) {
 		for r := range reqs {
+			if st.Stopping() {
+				return
+			}
 			read.Add(1)
 			if !yield(r) {
 				return
@@ -269,6 +367,12 @@ func fetchAll(ctx context.Context, stopSignals func(), client *fetch.Client, req
 	lastFlush := time.Now()
 	for rec := range client.Run(ctx, counted) {
 		stats.Add(rec)
+		if j != nil {
+			if err := j.Store(rec); err != nil {
+				prog.finish()
+				return runSummary{}, &exitError{exitRuntime, err}
+			}
+		}
 		if err := w.Write(rec); err != nil {
 			prog.finish()
 			return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
@@ -286,9 +390,9 @@ func fetchAll(ctx context.Context, stopSignals func(), client *fetch.Client, req
 	if err := w.Flush(); err != nil {
 		return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
 	}
-	res := runSummary{Summary: stats.Summary(), interrupted: ctx.Err() != nil}
+	res := runSummary{Summary: stats.Summary(), interrupted: st.Signalled()}
 	if !quiet {
-		if res.interrupted {
+		if res.interrupted && j == nil {
 			fmt.Fprintln(os.Stderr, "gather: interrupted; the records written are complete")
 		}
 		res.WriteText(os.Stderr)

@@ -115,11 +115,19 @@ func newRequestSpec(format, method, urlTemplate string, headers []string, data [
 // requests reads r in the spec's format and yields one request per input.
 // An input that cannot be read or whose template fails becomes a request
 // with Err set, which the engine turns into a bad_input record.
-func (s *requestSpec) requests(r io.Reader) iter.Seq[fetch.Request] {
+//
+// r may be the rest of an input resumed at start, with the CSV header read
+// earlier (nil: r starts with it). take, when not nil, is told of every
+// input record in order and says whether to fetch it (a job skips the
+// inputs it has done).
+func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, take func(num int, end input.Pos) bool) iter.Seq[fetch.Request] {
 	if s.format == "lines" && s.url == nil && len(s.headers) == 0 && s.body == nil && len(s.keep) == 0 {
 		// Plain URLs, nothing to fill in: no record, no field map.
 		return func(yield func(fetch.Request) bool) {
-			for l := range input.Lines(r) {
+			for l := range input.LinesFrom(r, start) {
+				if take != nil && !take(l.Num, l.End) {
+					continue
+				}
 				req := fetch.Request{Line: l.Num, Method: s.method, Body: s.rawBody}
 				req.URL, req.Err = lineURL(l)
 				if !yield(req) {
@@ -129,7 +137,10 @@ func (s *requestSpec) requests(r io.Reader) iter.Seq[fetch.Request] {
 		}
 	}
 	return func(yield func(fetch.Request) bool) {
-		for rec := range s.records(r) {
+		for rec := range s.records(r, start, header) {
+			if take != nil && !take(rec.Num, rec.End) {
+				continue
+			}
 			if !yield(s.request(rec)) {
 				return
 			}
@@ -137,16 +148,16 @@ func (s *requestSpec) requests(r io.Reader) iter.Seq[fetch.Request] {
 	}
 }
 
-func (s *requestSpec) records(r io.Reader) iter.Seq[input.Record] {
+func (s *requestSpec) records(r io.Reader, start input.Pos, header []string) iter.Seq[input.Record] {
 	switch s.format {
 	case "csv":
-		return input.CSV(r)
+		return input.CSVFrom(r, start, header)
 	case "jsonl":
-		return input.JSONL(r)
+		return input.JSONLFrom(r, start)
 	}
 	return func(yield func(input.Record) bool) {
-		for l := range input.Lines(r) {
-			rec := input.Record{Num: l.Num}
+		for l := range input.LinesFrom(r, start) {
+			rec := input.Record{Num: l.Num, End: l.End}
 			var url string
 			if url, rec.Err = lineURL(l); rec.Err == nil {
 				rec.Fields = map[string]any{"url": url}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/job"
+)
+
+// jobSettings lists the settings that define a job's results: a run with
+// other values is refused. Pace (concurrency, rates, per-host limits),
+// retries and timeouts may change from run to run.
+func jobSettings(f *fetchFlags, format string, body []byte) []job.Setting {
+	data := f.data
+	if strings.HasPrefix(data, "@") {
+		sum := sha256.Sum256(body)
+		data = "sha256:" + hex.EncodeToString(sum[:]) // the file's content, not its name
+	}
+	return []job.Setting{
+		{Name: "--input-format", Value: format},
+		{Name: "--url", Value: f.urlTemplate},
+		{Name: "--method", Value: f.method},
+		{Name: "--header", Value: strings.Join(f.headers, "\n")},
+		{Name: "--data", Value: data},
+		{Name: "--keep", Value: strings.Join(f.keep, ",")},
+		{Name: "--body", Value: f.body},
+		{Name: "--body-head", Value: strconv.Itoa(f.cfg.BodyHead)},
+		{Name: "--max-body", Value: strconv.FormatInt(f.cfg.MaxBody, 10)},
+		{Name: "--max-redirects", Value: strconv.Itoa(f.cfg.MaxRedirects)},
+	}
+}
+
+// openFetchJob opens the --job file for a run, with the errors a user can
+// act on as one line: usage errors (exit 2) for a file that is not a job or
+// a job of other settings, runtime errors (exit 3) otherwise.
+func openFetchJob(ctx context.Context, f *fetchFlags, format string, body []byte) (*job.Job, error) {
+	cfg := f.cfg
+	cfg.TLS = nil // not JSON; the flags say it
+	run := struct {
+		fetch.Config
+		Input    string
+		Insecure bool
+		CACert   string
+	}{cfg, f.input, f.insecure, f.caCert}
+	j, err := job.Open(ctx, f.job, jobSettings(f, format, body), run)
+	switch {
+	case err == nil:
+		return j, nil
+	case errors.Is(err, job.ErrNotJob), errors.Is(err, job.ErrSettings):
+		return nil, &exitError{exitUsage, fmt.Errorf("--job: %w", err)}
+	}
+	return nil, &exitError{exitRuntime, fmt.Errorf("--job: %w", err)}
+}
+
+// jobSummary prints where the job stands, and makes the exit code the
+// job's: 1 when any input of the job failed.
+func jobSummary(ctx context.Context, j *job.Job, f *fetchFlags, sum *runSummary) error {
+	p, err := j.Progress(ctx)
+	if err != nil {
+		return &exitError{exitRuntime, err}
+	}
+	sum.jobFailed = p.Failed
+	if f.quiet {
+		return nil
+	}
+	if p.Total >= 0 {
+		fmt.Fprintf(os.Stderr, "job %s: %d of %d inputs have a result (%d failed)", f.job, p.Stored, p.Total, p.Failed)
+	} else {
+		fmt.Fprintf(os.Stderr, "job %s: %d inputs have a result (%d failed); the number of inputs is known once the input is read to its end", f.job, p.Stored, p.Failed)
+	}
+	fmt.Fprintf(os.Stderr, "; this run stored %d and skipped %d stored before\n", p.New, p.Skipped)
+	if sum.interrupted || (p.Total < 0 || p.Stored < p.Total) {
+		fmt.Fprintf(os.Stderr, "gather: stopped; every finished result is stored: run the same command again to resume\n")
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// A stopper turns Ctrl-C and SIGTERM into a stop in steps. The first
+// signal stops new inputs (Stopping turns true) and, after the grace
+// period, cancels the requests in flight (Context ends); a second signal
+// cancels them at once. Once the requests are cancelled the default
+// handling is back, so a further signal ends the process at once.
+type stopper struct {
+	ctx       context.Context // the requests' context
+	cancel    context.CancelFunc
+	stopping  atomic.Bool
+	signalled atomic.Bool
+	sigs      chan os.Signal
+	quit      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// newStopper starts listening for the signals. note, when not nil, is
+// called on the first signal with the grace period (grace > 0 only).
+func newStopper(parent context.Context, grace time.Duration, note func(grace time.Duration)) *stopper {
+	s := &stopper{sigs: make(chan os.Signal, 2), quit: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(parent)
+	signal.Notify(s.sigs, os.Interrupt, syscall.SIGTERM)
+	s.wg.Go(func() {
+		var timer <-chan time.Time
+		for {
+			select {
+			case <-s.sigs:
+				s.signalled.Store(true)
+				if !s.stopping.Swap(true) && grace > 0 {
+					if note != nil {
+						note(grace)
+					}
+					timer = time.After(grace)
+					continue
+				}
+			case <-timer:
+			case <-s.ctx.Done():
+			case <-s.quit:
+				return
+			}
+			s.cancel()
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			<-s.quit
+			return
+		}
+	})
+	return s
+}
+
+// Context is the requests' context.
+func (s *stopper) Context() context.Context { return s.ctx }
+
+// Stopping reports whether a signal asked to stop: no new input starts.
+func (s *stopper) Stopping() bool { return s.stopping.Load() }
+
+// Signalled reports whether a signal arrived.
+func (s *stopper) Signalled() bool { return s.signalled.Load() }
+
+// Close stops listening, restores the signals' default handling and cancels
+// the context.
+func (s *stopper) Close() {
+	close(s.quit)
+	s.wg.Wait()
+	signal.Stop(s.sigs)
+	s.cancel()
+}
