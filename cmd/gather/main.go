@@ -70,7 +70,7 @@ func run(args []string) int {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{exitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
-	root.AddCommand(newFetchCommand(), newDemoCommand(), newUpstreamCommand())
+	root.AddCommand(newFetchCommand(), newDemoCommand(), newUpstreamCommand(), newExportCommand(), newReportCommand())
 	// --cpuprofile is for gather's developers (bench/fetch): hidden.
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")

@@ -67,15 +67,9 @@ func (r Result) method() string {
 	return r.Method
 }
 
-// host is the results table's host column: the URL's host[:port], empty
-// when it is not an http(s) URL.
-func host(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") {
-		return ""
-	}
-	return p.Host
-}
+// host is the results table's host column, as gather fetch --job stores
+// it.
+func host(u string) string { return fetch.HostOf(u) }
 
 // A Run is a row of the runs table.
 type Run struct {

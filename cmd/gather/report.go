@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/gogather/gather/job"
+	"github.com/gogather/gather/report"
+	"github.com/spf13/cobra"
+)
+
+func newReportCommand() *cobra.Command {
+	var htmlFile, jsonFile string
+	cmd := &cobra.Command{
+		Use:   "report JOBFILE",
+		Short: "Summarise a job file: progress, outcomes, latency, throughput, hosts",
+		Long: `Report reads a job file (gather fetch --job) and prints what the job did
+so far: progress against the total of inputs (once known), outcomes, status
+codes and classes, error kinds with an example each, latency percentiles,
+throughput over time, the slowest and the most failing hosts, and the
+retries spent. It only reads the file, so it can run beside a fetch that is
+writing it.
+
+--html writes a self-contained page (inline styles and SVG charts, no
+script, nothing fetched from the network); --json writes the numbers.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReport(cmd.Context(), args[0], htmlFile, jsonFile)
+		},
+	}
+	cmd.Flags().StringVar(&htmlFile, "html", "", "also write the report as a self-contained HTML page to this file")
+	cmd.Flags().StringVar(&jsonFile, "json", "", "also write the report as JSON to this file")
+	return cmd
+}
+
+func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
+	db, err := openJob(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := report.Load(ctx, db)
+	if err != nil {
+		return &exitError{exitRuntime, fmt.Errorf("%s: %w", path, err)}
+	}
+	rep.Job = path
+	if htmlFile != "" {
+		if err := writeFile(htmlFile, rep.WriteHTML); err != nil {
+			return &exitError{exitRuntime, fmt.Errorf("--html: %w", err)}
+		}
+	}
+	if jsonFile != "" {
+		err := writeFile(jsonFile, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		})
+		if err != nil {
+			return &exitError{exitRuntime, fmt.Errorf("--json: %w", err)}
+		}
+	}
+	if err := rep.WriteText(os.Stdout); err != nil {
+		return &exitError{exitRuntime, fmt.Errorf("writing the report: %w", err)}
+	}
+	return nil
+}
+
+// openJob opens a job file for reading; any failure is a usage error of
+// one line, such as "crawl.db: not a gather job file: ...".
+func openJob(ctx context.Context, path string) (*sql.DB, error) {
+	db, err := job.OpenReadOnly(ctx, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, usageError("%s: no such file", path)
+	}
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return db, nil
+}
+
+// writeFile creates path and writes it through write, reporting the
+// first error of creating, writing or closing.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
