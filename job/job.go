@@ -110,15 +110,22 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 	if n > 0 && string(head[:n]) != sqliteMagic {
 		return fmt.Errorf("%s: %w: not a SQLite database; it was left as it is", j.path, ErrNotJob)
 	}
+	// Check the file before the write connection's pragmas (WAL mode)
+	// touch it: a foreign database is left exactly as it is.
+	ro, err := sql.Open("sqlite", dsn(j.path, true))
+	if err != nil {
+		return err
+	}
+	fresh, err := check(ctx, ro, j.path)
+	ro.Close()
+	if err != nil {
+		return err
+	}
 	db, err := openWrite(j.path)
 	if err != nil {
 		return err
 	}
 	j.db = db
-	fresh, err := check(ctx, db, j.path)
-	if err != nil {
-		return err
-	}
 	want, _ := json.Marshal(settings)
 	if fresh {
 		if err := Init(ctx, db); err != nil {
@@ -201,6 +208,8 @@ func fileError(path string, err error) error {
 	switch {
 	case strings.Contains(msg, "disk is full") || strings.Contains(msg, "SQLITE_FULL") || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG):
 		return fmt.Errorf("%s: %w: the disk is full (or the file size limit reached); what was stored is kept: free some space and run the same command again", path, err)
+	case strings.Contains(msg, "disk I/O error"):
+		return fmt.Errorf("%s: %w: a write failed: the disk is full, the file size limit reached, or the device failing; what was stored is kept: run the same command again once there is room", path, err)
 	case strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only"):
 		return fmt.Errorf("%s: %w: the job file (or its directory) is read-only", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,16 @@ func runLines(t *testing.T, path, file string, retry *Filter, stopAfter int, res
 		t.Fatal(err)
 	}
 	defer f.Close()
-	in, err := j.Input(ctx, f, retry)
+	var check io.Reader
+	if retry != nil {
+		c, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		check = c
+	}
+	in, err := j.Input(ctx, f, InputOptions{Retry: retry, Check: check})
 	if err != nil {
 		j.Close()
 		t.Fatal(err)
@@ -117,7 +127,7 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 	defer j.Close()
 	f, _ := os.Open(file)
 	defer f.Close()
-	if _, err := j.Input(ctx, f, nil); err == nil || !strings.Contains(err.Error(), "not the job's") {
+	if _, err := j.Input(ctx, f, InputOptions{}); err == nil || !strings.Contains(err.Error(), "not the job's") {
 		t.Fatalf("changed input: %v", err)
 	}
 }
@@ -186,5 +196,25 @@ func TestParseFilter(t *testing.T) {
 		if _, err := ParseFilter(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// A read-only job file gets a clear error and is not changed. (Root
+// writes to read-only files: the test then has nothing to show.)
+func TestReadOnlyJobFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("running as root: file permissions do not apply")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j.db")
+	runLines(t, path, writeLines(t, 10), nil, 0, okResult)
+	os.Chmod(path, 0o444)
+	before, _ := os.ReadFile(path)
+	_, err := Open(context.Background(), path, testSettings, nil)
+	if err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("read-only job: %v", err)
+	}
+	if after, _ := os.ReadFile(path); string(before) != string(after) {
+		t.Fatal("the read-only file changed")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/gogather/gather/input"
@@ -43,27 +42,33 @@ const (
 	snapshotRecords = 512
 )
 
-// Input prepares reading the run's input from r, from its start. With a
-// retry filter, failed results matching it are run again, which
-// needs r to be a regular file: it is read twice, once to check it is the
-// job's input and once to run it. Without, r is checked and skipped up to
-// the job's checkpoint. An input that differs from the job's, over the
-// part the job has done, is refused.
-func (j *Job) Input(ctx context.Context, r io.Reader, retry *Filter) (*Input, error) {
-	j.retry = retry
+// InputOptions are the options of Job.Input.
+type InputOptions struct {
+	// Retry, when not nil, runs failed results matching it again.
+	Retry *Filter
+	// Check is a second reader of the input from its start, needed with
+	// Retry: failed inputs may be anywhere, so the input is read whole
+	// from r, after Check showed it is the job's.
+	Check io.Reader
+}
+
+// Input prepares reading the run's input from r, from its start. Without
+// a retry filter, the input is checked and skipped up to the job's
+// checkpoint; with one, see InputOptions. An input that differs from the
+// job's, over the part the job has done, is refused.
+func (j *Job) Input(ctx context.Context, r io.Reader, opts InputOptions) (*Input, error) {
+	j.retry = opts.Retry
 	in := &Input{job: j}
 	keep := input.MaxLine + 2
 	if j.cp.Offset > 0 {
-		f, seekable := r.(*os.File)
-		if seekable {
-			if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-				seekable = false
+		src := r
+		if j.retry != nil {
+			if opts.Check == nil {
+				return nil, errors.New("--retry-failed needs the input as a file, not a pipe: it reads it twice")
 			}
+			src = opts.Check
 		}
-		if j.retry != nil && !seekable {
-			return nil, errors.New("--retry-failed needs the input as a file, not a pipe: it reads it twice")
-		}
-		h, prefix, err := sumPrefix(r, j.cp.Offset, keep)
+		h, prefix, err := sumPrefix(src, j.cp.Offset, keep)
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, fmt.Errorf("the input is not the job's: it is shorter than the %d bytes (%d lines) the job has done", j.cp.Offset, j.cp.Line)
@@ -77,8 +82,6 @@ func (j *Job) Input(ctx context.Context, r io.Reader, retry *Filter) (*Input, er
 			in.Prefix = prefix
 			in.hash = h
 			j.records = j.cp.Records
-		} else if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("reading the input again: %w", err)
 		}
 	}
 	if in.hash == nil {

@@ -239,7 +239,16 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	counted := &countingReader{r: newInterruptibleReader(st.Context(), raw)}
 	var reqs iter.Seq[fetch.Request]
 	if j != nil {
-		if jin, err = j.Input(ctx, counted, retry); err != nil {
+		opts := job.InputOptions{Retry: retry}
+		if retry != nil && name != "-" && size >= 0 {
+			check, err := os.Open(name)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			defer check.Close()
+			opts.Check = check
+		}
+		if jin, err = j.Input(ctx, counted, opts); err != nil {
 			return &exitError{exitUsage, fmt.Errorf("--job %s: %w", f.job, err)}
 		}
 		header, rest := []string(nil), io.Reader(jin.Reader())
