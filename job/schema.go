@@ -38,7 +38,7 @@ CREATE TABLE runs (
 ) STRICT;
 CREATE TABLE results (
 	line       INTEGER PRIMARY KEY,
-	seq        INTEGER NOT NULL UNIQUE,
+	seq        INTEGER NOT NULL,
 	run        INTEGER NOT NULL REFERENCES runs(id),
 	url        TEXT NOT NULL,
 	host       TEXT NOT NULL,

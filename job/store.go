@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -122,8 +123,28 @@ func (j *Job) write(ctx context.Context) error {
 	}
 }
 
-const insertResult = `INSERT INTO results(line, seq, run, url, host, method, status, error_kind, ok, attempts, ms, bytes, finished, record)
-VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// insertResults returns the statement inserting n results.
+func insertResults(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO results(line, seq, run, url, host, method, status, error_kind, ok, attempts, ms, bytes, finished, record) VALUES")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
+}
+
+// rowsPerInsert is how many results one INSERT statement writes: one
+// statement per result spends most of its time in database/sql and the
+// driver, not in SQLite.
+const rowsPerInsert = 64
+
+var (
+	insertMany = insertResults(rowsPerInsert)
+	insertOne  = insertResults(1)
+)
 
 // moveToHistory keeps a result about to be replaced.
 const moveToHistory = `INSERT INTO history(line, seq, run, status, error_kind, ok, attempts, ms, finished, record)
@@ -135,16 +156,12 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	lines := make([]int, 0, len(batch))
 	tx, err := j.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fileError(j.path, err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, insertResult)
-	if err != nil {
-		return fileError(j.path, err)
-	}
-	defer ins.Close()
 	var move, del *sql.Stmt
 	if j.retry != nil {
 		if move, err = tx.PrepareContext(ctx, moveToHistory); err != nil {
@@ -156,33 +173,59 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 		}
 		defer del.Close()
 	}
-	for _, s := range batch {
-		r := s.rec
-		text, err := json.Marshal(&r)
+	args := make([]any, 0, 14*rowsPerInsert)
+	var many *sql.Stmt
+	for len(batch) > 0 {
+		n := min(len(batch), rowsPerInsert)
+		if n < rowsPerInsert {
+			n = 1
+		}
+		args = args[:0]
+		for _, s := range batch[:n] {
+			r := s.rec
+			text, err := json.Marshal(&r)
+			if err != nil {
+				return fmt.Errorf("encoding the result of line %d: %w", r.Line, err)
+			}
+			if move != nil {
+				if _, err := move.ExecContext(ctx, r.Line); err != nil {
+					return fileError(j.path, err)
+				}
+				if _, err := del.ExecContext(ctx, r.Line); err != nil {
+					return fileError(j.path, err)
+				}
+			}
+			var kind any
+			ok := 1
+			if r.Error != nil {
+				kind, ok = string(r.Error.Kind), 0
+			}
+			j.seq++
+			args = append(args, r.Line, j.seq, j.run, r.URL, fetch.HostOf(r.URL), r.Method, r.Status, kind, ok, r.Attempts, r.MS, r.Bytes, s.finished, string(text))
+		}
+		query := insertOne
+		if n == rowsPerInsert {
+			if many == nil {
+				if many, err = tx.PrepareContext(ctx, insertMany); err != nil {
+					return fileError(j.path, err)
+				}
+				defer many.Close()
+			}
+			_, err = many.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, query, args...)
+		}
 		if err != nil {
-			return fmt.Errorf("encoding the result of line %d: %w", r.Line, err)
-		}
-		if move != nil {
-			if _, err := move.ExecContext(ctx, r.Line); err != nil {
-				return fileError(j.path, err)
-			}
-			if _, err := del.ExecContext(ctx, r.Line); err != nil {
-				return fileError(j.path, err)
-			}
-		}
-		var kind any
-		ok := 1
-		if r.Error != nil {
-			kind, ok = string(r.Error.Kind), 0
-		}
-		j.seq++
-		if _, err := ins.ExecContext(ctx, r.Line, j.seq, j.run, r.URL, fetch.HostOf(r.URL), r.Method, r.Status, kind, ok, r.Attempts, r.MS, r.Bytes, s.finished, string(text)); err != nil {
 			return fileError(j.path, err)
 		}
+		for _, s := range batch[:n] {
+			lines = append(lines, s.rec.Line)
+		}
+		batch = batch[n:]
 	}
 	j.mu.Lock()
-	for _, s := range batch {
-		j.front.set(s.rec.Line)
+	for _, l := range lines {
+		j.front.set(l)
 	}
 	j.front.advance()
 	var cp *checkpoint
@@ -202,6 +245,6 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 	if cp != nil {
 		j.last = *cp
 	}
-	j.stored += int64(len(batch))
+	j.stored += int64(len(lines))
 	return nil
 }

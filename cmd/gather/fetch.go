@@ -249,6 +249,9 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 			opts.Check = check
 		}
 		if jin, err = j.Input(ctx, counted, opts); err != nil {
+			if st.Signalled() {
+				return &exitError{exitInterrupted, errors.New("interrupted while checking the input against the job; nothing was fetched")}
+			}
 			return &exitError{exitUsage, fmt.Errorf("--job %s: %w", f.job, err)}
 		}
 		header, rest := []string(nil), io.Reader(jin.Reader())
