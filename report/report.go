@@ -191,9 +191,22 @@ type querier interface {
 
 // Load computes the report of the job file open as db (job.OpenReadOnly).
 // It reads in one transaction: a run writing the file meanwhile is not
-// seen halfway.
+// seen halfway. The results table is read five times: once for the
+// totals, once grouped by status, latency bucket and time bucket, and
+// twice sorted (by latency for the percentiles, by host and latency for
+// the hosts); the failures by kind come through the index of failures.
+// Load sets the connection it uses to map the file into memory
+// (PRAGMA mmap_size), which makes these scans about twice as fast.
 func Load(ctx context.Context, db *sql.DB) (*Report, error) {
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the job file: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA mmap_size = 4294967296"); err != nil {
+		return nil, fmt.Errorf("reading the job file: %w", err)
+	}
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("reading the job file: %w", err)
 	}
@@ -205,11 +218,10 @@ func Load(ctx context.Context, db *sql.DB) (*Report, error) {
 	}{
 		{"meta", r.loadMeta},
 		{"runs", r.loadRuns},
-		{"outcomes", r.loadOutcomes},
-		{"statuses", r.loadStatuses},
+		{"totals", r.loadTotals},
+		{"statuses, latencies and times", r.loadGroups},
 		{"error kinds", r.loadErrorKinds},
-		{"latency", r.loadLatency},
-		{"throughput", r.loadThroughput},
+		{"latency percentiles", r.loadPercentiles},
 		{"hosts", r.loadHosts},
 	}
 	for _, s := range steps {
@@ -269,37 +281,106 @@ func (r *Report) loadRuns(ctx context.Context, q querier) error {
 	return rows.Err()
 }
 
-func (r *Report) loadOutcomes(ctx context.Context, q querier) error {
+// loadTotals reads the counts and the ranges of latencies and finished
+// times in one scan, and sets up the histogram's and the throughput's
+// buckets from those ranges.
+func (r *Report) loadTotals(ctx context.Context, q querier) error {
+	var lo, hi, mean, first, last sql.NullFloat64
 	err := q.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(ok), 0), coalesce(sum(bytes), 0),
-		coalesce((SELECT sum(attempts - 1) FROM results WHERE attempts > 0), 0),
+		coalesce(sum(attempts - 1) FILTER (WHERE attempts > 0), 0),
+		count(*) FILTER (WHERE attempts > 0),
+		min(ms) FILTER (WHERE attempts > 0), max(ms) FILTER (WHERE attempts > 0), avg(ms) FILTER (WHERE attempts > 0),
+		min(finished), max(finished),
 		(SELECT count(*) FROM history)
-		FROM results`).Scan(&r.Stored, &r.OK, &r.Bytes, &r.Retries, &r.Superseded)
+		FROM results`).Scan(&r.Stored, &r.OK, &r.Bytes, &r.Retries, &r.Latency.N, &lo, &hi, &mean, &first, &last, &r.Superseded)
+	if err != nil {
+		return err
+	}
 	r.Failed = r.Stored - r.OK
-	return err
+	r.Latency.Max, r.Latency.Mean = hi.Float64, round3(mean.Float64)
+	r.LatencyHistogram = []LatencyBucket{}
+	if r.Latency.N > 0 {
+		for i := bucketOf(lo.Float64); i <= bucketOf(hi.Float64); i++ {
+			r.LatencyHistogram = append(r.LatencyHistogram, LatencyBucket{LowMS: latencyBounds[i], HighMS: latencyBounds[i+1]})
+		}
+	}
+	t := &r.Throughput
+	t.Buckets = []TimeBucket{}
+	if first.Valid {
+		t.First, t.Last = unixTime(first.Float64), unixTime(last.Float64)
+		t.BucketSeconds = bucketWidth(last.Float64 - first.Float64)
+		start := math.Floor(first.Float64/t.BucketSeconds) * t.BucketSeconds
+		n := int(math.Floor((last.Float64-start)/t.BucketSeconds)) + 1
+		for i := range n {
+			t.Buckets = append(t.Buckets, TimeBucket{Start: unixTime(start + float64(i)*t.BucketSeconds)})
+		}
+	}
+	return nil
 }
 
-func (r *Report) loadStatuses(ctx context.Context, q querier) error {
-	rows, err := q.QueryContext(ctx, "SELECT status, count(*) FROM results GROUP BY status ORDER BY status")
+// loadGroups counts the results by status, latency bucket and time bucket
+// in one scan grouped by all three (and by outcome): a few thousand
+// groups at most.
+func (r *Report) loadGroups(ctx context.Context, q querier) error {
+	r.StatusCodes, r.StatusClasses = []Count{}, []Count{}
+	if r.Stored == 0 {
+		return nil
+	}
+	// The latency bucket: a CASE over the histogram's boundaries, -1 for
+	// results without a latency.
+	var hist strings.Builder
+	hist.WriteString("CASE WHEN attempts <= 0 THEN -1")
+	for i, b := range r.LatencyHistogram[:max(0, len(r.LatencyHistogram)-1)] {
+		fmt.Fprintf(&hist, " WHEN ms < %s THEN %d", strconv.FormatFloat(b.HighMS, 'g', -1, 64), i)
+	}
+	fmt.Fprintf(&hist, " ELSE %d END", len(r.LatencyHistogram)-1)
+	t := &r.Throughput
+	start := float64(t.Buckets[0].Start.UnixMilli()) / 1000
+	rows, err := q.QueryContext(ctx, `SELECT status, `+hist.String()+`, CAST((finished - ?) / ? AS INTEGER), ok, count(*)
+		FROM results GROUP BY 1, 2, 3, 4`, start, t.BucketSeconds)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	r.StatusCodes, r.StatusClasses = []Count{}, []Count{}
-	classes := map[string]int64{}
+	statuses := map[int64]int64{}
 	for rows.Next() {
 		var status, n int64
-		if err := rows.Scan(&status, &n); err != nil {
+		var hb, tb int
+		var ok bool
+		if err := rows.Scan(&status, &hb, &tb, &ok, &n); err != nil {
 			return err
 		}
+		statuses[status] += n
+		if hb >= 0 {
+			r.LatencyHistogram[hb].N += n
+		}
+		if tb < 0 || tb >= len(t.Buckets) {
+			return fmt.Errorf("a finished time outside %v to %v", t.First, t.Last)
+		}
+		t.Buckets[tb].N += n
+		if !ok {
+			t.Buckets[tb].Failed += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	classes := map[string]int64{}
+	for status, n := range statuses {
 		r.StatusCodes = append(r.StatusCodes, Count{strconv.FormatInt(status, 10), n})
 		classes[StatusClass(status)] += n
 	}
+	slices.SortFunc(r.StatusCodes, func(a, b Count) int {
+		x, _ := strconv.Atoi(a.Key)
+		y, _ := strconv.Atoi(b.Key)
+		return x - y
+	})
 	for class, n := range classes {
 		r.StatusClasses = append(r.StatusClasses, Count{class, n})
 	}
 	// "1xx" < ... < "9xx" < "none"
 	slices.SortFunc(r.StatusClasses, func(a, b Count) int { return strings.Compare(a.Key, b.Key) })
-	return rows.Err()
+	return nil
 }
 
 // StatusClass returns a status's class as gather fetch's summary names
@@ -344,19 +425,23 @@ var latencyBounds = func() []float64 {
 	return b
 }()
 
-func (r *Report) loadLatency(ctx context.Context, q querier) error {
-	var lo, hi, mean sql.NullFloat64
-	if err := q.QueryRowContext(ctx, "SELECT count(*), min(ms), max(ms), avg(ms) FROM results WHERE attempts > 0").
-		Scan(&r.Latency.N, &lo, &hi, &mean); err != nil {
-		return err
+// bucketOf returns the index of the latency bucket holding ms: the last
+// boundary at or below it (the first bucket also holds anything smaller,
+// the last anything larger).
+func bucketOf(ms float64) int {
+	i := 0
+	for i+2 < len(latencyBounds) && latencyBounds[i+1] <= ms {
+		i++
 	}
-	r.LatencyHistogram = []LatencyBucket{}
+	return i
+}
+
+// loadPercentiles reads the nearest-rank percentiles in one sort.
+func (r *Report) loadPercentiles(ctx context.Context, q querier) error {
 	n := r.Latency.N
 	if n == 0 {
 		return nil
 	}
-	r.Latency.Max, r.Latency.Mean = hi.Float64, round3(mean.Float64)
-	// The percentiles in one sort: nearest ranks.
 	rank := func(q float64) int64 { return max(1, int64(math.Ceil(q*float64(n)))) }
 	want := map[int64][]*float64{}
 	for _, p := range []struct {
@@ -382,49 +467,7 @@ func (r *Report) loadLatency(ctx context.Context, q querier) error {
 			*v = ms
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows.Close()
-
-	// The histogram: the buckets from the smallest latency's to the
-	// largest's, counted by a CASE over their boundaries.
-	first, last := bucketOf(lo.Float64), bucketOf(hi.Float64)
-	var cases strings.Builder
-	cases.WriteString("CASE")
-	for i := first; i < last; i++ {
-		fmt.Fprintf(&cases, " WHEN ms < %s THEN %d", strconv.FormatFloat(latencyBounds[i+1], 'g', -1, 64), i)
-	}
-	fmt.Fprintf(&cases, " ELSE %d END", last)
-	counts := make([]int64, len(latencyBounds))
-	rows, err = q.QueryContext(ctx, "SELECT "+cases.String()+" AS b, count(*) FROM results WHERE attempts > 0 GROUP BY b")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b int
-		var c int64
-		if err := rows.Scan(&b, &c); err != nil {
-			return err
-		}
-		counts[b] = c
-	}
-	for i := first; i <= last; i++ {
-		r.LatencyHistogram = append(r.LatencyHistogram, LatencyBucket{latencyBounds[i], latencyBounds[i+1], counts[i]})
-	}
 	return rows.Err()
-}
-
-// bucketOf returns the index of the latency bucket holding ms: the last
-// boundary at or below it (the first bucket also holds anything smaller,
-// the last anything larger).
-func bucketOf(ms float64) int {
-	i := 0
-	for i+2 < len(latencyBounds) && latencyBounds[i+1] <= ms {
-		i++
-	}
-	return i
 }
 
 // bucketWidths are the round throughput bucket widths, in seconds.
@@ -442,168 +485,48 @@ func bucketWidth(span float64) float64 {
 	return 86400 * math.Ceil(span/86400/(MaxBuckets-1))
 }
 
-func (r *Report) loadThroughput(ctx context.Context, q querier) error {
-	r.Throughput.Buckets = []TimeBucket{}
-	var first, last sql.NullFloat64
-	if err := q.QueryRowContext(ctx, "SELECT min(finished), max(finished) FROM results").Scan(&first, &last); err != nil {
-		return err
-	}
-	if !first.Valid {
-		return nil
-	}
-	t := &r.Throughput
-	t.First, t.Last = unixTime(first.Float64), unixTime(last.Float64)
-	t.BucketSeconds = bucketWidth(last.Float64 - first.Float64)
-	start := math.Floor(first.Float64/t.BucketSeconds) * t.BucketSeconds
-	n := int(math.Floor((last.Float64-start)/t.BucketSeconds)) + 1
-	for i := range n {
-		t.Buckets = append(t.Buckets, TimeBucket{Start: unixTime(start + float64(i)*t.BucketSeconds)})
-	}
-	rows, err := q.QueryContext(ctx, `SELECT CAST((finished - ?) / ? AS INTEGER) AS b, count(*), sum(ok = 0)
-		FROM results GROUP BY b ORDER BY b`, start, t.BucketSeconds)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b int
-		var c, failed int64
-		if err := rows.Scan(&b, &c, &failed); err != nil {
-			return err
-		}
-		if b < 0 || b >= n {
-			return fmt.Errorf("a finished time outside %v to %v", t.First, t.Last)
-		}
-		t.Buckets[b].N, t.Buckets[b].Failed = c, failed
-	}
-	return rows.Err()
-}
-
-// hostsQuery counts results and failures per host; inputs that never
-// had a host (bad input) are left out.
-const hostsQuery = `SELECT host, count(*) AS n, sum(ok = 0) AS failed FROM results WHERE host != '' GROUP BY host`
+// hostsQuery gives every host's results, failures and median latency
+// (NULL when none of its results sent a request), then the three top
+// lists of them. The counts come from one scan grouped by host, the
+// medians from one sort by host and latency. Inputs that never had a
+// host (bad input) are left out.
+const hostsQuery = `WITH counts AS MATERIALIZED (
+	SELECT host, count(*) AS n, sum(ok = 0) AS failed, sum(attempts > 0) AS m
+	FROM results WHERE host != '' GROUP BY host
+), medians AS MATERIALIZED (
+	SELECT host, ms FROM (
+		SELECT host, ms, row_number() OVER (PARTITION BY host ORDER BY ms) AS rn
+		FROM results WHERE attempts > 0 AND host != ''
+	) JOIN counts USING (host) WHERE rn = (m + 1) / 2
+), h AS MATERIALIZED (
+	SELECT host, n, failed, ms AS median FROM counts LEFT JOIN medians USING (host)
+)
+SELECT 0, * FROM (SELECT * FROM h ORDER BY n DESC, host LIMIT ?1)
+UNION ALL SELECT 1, * FROM (SELECT * FROM h WHERE failed > 0 ORDER BY failed DESC, failed * 1.0 / n DESC, host LIMIT ?1)
+UNION ALL SELECT 2, * FROM (SELECT * FROM h WHERE median IS NOT NULL ORDER BY median DESC, host LIMIT ?1)`
 
 func (r *Report) loadHosts(ctx context.Context, q querier) error {
-	var err error
-	if r.BusiestHosts, err = scanHosts(ctx, q, hostsQuery+" ORDER BY n DESC, host LIMIT ?", TopN); err != nil {
-		return err
-	}
-	if r.FailingHosts, err = scanHosts(ctx, q, hostsQuery+" HAVING failed > 0 ORDER BY failed DESC, failed * 1.0 / n DESC, host LIMIT ?", TopN); err != nil {
-		return err
-	}
-	// The medians of every host in one sort by host and latency; the
-	// results and failures of the slowest hosts are counted afterwards.
-	rows, err := q.QueryContext(ctx, `SELECT host, ms FROM (
-		SELECT host, ms, row_number() OVER (PARTITION BY host ORDER BY ms) AS rn,
-			count(*) OVER (PARTITION BY host) AS n
-		FROM results WHERE attempts > 0 AND host != ''
-	) WHERE rn = (n + 1) / 2 ORDER BY ms DESC, host LIMIT ?`, TopN)
+	lists := [3][]Host{{}, {}, {}}
+	rows, err := q.QueryContext(ctx, hostsQuery, TopN)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	var slow []string
-	median := map[string]float64{}
 	for rows.Next() {
-		var host string
-		var ms float64
-		if err := rows.Scan(&host, &ms); err != nil {
-			return err
-		}
-		slow = append(slow, host)
-		median[host] = ms
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows.Close()
-	if r.SlowestHosts, err = hostsNamed(ctx, q, slow); err != nil {
-		return err
-	}
-	// The medians of the busiest and most failing hosts not among them.
-	var others []string
-	for _, h := range slices.Concat(r.BusiestHosts, r.FailingHosts) {
-		if _, ok := median[h.Host]; !ok && !slices.Contains(others, h.Host) {
-			others = append(others, h.Host)
-		}
-	}
-	if len(others) > 0 {
-		rows, err := q.QueryContext(ctx, `SELECT host, ms FROM (
-			SELECT host, ms, row_number() OVER (PARTITION BY host ORDER BY ms) AS rn,
-				count(*) OVER (PARTITION BY host) AS n
-			FROM results WHERE attempts > 0 AND host IN (`+placeholders(len(others))+`)
-		) WHERE rn = (n + 1) / 2`, anys(others)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var host string
-			var ms float64
-			if err := rows.Scan(&host, &ms); err != nil {
-				return err
-			}
-			median[host] = ms
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	for _, list := range [][]Host{r.BusiestHosts, r.FailingHosts, r.SlowestHosts} {
-		for i := range list {
-			list[i].MedianMS = median[list[i].Host]
-		}
-	}
-	return nil
-}
-
-// hostsNamed returns the counts of the hosts named, in that order.
-func hostsNamed(ctx context.Context, q querier, names []string) ([]Host, error) {
-	if len(names) == 0 {
-		return []Host{}, nil
-	}
-	found, err := scanHosts(ctx, q, `SELECT host, count(*), sum(ok = 0) FROM results
-		WHERE host IN (`+placeholders(len(names))+`) GROUP BY host`, anys(names)...)
-	if err != nil {
-		return nil, err
-	}
-	hosts := make([]Host, 0, len(names))
-	for _, name := range names {
-		if i := slices.IndexFunc(found, func(h Host) bool { return h.Host == name }); i >= 0 {
-			hosts = append(hosts, found[i])
-		}
-	}
-	return hosts, nil
-}
-
-func scanHosts(ctx context.Context, q querier, query string, args ...any) ([]Host, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	hosts := []Host{}
-	for rows.Next() {
+		var list int
 		var h Host
-		if err := rows.Scan(&h.Host, &h.Results, &h.Failed); err != nil {
-			return nil, err
+		var median sql.NullFloat64
+		if err := rows.Scan(&list, &h.Host, &h.Results, &h.Failed, &median); err != nil {
+			return err
 		}
+		h.MedianMS = median.Float64
 		if h.Results > 0 {
 			h.FailureRatio = round3(float64(h.Failed) / float64(h.Results))
 		}
-		hosts = append(hosts, h)
+		lists[list] = append(lists[list], h)
 	}
-	return hosts, rows.Err()
-}
-
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
-
-func anys(s []string) []any {
-	a := make([]any, len(s))
-	for i, v := range s {
-		a[i] = v
-	}
-	return a
+	r.BusiestHosts, r.FailingHosts, r.SlowestHosts = lists[0], lists[1], lists[2]
+	return rows.Err()
 }
 
 // unixTime converts unix seconds to a UTC time, to the millisecond.
