@@ -191,10 +191,10 @@ type querier interface {
 
 // Load computes the report of the job file open as db (job.OpenReadOnly).
 // It reads in one transaction: a run writing the file meanwhile is not
-// seen halfway. The results table is read five times: once for the
-// totals, once grouped by status, latency bucket and time bucket, and
-// twice sorted (by latency for the percentiles, by host and latency for
-// the hosts); the failures by kind come through the index of failures.
+// seen halfway. The results table is scanned five times: for the totals,
+// grouped by status, latency bucket and time bucket, grouped by host, and
+// sorted twice (by latency for the percentiles, by host and latency for
+// the hosts' medians); the failures by kind come through their index.
 // Load sets the connection it uses to map the file into memory
 // (PRAGMA mmap_size), which makes these scans about twice as fast.
 func Load(ctx context.Context, db *sql.DB) (*Report, error) {

@@ -124,9 +124,11 @@ func writeTable(w io.Writer, header []string, rows [][]string) {
 func (r *Report) runsText() string {
 	var parts []string
 	for _, run := range r.Runs {
-		s := fmt.Sprintf("#%d %s, %s", run.ID, run.Status, run.Started.Format(time.DateTime))
+		s := fmt.Sprintf("#%d %s, ", run.ID, run.Status)
 		if run.Ended != nil {
-			s += " to " + run.Ended.Format(timeOnly(run.Started, *run.Ended))
+			s += run.Started.Format(time.DateTime) + " to " + run.Ended.Format(timeOnly(run.Started, *run.Ended))
+		} else {
+			s += "since " + run.Started.Format(time.DateTime)
 		}
 		parts = append(parts, s+" UTC")
 	}
