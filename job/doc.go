@@ -27,13 +27,14 @@
 //	runs(id, started, ended, status, settings)
 //	    one row per run of the command: unix seconds, "running", "done",
 //	    "interrupted" or "failed", and the run's full settings as JSON
-//	results(line PRIMARY KEY, seq, run, url, host, method, status,
-//	        error_kind, ok, attempts, ms, bytes, finished, record)
+//	results(line PRIMARY KEY, seq, run, host, status, error_kind, ok,
+//	        attempts, ms, bytes, finished, record, url, method)
 //	    the current result of each input: line is the input's line (record)
 //	    number, seq the order results were stored in, host the URL's
 //	    host[:port], error_kind NULL on success, ok 1 when the record has no
 //	    error, finished unix seconds, and record the JSON record exactly as
-//	    gather fetch writes it
+//	    gather fetch writes it; url and method are read from the record
+//	    (generated columns, not stored twice)
 //	history(line, seq, run, status, error_kind, ok, attempts, ms,
 //	        finished, record)
 //	    every earlier result of an input, replaced by a later run

@@ -40,9 +40,7 @@ CREATE TABLE results (
 	line       INTEGER PRIMARY KEY,
 	seq        INTEGER NOT NULL,
 	run        INTEGER NOT NULL REFERENCES runs(id),
-	url        TEXT NOT NULL,
 	host       TEXT NOT NULL,
-	method     TEXT NOT NULL,
 	status     INTEGER NOT NULL,
 	error_kind TEXT,
 	ok         INTEGER NOT NULL,
@@ -50,7 +48,9 @@ CREATE TABLE results (
 	ms         REAL NOT NULL,
 	bytes      INTEGER NOT NULL,
 	finished   REAL NOT NULL,
-	record     TEXT NOT NULL
+	record     TEXT NOT NULL,
+	url        TEXT GENERATED ALWAYS AS (record ->> '$.url') VIRTUAL,
+	method     TEXT GENERATED ALWAYS AS (record ->> '$.method') VIRTUAL
 ) STRICT;
 CREATE INDEX results_failed ON results(line) WHERE ok = 0;
 CREATE TABLE history (

@@ -126,12 +126,12 @@ func (j *Job) write(ctx context.Context) error {
 // insertResults returns the statement inserting n results.
 func insertResults(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO results(line, seq, run, url, host, method, status, error_kind, ok, attempts, ms, bytes, finished, record) VALUES")
+	b.WriteString("INSERT INTO results(line, seq, run, host, status, error_kind, ok, attempts, ms, bytes, finished, record) VALUES")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	return b.String()
 }
@@ -173,7 +173,7 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 		}
 		defer del.Close()
 	}
-	args := make([]any, 0, 14*rowsPerInsert)
+	args := make([]any, 0, 12*rowsPerInsert)
 	var many *sql.Stmt
 	for len(batch) > 0 {
 		n := min(len(batch), rowsPerInsert)
@@ -201,7 +201,7 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 				kind, ok = string(r.Error.Kind), 0
 			}
 			j.seq++
-			args = append(args, r.Line, j.seq, j.run, r.URL, fetch.HostOf(r.URL), r.Method, r.Status, kind, ok, r.Attempts, r.MS, r.Bytes, s.finished, string(text))
+			args = append(args, r.Line, j.seq, j.run, fetch.HostOf(r.URL), r.Status, kind, ok, r.Attempts, r.MS, r.Bytes, s.finished, string(text))
 		}
 		query := insertOne
 		if n == rowsPerInsert {

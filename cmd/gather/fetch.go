@@ -292,7 +292,10 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		out = file
 	}
 	w := output.JSONL(out)
-	if f.format == "csv" {
+	switch {
+	case out == io.Discard:
+		w = discard{} // nothing to encode
+	case f.format == "csv":
 		w, _ = output.CSV(out, f.fields) // checked above
 	}
 
@@ -320,6 +323,13 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	}
 	return sum.exit()
 }
+
+// discard is the output of a job run without -o: the records go to the
+// job file only.
+type discard struct{}
+
+func (discard) Write(fetch.Record) error { return nil }
+func (discard) Flush() error             { return nil }
 
 // eofReader notes that its reader reached its end.
 type eofReader struct {

@@ -137,8 +137,8 @@ func insert(ctx context.Context, db *sql.DB, table string, results []Result) err
 	}
 	var query string
 	if table == "results" {
-		query = `INSERT INTO results(line, seq, run, url, host, method, status, error_kind, ok, attempts, ms, bytes, finished, record)
-			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		query = `INSERT INTO results(line, seq, run, host, status, error_kind, ok, attempts, ms, bytes, finished, record)
+			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	} else {
 		query = `INSERT INTO history(line, seq, run, status, error_kind, ok, attempts, ms, finished, record)
 			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -160,7 +160,7 @@ func insert(ctx context.Context, db *sql.DB, table string, results []Result) err
 			kind, ok = string(r.Kind), 0
 		}
 		if table == "results" {
-			_, err = stmt.ExecContext(ctx, r.Line, seq, r.Run, r.URL, host(r.URL), r.method(), r.Status, kind, ok,
+			_, err = stmt.ExecContext(ctx, r.Line, seq, r.Run, host(r.URL), r.Status, kind, ok,
 				r.Attempts, r.MS, r.Bytes, r.Finished, string(rec))
 		} else {
 			_, err = stmt.ExecContext(ctx, r.Line, seq, r.Run, r.Status, kind, ok, r.Attempts, r.MS, r.Finished, string(rec))
