@@ -245,6 +245,9 @@ func TestJobRefusals(t *testing.T) {
 // disk) stops with a clear error, keeps what it stored, and finishes when
 // run again with room.
 func TestJobFullDisk(t *testing.T) {
+	if _, err := exec.LookPath("prlimit"); err != nil {
+		t.Skip("prlimit (util-linux) is not installed; .ci/run installs it")
+	}
 	srv := startUpstream(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := filepath.Join(dir, "urls.txt")
