@@ -263,7 +263,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 				rest = strings.NewReader("") // a bad header ended the input
 			}
 		}
-		all := spec.requests(rest, jin.Start, header, jin.Take)
+		all := spec.requests(rest, jin.Start, header, jin.Take, st.Stopping)
 		reqs = func(yield func(fetch.Request) bool) {
 			for r := range all {
 				if !yield(r) {
@@ -276,7 +276,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 		j.Start(ctx)
 	} else {
-		reqs = spec.requests(counted, input.Pos{}, nil, nil)
+		reqs = spec.requests(counted, input.Pos{}, nil, nil, st.Stopping)
 	}
 
 	out := io.Writer(os.Stdout)

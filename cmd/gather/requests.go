@@ -119,12 +119,17 @@ func newRequestSpec(format, method, urlTemplate string, headers []string, data [
 // r may be the rest of an input resumed at start, with the CSV header read
 // earlier (nil: r starts with it). take, when not nil, is told of every
 // input record in order and says whether to fetch it (a job skips the
-// inputs it has done).
-func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, take func(num int, end input.Pos) bool) iter.Seq[fetch.Request] {
+// inputs it has done). Once stop, when not nil, says true, reading ends
+// before the next record, which neither take nor the engine sees: a run
+// being stopped may cut its input short in the middle of a line.
+func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, take func(num int, end input.Pos) bool, stop func() bool) iter.Seq[fetch.Request] {
 	if s.format == "lines" && s.url == nil && len(s.headers) == 0 && s.body == nil && len(s.keep) == 0 {
 		// Plain URLs, nothing to fill in: no record, no field map.
 		return func(yield func(fetch.Request) bool) {
 			for l := range input.LinesFrom(r, start) {
+				if stop != nil && stop() {
+					return
+				}
 				if take != nil && !take(l.Num, l.End) {
 					continue
 				}
@@ -138,6 +143,9 @@ func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, ta
 	}
 	return func(yield func(fetch.Request) bool) {
 		for rec := range s.records(r, start, header) {
+			if stop != nil && stop() {
+				return
+			}
 			if take != nil && !take(rec.Num, rec.End) {
 				continue
 			}

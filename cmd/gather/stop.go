@@ -49,6 +49,7 @@ func newStopper(parent context.Context, grace time.Duration, note func(grace tim
 			case <-s.quit:
 				return
 			}
+			s.stopping.Store(true) // before the cancel: a reader cut short by it sees it
 			s.cancel()
 			signal.Reset(os.Interrupt, syscall.SIGTERM)
 			<-s.quit
@@ -73,5 +74,6 @@ func (s *stopper) Close() {
 	close(s.quit)
 	s.wg.Wait()
 	signal.Stop(s.sigs)
+	s.stopping.Store(true)
 	s.cancel()
 }
