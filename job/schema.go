@@ -78,6 +78,9 @@ func init() {
 // SQLite at all, or a SQLite database of something else.
 var ErrNotJob = errors.New("not a gather job file")
 
+// ErrDamaged is the error of a job file that SQLite cannot read.
+var ErrDamaged = errors.New("the job file is damaged")
+
 // dsn returns the driver's data source name for path.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
@@ -104,6 +107,9 @@ func check(ctx context.Context, db *sql.DB, path string) (fresh bool, err error)
 	}
 	var tables int
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		if app == ApplicationID {
+			return false, fmt.Errorf("%s: %w: SQLite cannot read it (%v); it was left as it is (sqlite3's .recover may save its results)", path, ErrDamaged, err)
+		}
 		return false, fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)
 	}
 	switch {

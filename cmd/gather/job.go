@@ -53,7 +53,7 @@ func openFetchJob(ctx context.Context, f *fetchFlags, format string, body []byte
 	switch {
 	case err == nil:
 		return j, nil
-	case errors.Is(err, job.ErrNotJob), errors.Is(err, job.ErrSettings):
+	case errors.Is(err, job.ErrNotJob), errors.Is(err, job.ErrSettings), errors.Is(err, job.ErrDamaged):
 		return nil, &exitError{exitUsage, fmt.Errorf("--job: %w", err)}
 	}
 	return nil, &exitError{exitRuntime, fmt.Errorf("--job: %w", err)}

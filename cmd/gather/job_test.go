@@ -341,3 +341,37 @@ func TestJobRetryFailed(t *testing.T) {
 		t.Errorf("bad filter: exit %d, %q", res.code, res.stderr)
 	}
 }
+
+// A damaged job file is a clear error, not a crash, and is not written to.
+func TestJobCorruptedFile(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := t.TempDir()
+	urls := filepath.Join(dir, "urls.txt")
+	var b strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&b, "%s/c/%d\n", srv.URL(), i)
+	}
+	os.WriteFile(urls, []byte(b.String()), 0o644)
+	jobFile := filepath.Join(dir, "crawl.db")
+	if res := gather(t, "", "fetch", "-q", "--job", jobFile, urls); res.code != 0 {
+		t.Fatalf("first run: exit %d, %s", res.code, res.stderr)
+	}
+	// Garble the schema page, after the 100-byte file header.
+	data, err := os.ReadFile(jobFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 100; i < 4096 && i < len(data); i++ {
+		data[i] ^= 0x5a
+	}
+	os.WriteFile(jobFile, data, 0o644)
+	res := gather(t, "", "fetch", "-q", "--job", jobFile, urls)
+	after, _ := os.ReadFile(jobFile)
+	if res.code == 0 || !strings.HasPrefix(res.stderr, "gather: --job: ") || strings.Contains(res.stderr, "goroutine") || strings.Count(res.stderr, "\n") != 1 {
+		t.Errorf("damaged job: exit %d, %q", res.code, res.stderr)
+	}
+	if !bytes.Equal(data, after) {
+		t.Error("the damaged job file was written to")
+	}
+	t.Logf("%s", res.stderr)
+}
