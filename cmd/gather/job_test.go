@@ -375,3 +375,66 @@ func TestJobCorruptedFile(t *testing.T) {
 	}
 	t.Logf("%s", res.stderr)
 }
+
+// With requests that hang, a first Ctrl-C waits out the grace period; a
+// second stops them at once. Nothing cancelled is stored, and the next run
+// fetches those inputs.
+func TestJobSecondCtrlCStopsAtOnce(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := t.TempDir()
+	urls := filepath.Join(dir, "urls.txt")
+	var b strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&b, "%s/quick/%d\n", srv.URL(), i)
+	}
+	for i := range 8 {
+		fmt.Fprintf(&b, "%s/slow/%d?latency=1h\n", srv.URL(), i)
+	}
+	os.WriteFile(urls, []byte(b.String()), 0o644)
+	jobFile := filepath.Join(dir, "crawl.db")
+	cmd := exec.Command(binary, "fetch", "--job", jobFile, "--grace", "1m", "-c", "16", urls)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slow := func() int {
+		n := 0
+		for path, c := range srv.Stats().ByPath {
+			if strings.HasPrefix(path, "/slow/") {
+				n += int(c)
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for slow() < 8 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
+		t.Fatalf("exit %v: %s", err, stderr.String())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the second Ctrl-C took %v to stop the run", d)
+	}
+	stored := storedLines(t, jobFile)
+	if len(stored) != 100 {
+		t.Fatalf("%d results stored; want the 100 quick ones, none of the cancelled", len(stored))
+	}
+	// The next run fetches the 8 slow inputs (timing out now), and only them.
+	res := gather(t, "", "fetch", "-q", "--job", jobFile, "--timeout", "300ms", "--retries", "0", urls)
+	if res.code != exitSomeFailed || len(storedLines(t, jobFile)) != 108 {
+		t.Fatalf("resumed: exit %d, %d stored, %s", res.code, len(storedLines(t, jobFile)), res.stderr)
+	}
+	for path, c := range srv.Stats().ByPath {
+		if want := map[bool]int64{true: 2, false: 1}[strings.HasPrefix(path, "/slow/")]; c != want {
+			t.Errorf("%s requested %d times, want %d", path, c, want)
+		}
+	}
+}
