@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -66,13 +67,16 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		}
 		return out
 	}
-	// p.rawURL parses to p.url (prepare checked it): passing it, rather
-	// than p.url.String(), spares serialising the URL on every attempt.
-	req, err := http.NewRequestWithContext(ctx, p.req.Method, p.rawURL, newBodyReader(p.req.Body))
+	// The URL was parsed once, by prepare: the request gets a copy of it
+	// rather than parsing it again on every attempt (NewRequest would).
+	req, err := http.NewRequestWithContext(ctx, p.req.Method, "", newBodyReader(p.req.Body))
 	if err != nil {
 		out.kind, out.message = KindBadInput, err.Error()
 		return out
 	}
+	u := *p.url
+	u.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest does: "host:" is "host"
+	req.URL, req.Host = &u, u.Host
 	if len(p.req.Header) == 0 {
 		req.Header = c.header
 	} else {
