@@ -263,7 +263,11 @@ func (c *Client) Close() { c.transport.CloseIdleConnections() }
 // only as fast as slots free up, so reqs may be endless. Breaking out of the
 // loop cancels what is in flight and waits for it. When ctx is done, no new
 // request starts and the ones in flight end with a canceled record.
-func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request]) iter.Seq[Record] {
+func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...RunOption) iter.Seq[Record] {
+	var ro runOptions
+	for _, o := range options {
+		o(&ro)
+	}
 	var opts []gather.MapOption
 	if c.cfg.PerHost > 0 {
 		opts = append(opts, gather.PerKey(c.cfg.PerHost, func(p prepared) string { return p.host }), gather.ReadAhead(c.cfg.ReadAhead))
@@ -287,7 +291,7 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request]) iter.Seq[Recor
 						Error: &Error{Kind: KindOther, Message: fmt.Sprintf("internal error: %v", r)}}
 				}
 			}()
-			return c.do(ctx, p), nil
+			return c.do(ctx, p, ro.stop), nil
 		}
 		for r := range gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...) {
 			rec := r.Value
@@ -307,7 +311,33 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request]) iter.Seq[Recor
 
 // Do fetches one request, with retries, and returns its Record.
 func (c *Client) Do(ctx context.Context, req Request) Record {
-	return c.do(ctx, c.prepare(req))
+	return c.do(ctx, c.prepare(req), nil)
+}
+
+// A RunOption changes how Run runs.
+type RunOption func(*runOptions)
+
+type runOptions struct {
+	stop <-chan struct{}
+}
+
+// StopStarting returns an option under which, once stop is closed, Run
+// sends no new request: an input not started yet, or waiting for its host,
+// its rate limit or a retry, ends with a canceled record and nothing sent.
+// Requests in flight go on until Run's context ends. It is a graceful
+// stop's first step.
+func StopStarting(stop <-chan struct{}) RunOption {
+	return func(o *runOptions) { o.stop = stop }
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // prepared is a request checked and parsed once, before it is scheduled.
@@ -428,7 +458,7 @@ func (c *Client) host(key string) *hostState {
 	return h
 }
 
-func (c *Client) do(ctx context.Context, p prepared) (rec Record) {
+func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec Record) {
 	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep}
 	if p.err != nil {
 		rec.Error = &Error{Kind: KindBadInput, Message: p.err.Error()}
@@ -445,6 +475,10 @@ func (c *Client) do(ctx context.Context, p prepared) (rec Record) {
 	for attempt := 1; ; attempt++ {
 		if err := c.wait(ctx, h); err != nil {
 			rec.Error = c.stopError(ctx, err)
+			return rec
+		}
+		if stopped(stop) {
+			rec.Error = &Error{Kind: KindCanceled, Message: "the run was stopped before this request was sent"}
 			return rec
 		}
 		out := c.attempt(ctx, p)

@@ -409,3 +409,35 @@ func TestStoppedDuringBackoffIsCanceled(t *testing.T) {
 		t.Fatalf("stopped during back-off: %+v", rec)
 	}
 }
+
+// Once StopStarting's channel is closed, no request is sent: inputs
+// waiting for their host's slot end canceled, the one in flight finishes.
+func TestStopStarting(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	client := newClient(t, fetch.Config{Concurrency: 8, PerHost: 1})
+	urls := make([]string, 20)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("%s/s/%d?latency=300ms", srv.URL(), i)
+	}
+	stop := make(chan struct{})
+	go func() {
+		for srv.Stats().Requests == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		close(stop)
+	}()
+	ok, canceled := 0, 0
+	for rec := range client.Run(context.Background(), requests(urls...), fetch.StopStarting(stop)) {
+		switch {
+		case rec.Error == nil:
+			ok++
+		case rec.Error.Kind == fetch.KindCanceled && rec.Attempts == 0:
+			canceled++
+		default:
+			t.Errorf("line %d: %+v", rec.Line, rec.Error)
+		}
+	}
+	if ok != 1 || canceled != 19 || srv.Stats().Requests != 1 {
+		t.Fatalf("%d ok, %d canceled, %d requests sent; want 1, 19, 1", ok, canceled, srv.Stats().Requests)
+	}
+}

@@ -40,7 +40,7 @@ func (e *quoteError) Unwrap() error { return e.err }
 // line of r is in exactly one row.
 func csvRows(r io.Reader, start Pos) iter.Seq[csvRow] {
 	return func(yield func(csvRow) bool) {
-		c := &csvReader{br: bufio.NewReaderSize(r, 64<<10), line: start.Line, off: start.Offset}
+		c := &csvReader{br: bufio.NewReaderSize(r, ReadBuffer), line: start.Line, off: start.Offset}
 		if b, err := c.br.Peek(len(bom)); err == nil && string(b) == bom && start.Offset == 0 {
 			c.br.Discard(len(bom))
 			c.off += int64(len(bom))

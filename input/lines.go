@@ -14,6 +14,11 @@ import (
 	"iter"
 )
 
+// ReadBuffer is the size of the readers' buffer: they read at most this
+// far ahead of the item they yield (a line longer than it is read through
+// it, and then so far ahead of its end).
+const ReadBuffer = 64 << 10
+
 // MaxLine is the longest line read, in bytes; a longer line is an item with
 // an error, and the reader goes on after its end.
 const MaxLine = 1 << 20
@@ -43,7 +48,7 @@ func Lines(r io.Reader) iter.Seq[Line] { return LinesFrom(r, Pos{}) }
 // from start.Offset.
 func LinesFrom(r io.Reader, start Pos) iter.Seq[Line] {
 	return func(yield func(Line) bool) {
-		br := bufio.NewReaderSize(r, 64<<10)
+		br := bufio.NewReaderSize(r, ReadBuffer)
 		pos := start
 		var long []byte
 		for {

@@ -16,7 +16,7 @@ func BenchmarkStore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	j.Start(ctx)
+	j.Start(ctx, nil)
 	b.ReportAllocs()
 	for i := range b.N {
 		r := fetch.Record{Line: i + 1, URL: fmt.Sprintf("http://127.0.0.1:8080/i/%d", i), Method: "GET", Status: 200, Attempts: 1,

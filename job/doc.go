@@ -24,6 +24,11 @@
 //	                 checks the input is the same and starts reading there
 //	    total        the number of input records, once the input was read
 //	                 to its end
+//	    seq          the last results.seq given
+//	A checkpoint is only ever at the end of a line: an input's last line
+//	without a newline is parsed again on resume (and skipped, its result
+//	being stored), so lines appended to the input later are numbered as a
+//	fresh run would number them.
 //	runs(id, started, ended, status, settings)
 //	    one row per run of the command: unix seconds, "running", "done",
 //	    "interrupted" or "failed", and the run's full settings as JSON

@@ -136,7 +136,14 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 		}
 	} else {
 		var had string
-		if err := db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'settings'").Scan(&had); err != nil {
+		err := db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'settings'").Scan(&had)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Killed between the tables' creation and the settings': the job
+			// never ran, so it takes this run's settings.
+			had = string(want)
+			_, err = db.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('settings', ?)", had)
+		}
+		if err != nil {
 			return fileError(j.path, err)
 		}
 		var old []Setting
@@ -158,7 +165,13 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 		}
 	}
 	j.last = j.cp
-	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM results").Scan(&j.seq); err != nil {
+	// The last seq stored is in meta (a scan of a big results table for
+	// max(seq) would take seconds).
+	err = db.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq'").Scan(&j.seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM results").Scan(&j.seq)
+	}
+	if err != nil {
 		return fileError(j.path, err)
 	}
 	full, _ := json.Marshal(runSettings)
@@ -275,14 +288,22 @@ func sumPrefix(r io.Reader, n int64, keep int) (*prefixHash, []byte, error) {
 	h := newPrefixHash()
 	k := min(int64(keep), n)
 	var head bytes.Buffer
-	if _, err := io.CopyN(io.MultiWriter(h.h, &head), r, k); err != nil {
+	w := hashWriter{h}
+	if _, err := io.CopyN(io.MultiWriter(w, &head), r, k); err != nil {
 		return nil, nil, eofUnexpected(err)
 	}
-	if _, err := io.CopyN(h.h, r, n-k); err != nil {
+	if _, err := io.CopyN(w, r, n-k); err != nil {
 		return nil, nil, eofUnexpected(err)
 	}
-	h.n = n
 	return h, head.Bytes(), nil
+}
+
+// hashWriter writes to a prefixHash.
+type hashWriter struct{ h *prefixHash }
+
+func (w hashWriter) Write(b []byte) (int, error) {
+	w.h.write(b)
+	return len(b), nil
 }
 
 func eofUnexpected(err error) error {
@@ -294,10 +315,20 @@ func eofUnexpected(err error) error {
 
 // prefixHash is the SHA-256 of an input's first n bytes.
 type prefixHash struct {
-	h hash.Hash
-	n int64
+	h      hash.Hash
+	n      int64
+	lastNL bool // the last byte hashed is a newline (or none was)
 }
 
-func newPrefixHash() *prefixHash { return &prefixHash{h: sha256.New()} }
+func (p *prefixHash) write(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	p.h.Write(b)
+	p.n += int64(len(b))
+	p.lastNL = b[len(b)-1] == '\n'
+}
+
+func newPrefixHash() *prefixHash { return &prefixHash{h: sha256.New(), lastNL: true} }
 
 func (p *prefixHash) sum() string { return hex.EncodeToString(p.h.Sum(nil)) }

@@ -48,7 +48,7 @@ func runLines(t *testing.T, path, file string, retry *Filter, stopAfter int, res
 		j.Close()
 		t.Fatal(err)
 	}
-	j.Start(ctx)
+	j.Start(ctx, nil)
 	var taken []int
 	ended := true
 	for l := range input.LinesFrom(in.Reader(), in.Start) {

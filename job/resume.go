@@ -42,6 +42,10 @@ const (
 	snapshotRecords = 512
 )
 
+// ErrOtherInput is the error of an input that is not the job's (or cannot
+// be checked to be).
+var ErrOtherInput = errors.New("the input is not the job's")
+
 // InputOptions are the options of Job.Input.
 type InputOptions struct {
 	// Retry, when not nil, runs failed results matching it again.
@@ -64,18 +68,18 @@ func (j *Job) Input(ctx context.Context, r io.Reader, opts InputOptions) (*Input
 		src := r
 		if j.retry != nil {
 			if opts.Check == nil {
-				return nil, errors.New("--retry-failed needs the input as a file, not a pipe: it reads it twice")
+				return nil, fmt.Errorf("%w: --retry-failed needs the input as a file, not a pipe: it reads it twice", ErrOtherInput)
 			}
 			src = opts.Check
 		}
 		h, prefix, err := sumPrefix(src, j.cp.Offset, keep)
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, fmt.Errorf("the input is not the job's: it is shorter than the %d bytes (%d lines) the job has done", j.cp.Offset, j.cp.Line)
+			return nil, fmt.Errorf("%w: it is shorter than the %d bytes (%d lines) the job has done", ErrOtherInput, j.cp.Offset, j.cp.Line)
 		case err != nil:
 			return nil, fmt.Errorf("reading the input: %w", err)
 		case h.sum() != j.cp.SHA256:
-			return nil, fmt.Errorf("the input is not the job's: its first %d bytes (%d lines) differ from those the job has done", j.cp.Offset, j.cp.Line)
+			return nil, fmt.Errorf("%w: its first %d bytes (%d lines) differ from those the job has done", ErrOtherInput, j.cp.Offset, j.cp.Line)
 		}
 		if j.retry == nil {
 			in.Start = input.Pos{Line: j.cp.Line, Offset: j.cp.Offset}
@@ -87,7 +91,7 @@ func (j *Job) Input(ctx context.Context, r io.Reader, opts InputOptions) (*Input
 	if in.hash == nil {
 		in.hash = newPrefixHash()
 	}
-	in.r = &teeReader{r: r}
+	in.r = &teeReader{r: r, hash: in.hash}
 	in.lastEnd = in.Start.Line
 	in.snapAt = checkpoint{Line: in.Start.Line, Offset: in.Start.Offset, Records: j.records}
 	var err error
@@ -136,10 +140,7 @@ func (in *Input) Take(num int, end input.Pos) bool {
 	j.records++
 	// Hash the record's bytes: the input's hash is known at every record's
 	// end, and noted at some of them for the checkpoints.
-	if n := end.Offset - in.hash.n; n > 0 {
-		in.hash.h.Write(in.r.take(n))
-		in.hash.n = end.Offset
-	}
+	in.r.hashTo(end.Offset)
 	stored := num <= j.cp.Line
 	for len(in.above) > 0 && in.above[0] < num {
 		in.above = in.above[1:]
@@ -160,7 +161,11 @@ func (in *Input) Take(num int, end input.Pos) bool {
 		}
 	}
 	in.lastEnd = max(in.lastEnd, end.Line)
-	if end.Offset-in.snapAt.Offset >= snapshotBytes || j.records-in.snapAt.Records >= snapshotRecords {
+	// A checkpoint is only ever at the end of a line: a record that ends
+	// elsewhere is the input's last line without its newline (lines may be
+	// appended to it), or a line cut short by an interruption.
+	if in.hash.lastNL && in.hash.n == end.Offset &&
+		(end.Offset-in.snapAt.Offset >= snapshotBytes || j.records-in.snapAt.Records >= snapshotRecords) {
 		in.snapAt = checkpoint{Line: end.Line, Offset: end.Offset, SHA256: in.hash.sum(), Records: j.records}
 		j.front.snaps = append(j.front.snaps, in.snapAt)
 	}
@@ -179,7 +184,7 @@ func (in *Input) Ended() {
 	j := in.job
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if in.hash.n > in.snapAt.Offset {
+	if in.hash.n > in.snapAt.Offset && in.hash.lastNL {
 		in.snapAt = checkpoint{Line: in.lastEnd, Offset: in.hash.n, SHA256: in.hash.sum(), Records: j.records}
 		j.front.snaps = append(j.front.snaps, in.snapAt)
 		j.front.advance()
@@ -187,12 +192,21 @@ func (in *Input) Ended() {
 	j.read, j.lastRead = true, in.lastEnd
 }
 
-// teeReader keeps the bytes read through it until they are hashed.
+// teeReader hashes the bytes read through it, at the pace the records
+// they hold are taken: the hash is known at each record's end. Bytes far
+// enough behind what was read that no record can end before them are
+// hashed as they come, so a line of any length costs no memory here.
 type teeReader struct {
 	r       io.Reader
-	pending []byte
-	start   int // pending[start:] is not hashed yet
+	hash    *prefixHash
+	pending []byte // the bytes read and not hashed yet
+	start   int    // pending[start:] is not hashed yet
 }
+
+// hashLag is how far behind the bytes read the hash may be: the input
+// readers buffer input.ReadBuffer bytes, so every record ending before the
+// last hashLag bytes read was taken, and hashed, already.
+const hashLag = 2 * input.ReadBuffer
 
 func (t *teeReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
@@ -201,15 +215,21 @@ func (t *teeReader) Read(p []byte) (int, error) {
 		t.start = 0
 	}
 	t.pending = append(t.pending, p[:n]...)
+	if behind := len(t.pending) - t.start - hashLag; behind > 0 {
+		t.hash.write(t.pending[t.start : t.start+behind])
+		t.start += behind
+	}
 	return n, err
 }
 
-// take returns the next n bytes read, to be hashed.
-func (t *teeReader) take(n int64) []byte {
-	n = min(n, int64(len(t.pending)-t.start))
-	b := t.pending[t.start : t.start+int(n)]
+// hashTo hashes the input up to offset, as far as it was read.
+func (t *teeReader) hashTo(offset int64) {
+	n := min(offset-t.hash.n, int64(len(t.pending)-t.start))
+	if n <= 0 {
+		return
+	}
+	t.hash.write(t.pending[t.start : t.start+int(n)])
 	t.start += int(n)
-	return b
 }
 
 // frontier tracks which lines are done (their record's result stored, or

@@ -28,13 +28,19 @@ type stored struct {
 }
 
 // Start starts the job's writer. Store's results are written until Close.
-func (j *Job) Start(ctx context.Context) {
+// If writing fails (a full disk), failed, when not nil, is called with the
+// error, from the writer's goroutine: the run should stop, even if no
+// result comes to Store to report it.
+func (j *Job) Start(ctx context.Context, failed func(error)) {
 	ctx, j.stop = context.WithCancel(context.WithoutCancel(ctx))
 	j.results = make(chan stored, batchMax)
 	j.done = make(chan struct{})
 	go func() {
 		defer close(j.done)
 		j.werr = j.write(ctx)
+		if j.werr != nil && failed != nil {
+			failed(j.werr)
+		}
 	}()
 }
 
@@ -87,7 +93,7 @@ func (j *Job) Close() error {
 			err = fileError(j.path, uerr)
 		}
 		if j.read && err == nil {
-			if _, uerr := j.db.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('total', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", fmt.Sprint(j.records)); uerr != nil {
+			if _, uerr := j.db.ExecContext(ctx, setMeta, "total", fmt.Sprint(j.records)); uerr != nil {
 				err = fileError(j.path, uerr)
 			}
 		}
@@ -146,6 +152,9 @@ var (
 	insertOne  = insertResults(1)
 )
 
+// setMeta sets a key of the meta table.
+const setMeta = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+
 // moveToHistory keeps a result about to be replaced.
 const moveToHistory = `INSERT INTO history(line, seq, run, status, error_kind, ok, attempts, ms, finished, record)
 SELECT line, seq, run, status, error_kind, ok, attempts, ms, finished, record FROM results WHERE line = ?`
@@ -154,7 +163,14 @@ SELECT line, seq, run, status, error_kind, ok, attempts, ms, finished, record FR
 // transaction.
 func (j *Job) flush(ctx context.Context, batch []stored) error {
 	if len(batch) == 0 {
-		return nil
+		// Nothing to store; a checkpoint may still be ready (the records
+		// past the last stored were skipped as done).
+		j.mu.Lock()
+		r := j.front.ready
+		j.mu.Unlock()
+		if r == nil || r.Offset <= j.last.Offset {
+			return nil
+		}
 	}
 	lines := make([]int, 0, len(batch))
 	tx, err := j.db.BeginTx(ctx, nil)
@@ -235,7 +251,13 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 	j.mu.Unlock()
 	if cp != nil {
 		b, _ := json.Marshal(cp)
-		if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", string(b)); err != nil {
+		if _, err := tx.ExecContext(ctx, setMeta, "checkpoint", string(b)); err != nil {
+			return fileError(j.path, err)
+		}
+	}
+	if len(lines) > 0 {
+		// The next seq, kept so that opening a job needs no scan for it.
+		if _, err := tx.ExecContext(ctx, setMeta, "seq", j.seq); err != nil {
 			return fileError(j.path, err)
 		}
 	}

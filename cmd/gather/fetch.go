@@ -235,8 +235,8 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 	})
 	defer st.Close()
-	raw := &eofReader{r: in}
-	counted := &countingReader{r: newInterruptibleReader(st.Context(), raw)}
+	counted := &countingReader{r: newInterruptibleReader(st.Context(), in)}
+	read := &errWatch{r: counted}
 	var reqs iter.Seq[fetch.Request]
 	if j != nil {
 		opts := job.InputOptions{Retry: retry}
@@ -248,11 +248,15 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 			defer check.Close()
 			opts.Check = check
 		}
-		if jin, err = j.Input(ctx, counted, opts); err != nil {
+		if jin, err = j.Input(ctx, read, opts); err != nil {
 			if st.Signalled() {
 				return &exitError{exitInterrupted, errors.New("interrupted while checking the input against the job; nothing was fetched")}
 			}
-			return &exitError{exitUsage, fmt.Errorf("--job %s: %w", f.job, err)}
+			code := exitRuntime // reading the input failed
+			if errors.Is(err, job.ErrOtherInput) {
+				code = exitUsage
+			}
+			return &exitError{code, fmt.Errorf("--job %s: %w", f.job, err)}
 		}
 		header, rest := []string(nil), io.Reader(jin.Reader())
 		if format == "csv" && jin.Start.Offset > 0 {
@@ -270,13 +274,15 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 					return
 				}
 			}
-			if raw.eof.Load() && !st.Stopping() {
+			// The parser reached its end (or a bad CSV header, which ends
+			// the input), not cut short by a stop or a read error.
+			if !st.Stopping() && read.err == nil {
 				jin.Ended()
 			}
 		}
-		j.Start(ctx)
+		j.Start(ctx, func(error) { st.Abort() }) // the error is Close's
 	} else {
-		reqs = spec.requests(counted, input.Pos{}, nil, nil, st.Stopping)
+		reqs = spec.requests(read, input.Pos{}, nil, nil, st.Stopping)
 	}
 
 	out := io.Writer(os.Stdout)
@@ -331,16 +337,17 @@ type discard struct{}
 func (discard) Write(fetch.Record) error { return nil }
 func (discard) Flush() error             { return nil }
 
-// eofReader notes that its reader reached its end.
-type eofReader struct {
+// errWatch notes the first error other than io.EOF that its reader gives
+// the input's parser: an input that ends on one was not read to its end.
+type errWatch struct {
 	r   io.Reader
-	eof atomic.Bool // read by the input's reader, set by the goroutine reading r
+	err error
 }
 
-func (e *eofReader) Read(p []byte) (int, error) {
+func (e *errWatch) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
-	if err == io.EOF {
-		e.eof.Store(true)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
 	}
 	return n, err
 }
@@ -387,23 +394,28 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w
 	}
 	stats := fetch.NewStats()
 	lastFlush := time.Now()
-	for rec := range client.Run(ctx, counted) {
+	// fail ends a run that cannot go on: the input's reader and the
+	// requests in flight are stopped, so that leaving the loop (which waits
+	// for them) does not wait for an idle standard input.
+	fail := func(err error) (runSummary, error) {
+		st.Abort()
+		prog.finish()
+		return runSummary{}, &exitError{exitRuntime, err}
+	}
+	for rec := range client.Run(ctx, counted, fetch.StopStarting(st.Stopped())) {
 		stats.Add(rec)
 		if j != nil {
 			if err := j.Store(rec); err != nil {
-				prog.finish()
-				return runSummary{}, &exitError{exitRuntime, err}
+				return fail(err)
 			}
 		}
 		if err := w.Write(rec); err != nil {
-			prog.finish()
-			return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
+			return fail(fmt.Errorf("writing records: %w", err))
 		}
 		if time.Since(lastFlush) >= flushEvery {
 			lastFlush = time.Now()
 			if err := w.Flush(); err != nil {
-				prog.finish()
-				return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
+				return fail(fmt.Errorf("writing records: %w", err))
 			}
 			prog.update(stats.Records, stats.Failed, read.Load()-stats.Records)
 		}

@@ -20,6 +20,8 @@ type stopper struct {
 	cancel    context.CancelFunc
 	stopping  atomic.Bool
 	signalled atomic.Bool
+	stop      chan struct{} // closed when stopping starts
+	stopOnce  sync.Once
 	sigs      chan os.Signal
 	quit      chan struct{}
 	wg        sync.WaitGroup
@@ -28,7 +30,7 @@ type stopper struct {
 // newStopper starts listening for the signals. note, when not nil, is
 // called on the first signal with the grace period (grace > 0 only).
 func newStopper(parent context.Context, grace time.Duration, note func(grace time.Duration)) *stopper {
-	s := &stopper{sigs: make(chan os.Signal, 2), quit: make(chan struct{})}
+	s := &stopper{stop: make(chan struct{}), sigs: make(chan os.Signal, 2), quit: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(parent)
 	signal.Notify(s.sigs, os.Interrupt, syscall.SIGTERM)
 	s.wg.Go(func() {
@@ -37,7 +39,9 @@ func newStopper(parent context.Context, grace time.Duration, note func(grace tim
 			select {
 			case <-s.sigs:
 				s.signalled.Store(true)
-				if !s.stopping.Swap(true) && grace > 0 {
+				first := !s.stopping.Load()
+				s.startStopping()
+				if first && grace > 0 {
 					if note != nil {
 						note(grace)
 					}
@@ -49,7 +53,7 @@ func newStopper(parent context.Context, grace time.Duration, note func(grace tim
 			case <-s.quit:
 				return
 			}
-			s.stopping.Store(true) // before the cancel: a reader cut short by it sees it
+			s.startStopping() // before the cancel: a reader cut short by it sees it
 			s.cancel()
 			signal.Reset(os.Interrupt, syscall.SIGTERM)
 			<-s.quit
@@ -57,6 +61,25 @@ func newStopper(parent context.Context, grace time.Duration, note func(grace tim
 		}
 	})
 	return s
+}
+
+// startStopping turns Stopping true and closes Stopped's channel.
+func (s *stopper) startStopping() {
+	s.stopOnce.Do(func() {
+		s.stopping.Store(true)
+		close(s.stop)
+	})
+}
+
+// Stopped returns a channel closed when stopping starts: no new request
+// is sent after it (fetch.StopStarting).
+func (s *stopper) Stopped() <-chan struct{} { return s.stop }
+
+// Abort stops the run at once: new inputs and the requests in flight. It is
+// for a run that cannot go on (its output or its job file failed).
+func (s *stopper) Abort() {
+	s.startStopping()
+	s.cancel()
 }
 
 // Context is the requests' context.
@@ -74,6 +97,5 @@ func (s *stopper) Close() {
 	close(s.quit)
 	s.wg.Wait()
 	signal.Stop(s.sigs)
-	s.stopping.Store(true)
-	s.cancel()
+	s.Abort()
 }
