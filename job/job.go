@@ -81,8 +81,8 @@ type checkpoint struct {
 func Open(ctx context.Context, path string, settings []Setting, runSettings any) (*Job, error) {
 	lock, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return nil, fmt.Errorf("job file %s: %w (a read-only file or directory?)", path, err)
+		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("job file %s: cannot write it: a read-only file, directory or file system (%w)", path, errors.Unwrap(err))
 		}
 		return nil, fmt.Errorf("job file: %w", err)
 	}

@@ -286,3 +286,64 @@ func TestJobEndsOnABadCSVHeader(t *testing.T) {
 		t.Fatalf("total %q, want 1 (the header's bad_input record)", total)
 	}
 }
+
+// tmpfs mounts a tmpfs of size bytes for the test, or skips it where
+// mounting is not allowed (not root, no CAP_SYS_ADMIN).
+func tmpfs(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	return dir
+}
+
+// A job file on a read-only file system is a clear error (exit 3), and is
+// left as it was.
+func TestJobReadOnlyFileSystem(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := tmpfs(t, 4<<20)
+	urls := filepath.Join(t.TempDir(), "urls.txt")
+	os.WriteFile(urls, []byte(srv.URL()+"/a\n"+srv.URL()+"/b\n"), 0o644)
+	jobFile := filepath.Join(dir, "crawl.db")
+	if res := gather(t, "", "fetch", "-q", "--job", jobFile, urls); res.code != 0 {
+		t.Fatalf("first run: exit %d, %s", res.code, res.stderr)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only: %v %s", err, out)
+	}
+	before, _ := os.ReadFile(jobFile)
+	res := gather(t, "", "fetch", "-q", "--job", jobFile, urls)
+	after, _ := os.ReadFile(jobFile)
+	if res.code != exitRuntime || !strings.Contains(res.stderr, "read-only") || strings.Count(res.stderr, "\n") != 1 {
+		t.Errorf("read-only job file: exit %d, %q", res.code, res.stderr)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("the job file changed")
+	}
+	t.Logf("%s", res.stderr)
+}
+
+// A job on a file system that fills up (a 1 MiB tmpfs) stops with a clear
+// error, keeps what it stored, and is still a job file.
+func TestJobTmpfsFull(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := tmpfs(t, 1<<20)
+	var b strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&b, "%s/t/%d\n", srv.URL(), i)
+	}
+	urls := filepath.Join(t.TempDir(), "urls.txt")
+	os.WriteFile(urls, []byte(b.String()), 0o644)
+	jobFile := filepath.Join(dir, "crawl.db")
+	res := gather(t, "", "fetch", "-q", "--job", jobFile, urls)
+	if res.code != exitRuntime || !strings.Contains(res.stderr, "full") || strings.Contains(res.stderr, "goroutine") {
+		t.Fatalf("full tmpfs: exit %d, %q", res.code, res.stderr)
+	}
+	stored := len(storedLines(t, jobFile))
+	if stored == 0 || stored >= 20000 {
+		t.Fatalf("%d results stored", stored)
+	}
+	t.Logf("%d results stored before the file system filled: %s", stored, res.stderr)
+}
