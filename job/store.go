@@ -199,7 +199,7 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 		args = args[:0]
 		for _, s := range batch[:n] {
 			r := s.rec
-			text, err := json.Marshal(&r)
+			text, err := r.AppendJSON(nil)
 			if err != nil {
 				return fmt.Errorf("encoding the result of line %d: %w", r.Line, err)
 			}

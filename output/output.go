@@ -25,16 +25,23 @@ type Writer interface {
 // JSONL returns a writer of one JSON object per line: the bytes
 // json.Marshal gives, and a newline.
 func JSONL(w io.Writer) Writer {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	return &jsonl{bw: bw, enc: json.NewEncoder(bw)}
+	return &jsonl{bw: bufio.NewWriterSize(w, 64<<10)}
 }
 
 type jsonl struct {
 	bw  *bufio.Writer
-	enc *json.Encoder // encodes straight into bw, without a copy per record
+	buf []byte // the record being written, reused
 }
 
-func (j *jsonl) Write(r fetch.Record) error { return j.enc.Encode(&r) }
+func (j *jsonl) Write(r fetch.Record) error {
+	b, err := r.AppendJSON(j.buf[:0])
+	if err != nil {
+		return err
+	}
+	j.buf = append(b, '\n')
+	_, err = j.bw.Write(j.buf)
+	return err
+}
 
 func (j *jsonl) Flush() error { return j.bw.Flush() }
 
