@@ -74,8 +74,8 @@ type Config struct {
 	// HTTP2 negotiates HTTP/2 with servers that offer it. A connection
 	// carries at most the server's limit of concurrent streams; past it the
 	// client opens another connection to the host rather than queueing
-	// (net/http's default, kept: StrictMaxConcurrentStreams is false), so a
-	// stream limit does not serialise a bulk run.
+	// (net/http's default, kept: HTTP2Config.StrictMaxConcurrentRequests is
+	// false), so a stream limit does not serialise a bulk run.
 	HTTP2 bool
 	// TLS is the TLS configuration (root CAs, client certificates,
 	// InsecureSkipVerify); nil means the system roots. It is cloned.
@@ -323,9 +323,10 @@ type runOptions struct {
 
 // StopStarting returns an option under which, once stop is closed, Run
 // sends no new request: an input not started yet, or waiting for its host,
-// its rate limit or a retry, ends with a canceled record and nothing sent.
-// Requests in flight go on until Run's context ends. It is a graceful
-// stop's first step.
+// its rate limit or a retry, ends at once with a canceled record (with the
+// last attempt's status, if it had one) and nothing more is sent. Requests
+// in flight go on until Run's context ends. It is a graceful stop's first
+// step.
 func StopStarting(stop <-chan struct{}) RunOption {
 	return func(o *runOptions) { o.stop = stop }
 }
@@ -374,7 +375,10 @@ func (c *Client) prepare(req Request) prepared {
 		p.err = fmt.Errorf("URL %q: port %q is not between 1 and 65535", req.URL, u.Port())
 	default:
 		p.url, p.rawURL, p.canonical = u, raw, raw
-		if !roundTrips(raw) {
+		if strings.HasSuffix(u.Host, ":") {
+			u.Host = strings.TrimSuffix(u.Host, ":") // "h:" is sent as "h", as NewRequest does
+			p.canonical = u.String()
+		} else if !roundTrips(raw) {
 			p.canonical = u.String()
 		}
 		p.host = hostKey(u)
@@ -472,13 +476,17 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec 
 		defer cancel()
 	}
 	h := c.host(p.host)
+	var last outcome // the previous attempt's
 	for attempt := 1; ; attempt++ {
-		if err := c.wait(ctx, h); err != nil {
-			rec.Error = c.stopError(ctx, err)
-			return rec
+		err := c.wait(ctx, stop, h)
+		if err == nil && stopped(stop) {
+			err = errStopped
 		}
-		if stopped(stop) {
-			rec.Error = &Error{Kind: KindCanceled, Message: "the run was stopped before this request was sent"}
+		if err != nil {
+			if attempt > 1 {
+				last.fill(&rec) // the last status stays; the error says why it stopped
+			}
+			rec.Error = c.stopError(ctx, err)
 			return rec
 		}
 		out := c.attempt(ctx, p)
@@ -496,16 +504,28 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec 
 			return rec
 		}
 		rec.Retries = append(rec.Retries, Attempt{Status: out.status, Error: out.error(), WaitMS: float64(wait.Milliseconds())})
-		if err := sleep(ctx, wait); err != nil {
-			out.fill(&rec) // the last status stays; the error says why it stopped
+		if err := pause(ctx, stop, wait); err != nil {
+			out.fill(&rec)
 			rec.Error = c.stopError(ctx, err)
 			return rec
 		}
+		last = out
 	}
 }
 
+// errStopped ends an input that had not sent its request (or its next
+// retry) when the run was told to stop starting requests.
+var errStopped = errors.New("the run was stopped before this request was sent")
+
+// errRateDeadline is a rate limit's wait that would end past the input's
+// deadline.
+var errRateDeadline = errors.New("the rate limit would hold the request past the input's deadline")
+
 // stopError is the error of an input stopped while it waited.
 func (c *Client) stopError(ctx context.Context, err error) *Error {
+	if errors.Is(err, errStopped) {
+		return &Error{Kind: KindCanceled, Message: err.Error()}
+	}
 	if errors.Is(context.Cause(ctx), errDeadline) {
 		return &Error{Kind: KindDeadline, Message: "the input's deadline passed"}
 	}
@@ -527,8 +547,9 @@ func (e *circuitError) Error() string {
 }
 
 // wait blocks until the host may be sent a request: its circuit is closed,
-// any Retry-After pause is over and the rate limits allow it.
-func (c *Client) wait(ctx context.Context, h *hostState) error {
+// any Retry-After pause is over and the rate limits allow it. It returns
+// early when ctx ends or stop closes.
+func (c *Client) wait(ctx context.Context, stop <-chan struct{}, h *hostState) error {
 	h.mu.Lock()
 	open, failures, until := h.open, h.failures, h.pausedUntil
 	h.mu.Unlock()
@@ -536,17 +557,22 @@ func (c *Client) wait(ctx context.Context, h *hostState) error {
 		return &circuitError{failures}
 	}
 	if d := time.Until(until); d > 0 {
-		if err := sleep(ctx, d); err != nil {
+		if err := pause(ctx, stop, d); err != nil {
 			return err
 		}
 	}
-	if c.rate != nil {
-		if err := c.rate.Wait(ctx); err != nil {
-			return err
+	for _, lim := range [...]*rate.Limiter{c.rate, h.rate} {
+		if lim == nil {
+			continue
 		}
-	}
-	if h.rate != nil {
-		if err := h.rate.Wait(ctx); err != nil {
+		r := lim.Reserve()
+		d := r.Delay()
+		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(d).After(deadline) {
+			r.Cancel()
+			return errRateDeadline
+		}
+		if err := pause(ctx, stop, d); err != nil {
+			r.Cancel()
 			return err
 		}
 	}
@@ -618,9 +644,14 @@ func idempotent(method string) bool {
 	return false
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// pause waits d, and returns early with the context's cause when ctx ends
+// or with errStopped when stop closes.
+func pause(ctx context.Context, stop <-chan struct{}, d time.Duration) error {
 	if d <= 0 {
-		return ctx.Err()
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -629,6 +660,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
+	case <-stop:
+		return errStopped
 	}
 }
 

@@ -186,7 +186,7 @@ func dialStaggered(ctx context.Context, dial func(ctx context.Context, network, 
 	for running > 0 {
 		select {
 		case <-timer.C:
-			if winner == nil && next < len(addrs) {
+			if winner == nil && next < len(addrs) && ctx.Err() == nil {
 				start(addrs[next])
 				next, running = next+1, running+1
 				timer.Reset(delay)

@@ -43,6 +43,7 @@ type fetchFlags struct {
 	retryFailed string
 	grace       time.Duration
 	outputSet   bool   // -o was given
+	graceSet    bool   // --grace was given
 	input       string // the input's name
 }
 
@@ -66,7 +67,7 @@ template that fails) is a bad_input record with its line number.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			f.outputSet, f.input = cmd.Flags().Changed("output"), name
+			f.outputSet, f.graceSet, f.input = cmd.Flags().Changed("output"), cmd.Flags().Changed("grace"), name
 			return runFetch(cmd.Context(), name, &f)
 		},
 	}
@@ -211,6 +212,9 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	if f.grace < 0 {
 		return usageError("--grace must not be negative")
 	}
+	if f.graceSet && f.job == "" {
+		return usageError("--grace needs --job (without a job, Ctrl-C cancels the requests in flight at once)")
+	}
 	client, err := fetch.New(f.cfg)
 	if err != nil {
 		return usageError("%v", err)
@@ -235,7 +239,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 	})
 	defer st.Close()
-	counted := &countingReader{r: newInterruptibleReader(st.Context(), in)}
+	counted := &countingReader{r: newInterruptibleReader(st.ReadContext(), in)}
 	read := &errWatch{r: counted}
 	var reqs iter.Seq[fetch.Request]
 	if j != nil {

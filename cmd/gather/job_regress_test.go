@@ -347,3 +347,37 @@ func TestJobTmpfsFull(t *testing.T) {
 	}
 	t.Logf("%d results stored before the file system filled: %s", stored, res.stderr)
 }
+
+// Ctrl-C with a quiet standard input and nothing in flight ends the run at
+// once, not after the grace period.
+func TestJobCtrlCQuietStdin(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	jobFile := filepath.Join(t.TempDir(), "crawl.db")
+	cmd := exec.Command(binary, "fetch", "-q", "--job", jobFile, "--grace", "30s", "-")
+	stdin, _ := cmd.StdinPipe()
+	defer stdin.Close()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(stdin, "%s/q/1\n", srv.URL()) // and then nothing
+	waitUntil(t, "the request", 10*time.Second, func() bool { return srv.Stats().Requests == 1 })
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("still running 10s after Ctrl-C, with nothing in flight")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d", code, exitInterrupted)
+	}
+	if len(storedLines(t, jobFile)) != 1 {
+		t.Error("the finished result was not stored")
+	}
+	t.Logf("stopped %v after Ctrl-C", time.Since(start).Round(time.Millisecond))
+}

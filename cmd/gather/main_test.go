@@ -170,6 +170,7 @@ func TestUsageErrors(t *testing.T) {
 		{"fetch", "-H", "no colon"},
 		{"fetch", "--cacert", "/no/such/file"},
 		{"fetch", "--cacert", "main_test.go"},
+		{"fetch", "--grace", "5s"},
 		{"no-such-command"},
 	} {
 		res := gather(t, "", args...)

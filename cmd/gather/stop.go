@@ -21,6 +21,8 @@ type stopper struct {
 	stopping  atomic.Bool
 	signalled atomic.Bool
 	stop      chan struct{} // closed when stopping starts
+	read      context.Context
+	stopRead  context.CancelFunc
 	stopOnce  sync.Once
 	sigs      chan os.Signal
 	quit      chan struct{}
@@ -32,6 +34,7 @@ type stopper struct {
 func newStopper(parent context.Context, grace time.Duration, note func(grace time.Duration)) *stopper {
 	s := &stopper{stop: make(chan struct{}), sigs: make(chan os.Signal, 2), quit: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(parent)
+	s.read, s.stopRead = context.WithCancel(s.ctx)
 	signal.Notify(s.sigs, os.Interrupt, syscall.SIGTERM)
 	s.wg.Go(func() {
 		var timer <-chan time.Time
@@ -68,6 +71,7 @@ func (s *stopper) startStopping() {
 	s.stopOnce.Do(func() {
 		s.stopping.Store(true)
 		close(s.stop)
+		s.stopRead()
 	})
 }
 
@@ -81,6 +85,11 @@ func (s *stopper) Abort() {
 	s.startStopping()
 	s.cancel()
 }
+
+// ReadContext ends when stopping starts: the input's reader stops then
+// (an idle standard input does not hold the run), and requests() sees
+// Stopping before it could take a line cut short for a record.
+func (s *stopper) ReadContext() context.Context { return s.read }
 
 // Context is the requests' context.
 func (s *stopper) Context() context.Context { return s.ctx }

@@ -1,0 +1,67 @@
+package fetch_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gogather/gather/fetch"
+)
+
+// An input waiting for a retry (here a Retry-After of 5s) or for its rate
+// limit ends as soon as StopStarting's channel closes, not when its wait
+// is over, and keeps its last attempt's status.
+func TestStopDuringRetryAfter(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(503)
+	}))
+	defer srv.Close()
+	client := newClient(t, fetch.Config{Retries: 3})
+	stop := make(chan struct{})
+	go func() {
+		for n.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		close(stop)
+	}()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for rec := range client.Run(ctx, requests(srv.URL), fetch.StopStarting(stop)) {
+		if rec.Attempts != 1 || rec.Status != 503 || rec.Error == nil || rec.Error.Kind != fetch.KindCanceled || n.Load() != 1 {
+			t.Errorf("stopped before a retry: attempts %d, status %d, error %+v, %d requests; want the 503 kept, canceled, 1 request", rec.Attempts, rec.Status, rec.Error, n.Load())
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Run ended %v after start; stop was closed at ~50ms", d.Round(time.Millisecond))
+	}
+}
+
+func TestStopDuringRateWait(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1) }))
+	defer srv.Close()
+	client := newClient(t, fetch.Config{Rate: 0.2}) // one request per 5s
+	stop := make(chan struct{})
+	go func() {
+		for n.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		close(stop)
+	}()
+	start := time.Now()
+	for rec := range client.Run(context.Background(), requests(srv.URL+"/1", srv.URL+"/2"), fetch.StopStarting(stop)) {
+		t.Logf("line %d after %v: error %+v", rec.Line, time.Since(start).Round(time.Millisecond), rec.Error)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Run ended %v after start; stop was closed at ~50ms", d.Round(time.Millisecond))
+	}
+}
