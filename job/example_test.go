@@ -1,0 +1,67 @@
+package job_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/job"
+)
+
+// A run over an input, interrupted after two inputs, then resumed: the
+// second run skips what the first stored. (The "fetch" here makes up
+// results; gather fetch hands the engine's records to Store.)
+func Example() {
+	dir, _ := os.MkdirTemp("", "job-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "crawl.db")
+	urls := "http://example.com/1\nhttp://example.com/2\nhttp://example.com/3\n"
+	settings := []job.Setting{{Name: "--method", Value: "GET"}}
+	ctx := context.Background()
+
+	run := func(limit int) {
+		j, err := job.Open(ctx, path, settings, nil)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		in, err := j.Input(ctx, strings.NewReader(urls), job.InputOptions{})
+		if err != nil {
+			fmt.Println(err)
+			j.Close()
+			return
+		}
+		j.Start(ctx, nil)
+		done, ended := 0, true
+		for l := range input.LinesFrom(in.Reader(), in.Start) {
+			if !in.Take(l.Num, l.End) {
+				continue // stored by an earlier run
+			}
+			if done == limit {
+				ended = false // interrupted
+				break
+			}
+			fmt.Println("fetching line", l.Num)
+			j.Store(fetch.Record{Line: l.Num, URL: l.Text, Method: "GET", Status: 200, Attempts: 1})
+			done++
+		}
+		if ended {
+			in.Ended()
+		}
+		j.Close()
+		p, _ := j.Progress(ctx)
+		fmt.Printf("stored %d of %d\n", p.Stored, p.Total)
+	}
+	run(2)  // interrupted after two inputs
+	run(-1) // resumed
+	// Output:
+	// fetching line 1
+	// fetching line 2
+	// stored 2 of -1
+	// fetching line 3
+	// stored 3 of 3
+}
