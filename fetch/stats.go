@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gogather/gather/internal/human"
 )
 
 // Stats summarises a run as records come in, in memory bounded by the
@@ -182,7 +184,7 @@ func topHosts(hosts []HostSummary, less func(a, b HostSummary) bool) []HostSumma
 // WriteText writes the summary for a person to read.
 func (sum Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "%d records in %.2fs (%.0f/s): %d ok, %d failed, %d retries, %s read\n",
-		sum.Records, sum.Seconds, sum.PerSecond, sum.OK, sum.Failed, sum.Retries, byteSize(sum.Bytes))
+		sum.Records, sum.Seconds, sum.PerSecond, sum.OK, sum.Failed, sum.Retries, human.Bytes(sum.Bytes))
 	fmt.Fprintf(w, "latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
 		sum.LatencyMS.P50, sum.LatencyMS.P90, sum.LatencyMS.P99, sum.LatencyMS.Max)
 	fmt.Fprintf(w, "status: %s\n", joinCounts(sum.Statuses))
@@ -219,18 +221,6 @@ func joinCounts(m map[string]int64) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

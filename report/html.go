@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/gogather/gather/internal/human"
 )
 
 // WriteHTML writes the report as one self-contained HTML page: inline
@@ -124,7 +126,7 @@ func (r *Report) tiles() []tile {
 		tile{"latency p50", msShort(r.Latency.P50) + " ms", "p90 " + msShort(r.Latency.P90) + " ms", ""},
 		tile{"latency p99", msShort(r.Latency.P99) + " ms", "max " + msShort(r.Latency.Max) + " ms", ""},
 		tile{"retries", commas(r.Retries), commas(r.Superseded) + " results superseded", ""},
-		tile{"read", byteSize(r.Bytes), "", ""},
+		tile{"read", human.Bytes(r.Bytes), "", ""},
 	)
 	return ts
 }

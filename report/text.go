@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gogather/gather/internal/human"
 )
 
 // WriteText writes the report for a person at a terminal: a few lines of
@@ -36,7 +38,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return bw.Flush()
 	}
 	p("outcomes: %s ok, %s failed (%s); %s read\n", commas(r.OK), commas(r.Failed),
-		percent(float64(r.Failed)/float64(r.Stored)), byteSize(r.Bytes))
+		percent(float64(r.Failed)/float64(r.Stored)), human.Bytes(r.Bytes))
 	p("status classes: %s\n", joinCounts(r.StatusClasses))
 	p("status codes: %s\n", joinCounts(r.StatusCodes))
 	if l := r.Latency; l.N > 0 {
@@ -225,18 +227,6 @@ func duration(sec float64) string {
 		return strconv.FormatFloat(sec/60, 'f', 0, 64) + "m"
 	}
 	return strconv.FormatFloat(sec, 'f', -1, 64) + "s"
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // clip shortens s to at most n runes, marking the cut.

@@ -114,17 +114,8 @@ func parseStatus(s string) (lo, hi int, err error) {
 func runExport(ctx context.Context, path string, f *exportFlags) error {
 	// Everything is checked before the output is created: a usage error
 	// never truncates an existing file.
-	switch f.format {
-	case "jsonl":
-		if len(f.fields) > 0 {
-			return usageError("--fields applies to --format csv")
-		}
-	case "csv":
-		if _, err := output.CSV(io.Discard, f.fields); err != nil {
-			return usageError("--fields: %v", err)
-		}
-	default:
-		return usageError("--format %q: want jsonl or csv", f.format)
+	if err := checkRecordFormat(f.format, f.fields); err != nil {
+		return err
 	}
 	query, args, err := exportQuery(f)
 	if err != nil {

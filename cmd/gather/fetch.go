@@ -188,17 +188,8 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	}
 	// Everything is checked before the output is created: a usage error
 	// never truncates an existing file.
-	switch f.format {
-	case "jsonl":
-		if len(f.fields) > 0 {
-			return usageError("--fields applies to --format csv")
-		}
-	case "csv":
-		if _, err := output.CSV(io.Discard, f.fields); err != nil {
-			return usageError("--fields: %v", err)
-		}
-	default:
-		return usageError("--format %q: want jsonl or csv", f.format)
+	if err := checkRecordFormat(f.format, f.fields); err != nil {
+		return err
 	}
 	var retry *job.Filter
 	if f.retryFailed != "" {
@@ -239,7 +230,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 	})
 	defer st.Close()
-	counted := &countingReader{r: newInterruptibleReader(st.ReadContext(), in)}
+	counted := &countingReader{r: newInterruptibleReader(st.StopContext(), in)}
 	read := &errWatch{r: counted}
 	var reqs iter.Seq[fetch.Request]
 	if j != nil {
@@ -356,6 +347,24 @@ func (e *errWatch) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// checkRecordFormat checks --format and --fields (gather fetch's and
+// gather export's), before any output is created.
+func checkRecordFormat(format string, fields []string) error {
+	switch format {
+	case "jsonl":
+		if len(fields) > 0 {
+			return usageError("--fields applies to --format csv")
+		}
+	case "csv":
+		if _, err := output.CSV(io.Discard, fields); err != nil {
+			return usageError("--fields: %v", err)
+		}
+	default:
+		return usageError("--format %q: want jsonl or csv", format)
+	}
+	return nil
+}
+
 // runSummary is the end of a run: its statistics and how it ended.
 type runSummary struct {
 	fetch.Summary
@@ -406,7 +415,7 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w
 		prog.finish()
 		return runSummary{}, &exitError{exitRuntime, err}
 	}
-	for rec := range client.Run(ctx, counted, fetch.StopStarting(st.Stopped())) {
+	for rec := range client.Run(ctx, counted, fetch.StopStarting(st.StopContext().Done())) {
 		stats.Add(rec)
 		if j != nil {
 			if err := j.Store(rec); err != nil {
