@@ -23,14 +23,7 @@ func TestStopDuringRetryAfter(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := newClient(t, fetch.Config{Retries: 3})
-	stop := make(chan struct{})
-	go func() {
-		for n.Load() == 0 {
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(50 * time.Millisecond)
-		close(stop)
-	}()
+	stop := closeAfterFirst(&n)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -49,6 +42,25 @@ func TestStopDuringRateWait(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1) }))
 	defer srv.Close()
 	client := newClient(t, fetch.Config{Rate: 0.2}) // one request per 5s
+	stop := closeAfterFirst(&n)
+	start := time.Now()
+	for rec := range client.Run(context.Background(), requests(srv.URL+"/1", srv.URL+"/2"), fetch.StopStarting(stop)) {
+		canceled := rec.Error != nil && rec.Error.Kind == fetch.KindCanceled && rec.Attempts == 0
+		if (rec.Line == 1) != (rec.Error == nil) || (rec.Line == 2) != canceled {
+			t.Errorf("line %d: attempts %d, error %+v; want line 1 fetched, line 2 canceled unsent", rec.Line, rec.Attempts, rec.Error)
+		}
+	}
+	if n.Load() != 1 {
+		t.Errorf("%d requests sent, want 1", n.Load())
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Run ended %v after start; stop was closed at ~50ms", d.Round(time.Millisecond))
+	}
+}
+
+// closeAfterFirst returns a channel closed 50ms after n first counts a
+// request.
+func closeAfterFirst(n *atomic.Int32) chan struct{} {
 	stop := make(chan struct{})
 	go func() {
 		for n.Load() == 0 {
@@ -57,11 +69,5 @@ func TestStopDuringRateWait(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		close(stop)
 	}()
-	start := time.Now()
-	for rec := range client.Run(context.Background(), requests(srv.URL+"/1", srv.URL+"/2"), fetch.StopStarting(stop)) {
-		t.Logf("line %d after %v: error %+v", rec.Line, time.Since(start).Round(time.Millisecond), rec.Error)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Run ended %v after start; stop was closed at ~50ms", d.Round(time.Millisecond))
-	}
+	return stop
 }

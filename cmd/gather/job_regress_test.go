@@ -128,13 +128,8 @@ func TestJobCtrlCMidLineKeepsLineNumbers(t *testing.T) {
 // ahead and waiting for their host's slot still start during --grace.
 func TestJobNoNewRequestAfterCtrlC(t *testing.T) {
 	srv := startUpstream(t, upstream.Config{})
-	var b strings.Builder
-	for i := 0; i < 40; i++ {
-		fmt.Fprintf(&b, "%s/g/%d?latency=300ms\n", srv.URL(), i)
-	}
 	dir := t.TempDir()
-	file := filepath.Join(dir, "urls.txt")
-	os.WriteFile(file, []byte(b.String()), 0o644)
+	file := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/g/", 40, "latency=300ms"))
 	cmd := exec.Command(binary, "fetch", "-q", "--job", filepath.Join(dir, "j.db"), "-c", "8", "--per-host", "1", "--grace", "5s", file)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -234,10 +229,7 @@ func TestJobCSVKilled(t *testing.T) {
 // with exit 3, not wait for the next input line.
 func TestJobFullDiskIdleStdin(t *testing.T) {
 	srv := startUpstream(t, upstream.Config{})
-	var b strings.Builder
-	for i := range 1000 {
-		fmt.Fprintf(&b, "%s/f/%d?size=4000&latency=200ms\n", srv.URL(), i)
-	}
+	lines := urlLines(srv, "/f/", 1000, "size=4000&latency=200ms")
 	jobFile := filepath.Join(t.TempDir(), "crawl.db")
 	cmd := exec.Command("prlimit", "--fsize=2097152", binary, "fetch", "-q", "-c", "2000", "--body", "text", "--job", jobFile, "-")
 	stdin, _ := cmd.StdinPipe()
@@ -246,7 +238,7 @@ func TestJobFullDiskIdleStdin(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	stdin.Write([]byte(b.String())) // and the producer goes quiet
+	stdin.Write([]byte(lines)) // and the producer goes quiet
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -330,12 +322,7 @@ func TestJobReadOnlyFileSystem(t *testing.T) {
 func TestJobTmpfsFull(t *testing.T) {
 	srv := startUpstream(t, upstream.Config{})
 	dir := tmpfs(t, 1<<20)
-	var b strings.Builder
-	for i := range 20000 {
-		fmt.Fprintf(&b, "%s/t/%d\n", srv.URL(), i)
-	}
-	urls := filepath.Join(t.TempDir(), "urls.txt")
-	os.WriteFile(urls, []byte(b.String()), 0o644)
+	urls := writeTestFile(t, t.TempDir(), "urls.txt", urlLines(srv, "/t/", 20000, ""))
 	jobFile := filepath.Join(dir, "crawl.db")
 	res := gather(t, "", "fetch", "-q", "--job", jobFile, urls)
 	if res.code != exitRuntime || !strings.Contains(res.stderr, "full") || strings.Contains(res.stderr, "goroutine") {

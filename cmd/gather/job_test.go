@@ -178,12 +178,8 @@ func TestJobSurvivesSIGINT(t *testing.T) {
 func TestJobRefusals(t *testing.T) {
 	srv := startUpstream(t, upstream.Config{})
 	dir := t.TempDir()
-	urls := filepath.Join(dir, "urls.txt")
-	var b strings.Builder
-	for i := range 200 {
-		fmt.Fprintf(&b, "%s/r/%d\n", srv.URL(), i)
-	}
-	os.WriteFile(urls, []byte(b.String()), 0o644)
+	lines := urlLines(srv, "/r/", 200, "")
+	urls := writeTestFile(t, dir, "urls.txt", lines)
 
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("my precious notes, not a database\n"), 0o644)
@@ -216,7 +212,7 @@ func TestJobRefusals(t *testing.T) {
 		t.Errorf("other concurrency: exit %d, %q", res.code, res.stderr)
 	}
 	changed := filepath.Join(dir, "changed.txt")
-	os.WriteFile(changed, []byte(strings.Replace(b.String(), "/r/5\n", "/r/five\n", 1)), 0o644)
+	os.WriteFile(changed, []byte(strings.Replace(lines, "/r/5\n", "/r/five\n", 1)), 0o644)
 	res = gather(t, "", "fetch", "-q", "--job", jobFile, changed)
 	if res.code != exitUsage || !strings.Contains(res.stderr, "the input is not the job's") {
 		t.Errorf("changed input: exit %d, %q", res.code, res.stderr)
@@ -250,13 +246,8 @@ func TestJobFullDisk(t *testing.T) {
 	}
 	srv := startUpstream(t, upstream.Config{})
 	dir := t.TempDir()
-	urls := filepath.Join(dir, "urls.txt")
-	var b strings.Builder
 	const n = 20000
-	for i := range n {
-		fmt.Fprintf(&b, "%s/f/%d?size=100\n", srv.URL(), i)
-	}
-	os.WriteFile(urls, []byte(b.String()), 0o644)
+	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/f/", n, "size=100"))
 	jobFile := filepath.Join(dir, "crawl.db")
 	// 2 MiB: room for the first batches of results (at most 4,096 each),
 	// not for 20,000.
@@ -346,12 +337,7 @@ func TestJobRetryFailed(t *testing.T) {
 func TestJobCorruptedFile(t *testing.T) {
 	srv := startUpstream(t, upstream.Config{})
 	dir := t.TempDir()
-	urls := filepath.Join(dir, "urls.txt")
-	var b strings.Builder
-	for i := range 2000 {
-		fmt.Fprintf(&b, "%s/c/%d\n", srv.URL(), i)
-	}
-	os.WriteFile(urls, []byte(b.String()), 0o644)
+	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/c/", 2000, ""))
 	jobFile := filepath.Join(dir, "crawl.db")
 	if res := gather(t, "", "fetch", "-q", "--job", jobFile, urls); res.code != 0 {
 		t.Fatalf("first run: exit %d, %s", res.code, res.stderr)
@@ -382,15 +368,7 @@ func TestJobCorruptedFile(t *testing.T) {
 func TestJobSecondCtrlCStopsAtOnce(t *testing.T) {
 	srv := startUpstream(t, upstream.Config{})
 	dir := t.TempDir()
-	urls := filepath.Join(dir, "urls.txt")
-	var b strings.Builder
-	for i := range 100 {
-		fmt.Fprintf(&b, "%s/quick/%d\n", srv.URL(), i)
-	}
-	for i := range 8 {
-		fmt.Fprintf(&b, "%s/slow/%d?latency=1h\n", srv.URL(), i)
-	}
-	os.WriteFile(urls, []byte(b.String()), 0o644)
+	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/quick/", 100, "")+urlLines(srv, "/slow/", 8, "latency=1h"))
 	jobFile := filepath.Join(dir, "crawl.db")
 	cmd := exec.Command(binary, "fetch", "--job", jobFile, "--grace", "1m", "-c", "16", urls)
 	var stderr bytes.Buffer
@@ -398,19 +376,7 @@ func TestJobSecondCtrlCStopsAtOnce(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	slow := func() int {
-		n := 0
-		for path, c := range srv.Stats().ByPath {
-			if strings.HasPrefix(path, "/slow/") {
-				n += int(c)
-			}
-		}
-		return n
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for slow() < 8 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, "the 8 slow requests", 20*time.Second, func() bool { return requestsUnder(srv, "/slow/") == 8 })
 	cmd.Process.Signal(syscall.SIGINT)
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
@@ -437,4 +403,40 @@ func TestJobSecondCtrlCStopsAtOnce(t *testing.T) {
 			t.Errorf("%s requested %d times, want %d", path, c, want)
 		}
 	}
+}
+
+// urlLines returns n lines of URLs of srv, path prefix followed by 0 to
+// n-1, each with query when not empty.
+func urlLines(srv *upstream.Server, prefix string, n int, query string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "%s%s%d", srv.URL(), prefix, i)
+		if query != "" {
+			b.WriteString("?" + query)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// writeTestFile writes content to dir/name and returns its path.
+func writeTestFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// requestsUnder counts the requests srv received for paths starting with
+// prefix.
+func requestsUnder(srv *upstream.Server, prefix string) int {
+	n := 0
+	for path, c := range srv.Stats().ByPath {
+		if strings.HasPrefix(path, prefix) {
+			n += int(c)
+		}
+	}
+	return n
 }

@@ -199,15 +199,7 @@ func TestSIGINTLeavesCompleteRecords(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	hanging := func() int {
-		n := 0
-		for path, count := range srv.Stats().ByPath {
-			if strings.HasPrefix(path, "/hang/") {
-				n += int(count)
-			}
-		}
-		return n
-	}
+	hanging := func() int { return requestsUnder(srv, "/hang/") }
 	deadline := time.Now().Add(20 * time.Second)
 	for hanging() < 32 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
