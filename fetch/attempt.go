@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -75,7 +74,6 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		return out
 	}
 	u := *p.url
-	u.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest does: "host:" is "host"
 	req.URL, req.Host = &u, u.Host
 	if len(p.req.Header) == 0 {
 		req.Header = c.header

@@ -12,10 +12,12 @@ import (
 	"hash"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // A Setting is one setting that defines a job's results, named as the user
@@ -217,13 +219,16 @@ func fileError(path string, err error) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
+	code := 0 // SQLite's primary result code, from an extended one
+	if se, ok := errors.AsType[*sqlite.Error](err); ok {
+		code = se.Code() & 0xff
+	}
 	switch {
-	case strings.Contains(msg, "disk is full") || strings.Contains(msg, "SQLITE_FULL") || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG):
+	case code == sqlite3.SQLITE_FULL || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG):
 		return fmt.Errorf("%s: %w: the disk is full (or the file size limit reached); what was stored is kept: free some space and run the same command again", path, err)
-	case strings.Contains(msg, "disk I/O error"):
+	case code == sqlite3.SQLITE_IOERR:
 		return fmt.Errorf("%s: %w: a write failed: the disk is full, the file size limit reached, or the device failing; what was stored is kept: run the same command again once there is room", path, err)
-	case strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only"):
+	case code == sqlite3.SQLITE_READONLY:
 		return fmt.Errorf("%s: %w: the job file (or its directory) is read-only", path, err)
 	}
 	return fmt.Errorf("%s: %w", path, err)
