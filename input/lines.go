@@ -8,6 +8,7 @@ package input
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -40,19 +41,22 @@ type Line struct {
 }
 
 // Lines yields the lines of r. A final line without a newline is yielded
-// too. A read error ends the sequence with an item that carries it.
+// too. A UTF-8 byte order mark at the start of r is not part of line 1's
+// Text (its 3 bytes are counted in the offsets); anywhere else it is text.
+// A read error ends the sequence with an item that carries it.
 func Lines(r io.Reader) iter.Seq[Line] { return LinesFrom(r, Pos{}) }
 
 // LinesFrom yields the lines of r, the rest of an input of which start was
 // consumed already: line numbers go on from start.Line+1 and End offsets
-// from start.Offset.
+// from start.Offset. A byte order mark is skipped only when start.Offset
+// is 0 (r is the whole input).
 func LinesFrom(r io.Reader, start Pos) iter.Seq[Line] {
 	return func(yield func(Line) bool) {
 		br := bufio.NewReaderSize(r, ReadBuffer)
 		pos := start
 		var long []byte
 		for {
-			text, n, err := readLine(br, &long)
+			text, n, err := readLine(br, &long, pos.Offset == 0)
 			if err == io.EOF {
 				return
 			}
@@ -80,7 +84,13 @@ var errLineTooLong = fmt.Errorf("longer than %d bytes", MaxLine)
 // readLine reads one line and says how many bytes it consumed. It returns
 // io.EOF only when there is no line at all; an over-long line is consumed
 // to its end and reported. long is a buffer for lines longer than br's.
-func readLine(br *bufio.Reader, long *[]byte) (string, int64, error) {
+// first says the line is the input's first: a byte order mark starting it
+// is dropped (and not counted against MaxLine).
+func readLine(br *bufio.Reader, long *[]byte, first bool) (string, int64, error) {
+	limit := MaxLine + 2 // 2 for \r\n
+	if first {
+		limit += len(bom)
+	}
 	line, err := br.ReadSlice('\n')
 	n := int64(len(line))
 	tooLong := false
@@ -92,7 +102,7 @@ func readLine(br *bufio.Reader, long *[]byte) (string, int64, error) {
 			if tooLong {
 				continue
 			}
-			if len(buf)+len(line) > MaxLine+2 { // 2 for \r\n
+			if len(buf)+len(line) > limit {
 				tooLong, buf = true, buf[:0]
 				continue
 			}
@@ -105,6 +115,9 @@ func readLine(br *bufio.Reader, long *[]byte) (string, int64, error) {
 		return "", 0, io.EOF
 	case err != nil && err != io.EOF:
 		return "", n, err
+	}
+	if first && bytes.HasPrefix(line, []byte(bom)) {
+		line = line[len(bom):]
 	}
 	if len(line) > 0 && line[len(line)-1] == '\n' {
 		line = line[:len(line)-1]

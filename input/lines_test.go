@@ -71,9 +71,15 @@ func TestLinesStopEarly(t *testing.T) {
 func FuzzLines(f *testing.F) {
 	f.Add("a\nb\r\nc")
 	f.Add("\n\n\r\n")
+	f.Add("\ufeffhttp://a/\n# comment\n  # indented\n\n\t\n")
+	f.Add("\ufeff")
+	f.Add("\ufeff\ufeff\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		prev := 0
 		for l := range Lines(strings.NewReader(s)) {
+			if l.Num == 1 && strings.HasPrefix(s, bom) && strings.HasPrefix(l.Text, bom) && !strings.HasPrefix(s, bom+bom) {
+				t.Fatalf("line 1 keeps the byte order mark: %q", l.Text)
+			}
 			if l.Num != prev+1 {
 				t.Fatalf("line numbers jump from %d to %d", prev, l.Num)
 			}
@@ -86,4 +92,33 @@ func FuzzLines(f *testing.F) {
 			t.Fatalf("%d lines, want %d", prev, want)
 		}
 	})
+}
+
+// A UTF-8 byte order mark at the start of the input is not part of line 1
+// (editors on Windows write one), but its bytes are counted in the offsets;
+// elsewhere it is text.
+func TestLinesByteOrderMark(t *testing.T) {
+	got := collect(strings.NewReader("\ufeffhttp://a/1\n\ufeffb\n"))
+	if len(got) != 2 || got[0].Text != "http://a/1" || got[1].Text != "\ufeffb" {
+		t.Fatalf("got %+v", got)
+	}
+	if got[0].End != (Pos{Line: 1, Offset: 14}) {
+		t.Fatalf("line 1 ends at %+v, want {1 14}: the mark's 3 bytes count", got[0].End)
+	}
+	if got := collect(strings.NewReader("\ufeff")); len(got) != 1 || got[0].Text != "" || got[0].End.Offset != 3 {
+		t.Fatalf("a mark alone: %+v", got)
+	}
+	// The mark does not count against MaxLine.
+	long := strings.Repeat("x", MaxLine)
+	if got := collect(strings.NewReader("\ufeff" + long + "\r\n")); len(got) != 1 || got[0].Err != nil || got[0].Text != long {
+		t.Fatalf("a mark and a line of MaxLine bytes: %d lines, err %v", len(got), got[0].Err)
+	}
+	// Resumed past the start, a mark is the line's text.
+	var l []Line
+	for x := range LinesFrom(strings.NewReader("\ufeffx\n"), Pos{Line: 3, Offset: 10}) {
+		l = append(l, x)
+	}
+	if len(l) != 1 || l[0].Text != "\ufeffx" || l[0].Num != 4 {
+		t.Fatalf("resumed: %+v", l)
+	}
 }

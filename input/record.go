@@ -166,11 +166,7 @@ func JSONLFrom(r io.Reader, start Pos) iter.Seq[Record] {
 		for l := range LinesFrom(r, start) {
 			rec := Record{Num: l.Num, Err: l.Err, End: l.End}
 			if rec.Err == nil {
-				text := l.Text
-				if l.Num == 1 && start.Offset == 0 {
-					text = strings.TrimPrefix(text, bom)
-				}
-				rec.Fields, rec.Err = decodeObject(text)
+				rec.Fields, rec.Err = decodeObject(l.Text) // Lines dropped a byte order mark
 				if rec.Err != nil {
 					rec.Err = fmt.Errorf("line %d%w", l.Num, rec.Err)
 				}
