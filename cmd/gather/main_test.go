@@ -110,10 +110,11 @@ func TestFetchFileWithBadLines(t *testing.T) {
 	for _, r := range res.records {
 		byLine[r.Line] = r
 	}
-	if len(byLine) != len(lines) || len(res.records) != len(lines) {
-		t.Fatalf("%d records for %d lines", len(res.records), len(lines))
+	// Lines 2 (blank) and 4 (a comment) are skipped: no record.
+	if len(byLine) != len(lines)-2 || len(res.records) != len(lines)-2 || byLine[2].Line != 0 || byLine[4].Line != 0 {
+		t.Fatalf("%d records for %d lines, 2 of them skipped", len(res.records), len(lines))
 	}
-	for _, line := range []int{2, 3, 4} {
+	for _, line := range []int{3} {
 		if r := byLine[line]; r.Error == nil || r.Error.Kind != fetch.KindBadInput {
 			t.Errorf("line %d: %+v, want bad_input", line, r)
 		}
@@ -124,7 +125,7 @@ func TestFetchFileWithBadLines(t *testing.T) {
 	if r := byLine[1]; r.Status != 200 || r.Error != nil {
 		t.Errorf("line 1: %+v", r)
 	}
-	if !strings.Contains(res.stderr, "6 records") || !strings.Contains(res.stderr, "p99") {
+	if !strings.Contains(res.stderr, "4 records") || !strings.Contains(res.stderr, "p99") {
 		t.Errorf("no summary on stderr:\n%s", res.stderr)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/textproto"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
@@ -26,6 +28,8 @@ type requestSpec struct {
 	body    *template.Template // nil: body is constant
 	rawBody []byte             // the body when constant (or nil)
 	keep    []string           // fields copied into the record
+
+	skipped atomic.Int64 // a plain list's lines skipped: blank, or comments
 }
 
 type headerTemplate struct {
@@ -112,23 +116,58 @@ func newRequestSpec(format, method, urlTemplate string, headers []string, data [
 	return s, nil
 }
 
-// requests reads r in the spec's format and yields one request per input.
-// An input that cannot be read or whose template fails becomes a request
-// with Err set, which the engine turns into a bad_input record.
+// requests is requestsContext with no context (a template is still
+// bounded by template.DefaultTime) and stop, when not nil, saying when
+// reading ends. It is the form cmd/gather/fetch.go calls until it passes
+// the run's context.
+func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, take func(num int, end input.Pos) bool, stop func() bool) iter.Seq[fetch.Request] {
+	if stop == nil {
+		stop = func() bool { return false }
+	}
+	return s.read(context.Background(), r, start, header, take, nil, stop)
+}
+
+// requestsContext reads r in the spec's format and yields one request per
+// input. An input that cannot be read or whose template fails becomes a
+// request with Err set, which the engine turns into a bad_input record.
 //
 // r may be the rest of an input resumed at start, with the CSV header read
 // earlier (nil: r starts with it). take, when not nil, is told of every
 // input record in order and says whether to fetch it (a job skips the
-// inputs it has done). Once stop, when not nil, says true, reading ends
-// before the next record, which neither take nor the engine sees: a run
-// being stopped may cut its input short in the middle of a line.
-func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, take func(num int, end input.Pos) bool, stop func() bool) iter.Seq[fetch.Request] {
+// inputs it has done).
+//
+// A plain list's blank lines and comments (# after optional white space)
+// are no record: no request, not a failure. They are counted
+// (skippedLines), and pass, when not nil, is told of each one's end, in
+// order with take's calls; take never sees them. Line numbers stay those
+// of the file.
+//
+// Once ctx is done, reading ends before the next record, which neither
+// take nor the engine sees: a run being stopped may cut its input short
+// in the middle of a line. A template running then is stopped at once and
+// its record is not yielded either (it was taken: a job does not count it
+// done, and reads it again on resume).
+func (s *requestSpec) requestsContext(ctx context.Context, r io.Reader, start input.Pos, header []string, take func(num int, end input.Pos) bool, pass func(end input.Pos)) iter.Seq[fetch.Request] {
+	return s.read(ctx, r, start, header, take, pass, func() bool { return ctx.Err() != nil })
+}
+
+func (s *requestSpec) read(ctx context.Context, r io.Reader, start input.Pos, header []string, take func(num int, end input.Pos) bool, pass func(end input.Pos), stop func() bool) iter.Seq[fetch.Request] {
+	skip := func(end input.Pos) {
+		s.skipped.Add(1)
+		if pass != nil {
+			pass(end)
+		}
+	}
 	if s.format == "lines" && s.url == nil && len(s.headers) == 0 && s.body == nil && len(s.keep) == 0 {
 		// Plain URLs, nothing to fill in: no record, no field map.
 		return func(yield func(fetch.Request) bool) {
 			for l := range input.LinesFrom(r, start) {
-				if stop != nil && stop() {
+				if stop() {
 					return
+				}
+				if l.Err == nil && skipLine(l.Text) {
+					skip(l.End)
+					continue
 				}
 				if take != nil && !take(l.Num, l.End) {
 					continue
@@ -142,8 +181,8 @@ func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, ta
 		}
 	}
 	return func(yield func(fetch.Request) bool) {
-		for rec := range s.records(r, start, header) {
-			if stop != nil && stop() {
+		for rec := range s.records(r, start, header, skip) {
+			if stop() {
 				return
 			}
 			if take != nil && !take(rec.Num, rec.End) {
@@ -156,7 +195,9 @@ func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, ta
 	}
 }
 
-func (s *requestSpec) records(r io.Reader, start input.Pos, header []string) iter.Seq[input.Record] {
+// records reads r in the spec's format. A plain list's skipped lines are
+// no record: skip is told of them.
+func (s *requestSpec) records(r io.Reader, start input.Pos, header []string, skip func(end input.Pos)) iter.Seq[input.Record] {
 	switch s.format {
 	case "csv":
 		return input.CSVFrom(r, start, header)
@@ -165,6 +206,10 @@ func (s *requestSpec) records(r io.Reader, start input.Pos, header []string) ite
 	}
 	return func(yield func(input.Record) bool) {
 		for l := range input.LinesFrom(r, start) {
+			if l.Err == nil && skipLine(l.Text) {
+				skip(l.End)
+				continue
+			}
 			rec := input.Record{Num: l.Num, End: l.End}
 			var url string
 			if url, rec.Err = lineURL(l); rec.Err == nil {
@@ -177,21 +222,25 @@ func (s *requestSpec) records(r io.Reader, start input.Pos, header []string) ite
 	}
 }
 
-var errComment = errors.New("comment line")
+// skipLine reports whether a plain list's line is skipped: blank (only
+// white space) or a comment (# after optional white space).
+func skipLine(text string) bool {
+	text = strings.TrimSpace(text)
+	return text == "" || text[0] == '#'
+}
 
-// lineURL returns the URL of a plain line: its text trimmed, or an error
-// for an unreadable, empty or comment line.
+// skippedLines returns how many lines of a plain list were skipped so far
+// (blank lines and comments), over every sequence the spec made. It is
+// safe to call while a sequence is read.
+func (s *requestSpec) skippedLines() int64 { return s.skipped.Load() }
+
+// lineURL returns the URL of a plain line that is not skipped: its text
+// trimmed, or the error of a line that could not be read.
 func lineURL(l input.Line) (string, error) {
-	text := strings.TrimSpace(l.Text)
-	switch {
-	case l.Err != nil:
+	if l.Err != nil {
 		return "", l.Err
-	case text == "":
-		return "", input.ErrEmptyLine
-	case text[0] == '#':
-		return "", errComment
 	}
-	return text, nil
+	return strings.TrimSpace(l.Text), nil
 }
 
 func (s *requestSpec) request(rec input.Record) fetch.Request {

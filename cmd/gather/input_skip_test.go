@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/internal/upstream"
+)
+
+// commentedList is a plain list with a byte order mark, blank lines and
+// comments: lines 2 and 6 are URLs, the other five are skipped.
+const commentedList = "\ufeff# my list\nhttp://a/1\n\n   # indented\n\t \nhttp://a/2\n#last"
+
+// The skipped lines of a plain list: blank lines and comments make no
+// request (so no record and no failure), are counted, and are told to
+// pass, never to take; line numbers stay physical. Both ways of reading a
+// plain list (URLs as they are, and records for templates) agree.
+func TestPlainListSkipsBlankAndCommentLines(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		headers []string
+	}{
+		{"plain URLs", nil},
+		{"records for templates", []string{"X-Line: ${{ .url }}"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec, err := newRequestSpec("lines", "GET", "", tc.headers, nil, nil, http.Header{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var taken, passed []int
+			take := func(num int, end input.Pos) bool { taken = append(taken, num); return true }
+			pass := func(end input.Pos) { passed = append(passed, end.Line) }
+			var got []fetch.Request
+			for req := range spec.requestsContext(context.Background(), strings.NewReader(commentedList), input.Pos{}, nil, take, pass) {
+				got = append(got, req)
+			}
+			if len(got) != 2 || got[0].Line != 2 || got[1].Line != 6 ||
+				got[0].URL != "http://a/1" || got[1].URL != "http://a/2" || got[0].Err != nil || got[1].Err != nil {
+				t.Fatalf("requests %+v, want lines 2 and 6 only", got)
+			}
+			if !reflect.DeepEqual(taken, []int{2, 6}) || !reflect.DeepEqual(passed, []int{1, 3, 4, 5, 7}) {
+				t.Fatalf("taken %v, passed %v", taken, passed)
+			}
+			if n := spec.skippedLines(); n != 5 {
+				t.Fatalf("%d skipped, want 5", n)
+			}
+		})
+	}
+}
+
+// A commented list is not a failure: exit 0, one record per URL.
+func TestFetchCommentedListExitsZero(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	list := strings.ReplaceAll(commentedList, "http://a", srv.URL())
+	file := filepath.Join(t.TempDir(), "urls.txt")
+	if err := os.WriteFile(file, []byte(list), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := gather(t, "", "fetch", file)
+	if res.code != exitOK || len(res.records) != 2 {
+		t.Fatalf("exit %d, %d records, want 0 and 2; stderr:\n%s", res.code, len(res.records), res.stderr)
+	}
+	for _, r := range res.records {
+		if (r.Line != 2 && r.Line != 6) || r.Error != nil {
+			t.Fatalf("record %+v", r)
+		}
+	}
+}
+
+// With a job, skipped lines are stored as nothing, do not hold back the
+// job's end, and a second run fetches nothing again.
+func TestJobCommentedList(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := t.TempDir()
+	list := "# head\n" + srv.URL() + "/s/1\n\n# mid\n" + srv.URL() + "/s/2\n# tail\n\n"
+	file := writeTestFile(t, dir, "urls.txt", list)
+	jobFile := filepath.Join(dir, "j.gather")
+	for run := 1; run <= 2; run++ {
+		res := gather(t, "", "fetch", file, "--job", jobFile, "-o", "-")
+		if res.code != exitOK {
+			t.Fatalf("run %d: exit %d; stderr:\n%s", run, res.code, res.stderr)
+		}
+	}
+	stored := storedLines(t, jobFile)
+	if len(stored) != 2 || stored[2] == "" || stored[5] == "" {
+		t.Fatalf("stored %v, want lines 2 and 5", stored)
+	}
+	if n := requestsUnder(srv, "/s/"); n != 2 {
+		t.Fatalf("%d requests, want 2 (the second run fetches nothing)", n)
+	}
+	if got := jobMeta(t, jobFile, "total"); got != "2" {
+		t.Fatalf("the job's total is %q, want 2 records", got)
+	}
+}
