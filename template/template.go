@@ -44,6 +44,28 @@
 //
 // Expressions see no environment variables ($ENV and env are empty),
 // cannot read further inputs (input, inputs) and load no modules.
+//
+// # Limits
+//
+// A template may come from anyone who can write a command line or a flow,
+// so one filling of it (one Execute, ExecuteContext or ExecuteLimits call)
+// is bounded (see Limits):
+//
+//   - time: DefaultTime (1 s) for all its expressions together, and the
+//     caller's context (a cancel stops it at once). gojq checks both
+//     between the steps of an expression, so a single step runs to its end
+//     however long it takes: "x" * 2000000000 (gojq allows strings up to
+//     2 GiB) or sorting a huge array.
+//   - size: DefaultBytes (8 MiB) of text produced, literal text included.
+//     A value is measured once computed (a string's length, an array's or
+//     object's JSON), so it exists in memory before it is refused.
+//   - values: an expression's first two values are read, no more: a
+//     second one is an error, so repeat(1) ends at once.
+//
+// Memory is not bounded as such: gojq has no hook to measure it. What an
+// expression holds while it runs is bounded only by what it can allocate
+// in the time limit ([repeat(1)] | length reaches about 50 MiB of heap in
+// 1 s on one core), plus any single step as said above.
 package template
 
 import (
@@ -53,6 +75,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/itchyny/gojq"
@@ -243,40 +266,112 @@ func (t *Template) String() string { return t.src }
 // then always returns the same text (with escapes resolved).
 func (t *Template) IsConstant() bool { return t.parts == nil }
 
+// Default limits on one filling of a template: see Limits.
+const (
+	DefaultTime  = time.Second
+	DefaultBytes = 8 << 20
+)
+
+// Limits bound one filling of a template (see the package's Limits
+// section for what they do not bound). A zero field means its default.
+type Limits struct {
+	// Time bounds the evaluation of all the template's expressions: past
+	// it, the filling fails with an *Error wrapping ErrTimeLimit. 0 means
+	// DefaultTime; a negative Time means no limit but the context's.
+	Time time.Duration
+	// Bytes bounds the text produced, literal text included: past it, the
+	// filling fails with an *Error wrapping ErrSizeLimit. 0 means
+	// DefaultBytes; a negative Bytes means no limit.
+	Bytes int
+}
+
+// ErrTimeLimit and ErrSizeLimit are wrapped by the *Error of a filling
+// stopped by its Limits.
+var (
+	ErrTimeLimit = errors.New("the template time limit")
+	ErrSizeLimit = errors.New("the template size limit")
+)
+
 // Execute fills the template from fields, the input "." of every
-// expression. See ExecuteContext.
+// expression, within the default Limits. See ExecuteLimits.
 func (t *Template) Execute(fields map[string]any) (string, error) {
-	return t.execute(context.Background(), fields)
+	return t.ExecuteLimits(context.Background(), fields, Limits{})
 }
 
 // ExecuteContext fills the template from fields, the input "." of every
-// expression. Its errors are *Error naming the placeholder. An expression
-// that never ends (def f: f; f) is stopped when ctx is done; Execute has no
-// such bound, so use this with templates from untrusted sources.
+// expression, within the default Limits and until ctx is done. See
+// ExecuteLimits.
 func (t *Template) ExecuteContext(ctx context.Context, fields map[string]any) (string, error) {
-	return t.execute(ctx, fields)
+	return t.ExecuteLimits(ctx, fields, Limits{})
 }
 
-func (t *Template) execute(ctx context.Context, fields map[string]any) (string, error) {
+// ExecuteLimits fills the template from fields, the input "." of every
+// expression, within lim. Its errors are *Error naming the placeholder.
+// When ctx is done, the expression running is stopped at its next step
+// and the error wraps ctx's error (context.Canceled,
+// context.DeadlineExceeded); past lim, it wraps ErrTimeLimit or
+// ErrSizeLimit. A template without placeholders never fails.
+func (t *Template) ExecuteLimits(ctx context.Context, fields map[string]any, lim Limits) (string, error) {
 	if t.parts == nil {
 		return t.lit, nil
 	}
-	var sb strings.Builder
+	if lim.Time == 0 {
+		lim.Time = DefaultTime
+	}
+	if lim.Bytes == 0 {
+		lim.Bytes = DefaultBytes
+	}
+	if lim.Time > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, lim.Time, ErrTimeLimit)
+		defer cancel()
+	}
+	f := filling{ctx: ctx, lim: lim}
 	for i := range t.parts {
 		p := &t.parts[i]
 		if p.code == nil {
-			sb.WriteString(p.lit)
+			if err := f.fits(len(p.lit)); err != nil {
+				return "", p.errorf(err, "%v", err)
+			}
+			f.sb.WriteString(p.lit)
 			continue
 		}
-		if err := p.eval(ctx, fields, &sb); err != nil {
+		if err := p.eval(&f, fields); err != nil {
 			return "", err
 		}
 	}
-	return sb.String(), nil
+	return f.sb.String(), nil
 }
 
-// eval appends the value of the placeholder p to sb.
-func (p *part) eval(ctx context.Context, fields map[string]any, sb *strings.Builder) (err error) {
+// A filling is the state of one ExecuteLimits.
+type filling struct {
+	ctx context.Context
+	lim Limits
+	sb  strings.Builder
+}
+
+// fits says whether n more bytes fit the size limit.
+func (f *filling) fits(n int) error {
+	if f.lim.Bytes >= 0 && f.sb.Len()+n > f.lim.Bytes {
+		return fmt.Errorf("over %w of %d bytes", ErrSizeLimit, f.lim.Bytes)
+	}
+	return nil
+}
+
+// stopped returns the error of an expression's error value e: the time
+// limit's when e is the end of the filling's own deadline, e otherwise.
+func (f *filling) stopped(e error) (error, bool) {
+	if (errors.Is(e, context.DeadlineExceeded) || errors.Is(e, context.Canceled)) && f.ctx.Err() != nil {
+		if errors.Is(context.Cause(f.ctx), ErrTimeLimit) {
+			return fmt.Errorf("stopped at %w of %v", ErrTimeLimit, f.lim.Time), true
+		}
+		return e, true
+	}
+	return nil, false
+}
+
+// eval appends the value of the placeholder p to f's text.
+func (p *part) eval(f *filling, fields map[string]any) (err error) {
 	defer func() {
 		// gojq panics on values of types it does not know (an int64, a
 		// []string), even when formatting an error about them.
@@ -285,25 +380,30 @@ func (p *part) eval(ctx context.Context, fields map[string]any, sb *strings.Buil
 		}
 	}()
 	var it gojq.Iter
-	if ctx == context.Background() {
+	if f.ctx == context.Background() {
 		it = p.code.Run(fields)
 	} else {
-		it = p.code.RunWithContext(ctx, fields)
+		it = p.code.RunWithContext(f.ctx, fields)
 	}
 	v, ok := it.Next()
 	if !ok {
 		return p.errorf(nil, "no value")
 	}
 	if e, ok := v.(error); ok {
+		if stop, ok := f.stopped(e); ok {
+			return p.errorf(stop, "%v", stop)
+		}
 		return p.errorf(e, "%s", errorMessage(e))
 	}
 	if second, ok := it.Next(); ok {
-		if e, ok := second.(error); ok && (errors.Is(e, context.Canceled) || errors.Is(e, context.DeadlineExceeded)) {
-			return p.errorf(e, "%v", e)
+		if e, ok := second.(error); ok {
+			if stop, ok := f.stopped(e); ok {
+				return p.errorf(stop, "%v", stop)
+			}
 		}
 		return p.errorf(nil, "more than one value")
 	}
-	if err := write(sb, v); err != nil {
+	if err := f.write(v); err != nil {
 		return p.errorf(err, "%v", err)
 	}
 	return nil
@@ -337,18 +437,24 @@ func errorMessage(e error) string {
 	return e.Error()
 }
 
-// write appends the text of the value v.
-func write(sb *strings.Builder, v any) error {
+// write appends the text of the value v, if it fits the size limit.
+func (f *filling) write(v any) error {
 	switch v := v.(type) {
 	case string:
-		sb.WriteString(v)
+		if err := f.fits(len(v)); err != nil {
+			return err
+		}
+		f.sb.WriteString(v)
 	case nil:
 	case bool, int, float64, *big.Int, json.Number, []any, map[string]any:
 		b, err := gojq.Marshal(v)
 		if err != nil {
 			return err
 		}
-		sb.Write(b)
+		if err := f.fits(len(b)); err != nil {
+			return err
+		}
+		f.sb.Write(b)
 	default:
 		panic(fmt.Sprintf("a value of type %T", v))
 	}
