@@ -188,7 +188,8 @@ func (s *requestSpec) read(ctx context.Context, r io.Reader, start input.Pos, he
 			if take != nil && !take(rec.Num, rec.End) {
 				continue
 			}
-			if !yield(s.request(rec)) {
+			req, ok := s.request(ctx, rec)
+			if !ok || !yield(req) {
 				return
 			}
 		}
@@ -243,10 +244,13 @@ func lineURL(l input.Line) (string, error) {
 	return strings.TrimSpace(l.Text), nil
 }
 
-func (s *requestSpec) request(rec input.Record) fetch.Request {
-	req := fetch.Request{Line: rec.Num, Method: s.method, Body: s.rawBody, Err: rec.Err}
+// request turns rec into a request, its templates filled with ctx. A
+// template that fails makes a request with Err set (a bad_input record),
+// unless ctx is done: the run is stopping, rec is no record and ok is false.
+func (s *requestSpec) request(ctx context.Context, rec input.Record) (req fetch.Request, ok bool) {
+	req = fetch.Request{Line: rec.Num, Method: s.method, Body: s.rawBody, Err: rec.Err}
 	if req.Err != nil {
-		return req
+		return req, true
 	}
 	if len(s.keep) > 0 {
 		req.Keep = make(map[string]any, len(s.keep))
@@ -254,12 +258,15 @@ func (s *requestSpec) request(rec input.Record) fetch.Request {
 			req.Keep[k] = rec.Fields[k] // a missing field is kept as null
 		}
 	}
-	fail := func(what string, err error) fetch.Request {
+	fail := func(what string, err error) (fetch.Request, bool) {
+		if ctx.Err() != nil {
+			return fetch.Request{}, false
+		}
 		req.Err = fmt.Errorf("%s: %w", what, err)
-		return req
+		return req, true
 	}
 	if s.url != nil {
-		u, err := s.url.Execute(rec.Fields)
+		u, err := s.url.ExecuteContext(ctx, rec.Fields)
 		if err != nil {
 			return fail("--url", err)
 		}
@@ -272,7 +279,7 @@ func (s *requestSpec) request(rec input.Record) fetch.Request {
 		req.URL = u
 	}
 	for _, h := range s.headers {
-		v, err := h.value.Execute(rec.Fields)
+		v, err := h.value.ExecuteContext(ctx, rec.Fields)
 		if err != nil {
 			return fail("-H "+h.name, err)
 		}
@@ -282,11 +289,11 @@ func (s *requestSpec) request(rec input.Record) fetch.Request {
 		req.Header.Add(h.name, v)
 	}
 	if s.body != nil {
-		b, err := s.body.Execute(rec.Fields)
+		b, err := s.body.ExecuteContext(ctx, rec.Fields)
 		if err != nil {
 			return fail("--data", err)
 		}
 		req.Body = []byte(b)
 	}
-	return req
+	return req, true
 }
