@@ -27,14 +27,27 @@ type csvRow struct {
 }
 
 // quoteError is a parse error with its own message that still matches
-// csv.ErrQuote or csv.ErrBareQuote with errors.Is.
+// csv.ErrQuote or csv.ErrBareQuote with errors.Is, and ErrEndsInput when
+// it ends reads.
 type quoteError struct {
-	msg string
-	err error
+	msg  string
+	err  error
+	ends bool
 }
 
 func (e *quoteError) Error() string { return e.msg }
-func (e *quoteError) Unwrap() error { return e.err }
+func (e *quoteError) Unwrap() []error {
+	if e.ends {
+		return []error{e.err, ErrEndsInput}
+	}
+	return []error{e.err}
+}
+
+// endsInput is an error that ends the input: it matches ErrEndsInput too.
+type endsInput struct{ err error }
+
+func (e *endsInput) Error() string   { return e.err.Error() }
+func (e *endsInput) Unwrap() []error { return []error{e.err, ErrEndsInput} }
 
 // csvRows yields the rows of r, which follows start in its input; every
 // line of r is in exactly one row.
@@ -133,7 +146,7 @@ fields:
 				field = line[:i]
 			}
 			if j := bytes.IndexByte(field, '"'); j >= 0 {
-				row.err = &quoteError{fmt.Sprintf(`line %d, column %d: a " in an unquoted field (quote the field and write the " as "")`, c.line, col+j), csv.ErrBareQuote}
+				row.err = &quoteError{msg: fmt.Sprintf(`line %d, column %d: a " in an unquoted field (quote the field and write the " as "")`, c.line, col+j), err: csv.ErrBareQuote}
 				return row, true
 			}
 			c.buf = append(c.buf, field...)
@@ -166,7 +179,11 @@ fields:
 					row.fatal = true
 					return row, true
 				case eof:
-					row.err = &quoteError{fmt.Sprintf(`line %d, column %d: the quoted field is not closed by the end of the input`, qline, qcol), csv.ErrQuote}
+					msg := fmt.Sprintf(`line %d, column %d: the quoted field is not closed by the end of the input`, qline, qcol)
+					if c.line > qline {
+						msg += fmt.Sprintf(`: lines %d to %d were read into it, and the input ends with them (write a " inside a field as "" and quote the field)`, qline+1, c.line)
+					}
+					row.err = &quoteError{msg, csv.ErrQuote, c.line > qline}
 					return row, true
 				case long:
 					row.err = fmt.Errorf("line %d: %w", c.line, errLineTooLong)
@@ -188,7 +205,7 @@ fields:
 				line, col = line[1:], col+1
 				continue fields
 			default:
-				row.err = &quoteError{fmt.Sprintf(`line %d, column %d: a quoted field's closing " is followed by neither a comma nor the line's end (write a " inside a quoted field as "")`, c.line, col-1), csv.ErrQuote}
+				row.err = &quoteError{msg: fmt.Sprintf(`line %d, column %d: a quoted field's closing " is followed by neither a comma nor the line's end (write a " inside a quoted field as "")`, c.line, col-1), err: csv.ErrQuote}
 				return row, true
 			}
 		}

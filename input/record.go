@@ -33,6 +33,15 @@ type Record struct {
 	End Pos
 }
 
+// ErrEndsInput is wrapped by the error of a Record that ends the sequence
+// although the input holds more lines, which are not read as records: a
+// CSV header that cannot be read (without it no row can be), or a quoted
+// field not closed by the end of the input, which has read every line
+// after its start into itself (its error says which). A caller should say
+// that the input ended early, and why. (A read error also ends the
+// sequence but does not wrap it.)
+var ErrEndsInput = errors.New("the input ends here")
+
 // ErrEmptyLine is the error of a Record read from an empty line (in a
 // JSONL input, a line holding only white space).
 var ErrEmptyLine = errors.New("empty line")
@@ -47,10 +56,14 @@ const bom = "\ufeff"
 //     start is skipped.
 //   - Header names are trimmed of surrounding white space. A header with an
 //     empty or duplicate name, or one that cannot be parsed, yields one
-//     Record with the error and ends the sequence: without a header no row
-//     can be read.
+//     Record with the error (wrapping ErrEndsInput) and ends the sequence:
+//     without a header no row can be read.
 //   - Quoted fields may hold commas, doubled quotes ("") and newlines; a
-//     \r\n inside a quoted field becomes \n, as with encoding/csv.
+//     \r\n inside a quoted field becomes \n, as with encoding/csv. So a
+//     stray " that opens a field nobody closes reads the rest of the input
+//     into that field: its Record's error gives the quote's line and
+//     column and the lines read into it, wraps csv.ErrQuote and
+//     ErrEndsInput, and ends the sequence.
 //   - An empty line (outside a quoted field) yields a Record with
 //     ErrEmptyLine, also before the header. A one-column CSV must therefore
 //     write an empty value as "".
@@ -80,14 +93,14 @@ func CSVFrom(r io.Reader, start Pos, header []string) iter.Seq[Record] {
 				rec.Err = fmt.Errorf("line %d: %w", row.start, ErrEmptyLine)
 			case rec.Err != nil:
 				if header == nil && !row.fatal {
-					rec.Err = fmt.Errorf("header: %w", rec.Err)
+					rec.Err = &endsInput{fmt.Errorf("header: %w", rec.Err)}
 					yield(rec)
 					return
 				}
 			case header == nil:
 				h, err := checkHeader(row.fields)
 				if err != nil {
-					yield(Record{Num: row.start, Err: fmt.Errorf("line %d: header: %w", row.start, err), End: rec.End})
+					yield(Record{Num: row.start, Err: &endsInput{fmt.Errorf("line %d: header: %w", row.start, err)}, End: rec.End})
 					return
 				}
 				header = h

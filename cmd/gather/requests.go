@@ -30,6 +30,7 @@ type requestSpec struct {
 	keep    []string           // fields copied into the record
 
 	skipped atomic.Int64 // a plain list's lines skipped: blank, or comments
+	ended   atomic.Value // an error: why the input ended early
 }
 
 type headerTemplate struct {
@@ -185,6 +186,9 @@ func (s *requestSpec) read(ctx context.Context, r io.Reader, start input.Pos, he
 			if stop() {
 				return
 			}
+			if errors.Is(rec.Err, input.ErrEndsInput) {
+				s.ended.Store(rec.Err)
+			}
 			if take != nil && !take(rec.Num, rec.End) {
 				continue
 			}
@@ -234,6 +238,16 @@ func skipLine(text string) bool {
 // (blank lines and comments), over every sequence the spec made. It is
 // safe to call while a sequence is read.
 func (s *requestSpec) skippedLines() int64 { return s.skipped.Load() }
+
+// endedEarly returns, once a sequence the spec made has ended, why its
+// input ended before its last line was read as records, or nil: the error
+// of the record that ended it (a CSV quoted field not closed, which read
+// the rest of the input into itself; a bad CSV header), which wraps
+// input.ErrEndsInput and says where. That record is a bad_input too.
+func (s *requestSpec) endedEarly() error {
+	err, _ := s.ended.Load().(error)
+	return err
+}
 
 // lineURL returns the URL of a plain line that is not skipped: its text
 // trimmed, or the error of a line that could not be read.
