@@ -215,10 +215,11 @@ func (s *requestSpec) records(r io.Reader, start input.Pos, header []string, ski
 				skip(l.End)
 				continue
 			}
-			rec := input.Record{Num: l.Num, End: l.End}
-			var url string
-			if url, rec.Err = lineURL(l); rec.Err == nil {
-				rec.Fields = map[string]any{"url": url}
+			rec := input.Record{Num: l.Num, End: l.End, Err: l.Err}
+			if rec.Err == nil {
+				// The text is the URL or, with --url, data for it: request
+				// checks its scheme in the first case.
+				rec.Fields = map[string]any{"url": strings.TrimSpace(l.Text)}
 			}
 			if !yield(rec) {
 				return
@@ -250,12 +251,37 @@ func (s *requestSpec) endedEarly() error {
 }
 
 // lineURL returns the URL of a plain line that is not skipped: its text
-// trimmed, or the error of a line that could not be read.
+// trimmed, with errNoScheme when it does not start with a scheme and ://,
+// or the error of a line that could not be read.
 func lineURL(l input.Line) (string, error) {
 	if l.Err != nil {
 		return "", l.Err
 	}
-	return strings.TrimSpace(l.Text), nil
+	u := strings.TrimSpace(l.Text)
+	return u, checkScheme(u)
+}
+
+// errNoScheme is the error of a URL taken as it is from the input (not
+// made by a template) that does not start with a scheme and "://", such as
+// example.com/x or localhost:8080/x. Another scheme (ftp://) is left to
+// the engine, which refuses it.
+var errNoScheme = errors.New("the URL is missing http:// or https:// at its start")
+
+// checkScheme returns errNoScheme for a URL that does not start with
+// scheme:// (RFC 3986: a letter, then letters, digits, +, - or .).
+func checkScheme(u string) error {
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':' && strings.HasPrefix(u[i:], "://"):
+			return nil
+		default:
+			return errNoScheme
+		}
+	}
+	return errNoScheme
 }
 
 // request turns rec into a request, its templates filled with ctx. A
@@ -291,6 +317,9 @@ func (s *requestSpec) request(ctx context.Context, rec input.Record) (req fetch.
 			return fail("input", errors.New(`no "url" field; give --url a template such as 'https://host/${{ .id }}'`))
 		}
 		req.URL = u
+		if err := checkScheme(u); err != nil {
+			return fail("input", err)
+		}
 	}
 	for _, h := range s.headers {
 		v, err := h.value.ExecuteContext(ctx, rec.Fields)
