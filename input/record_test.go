@@ -275,10 +275,16 @@ func FuzzCSV(f *testing.F) {
 		f.Add("h,i\n" + s)
 	}
 	f.Add("\ufeffa,b\n1,2\n")
+	f.Add("a,b\n1,\"x\n2,3\n")
+	f.Add("\ufeff\"a\nb\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		checkCSVLines(t, s)
-		prev := 0
+		prev, ended := 0, false
 		for rec := range CSV(strings.NewReader(s)) {
+			if ended {
+				t.Fatalf("%q: a record after one that ends the input: %+v", s, rec)
+			}
+			ended = errors.Is(rec.Err, ErrEndsInput)
 			if rec.Num <= prev {
 				t.Fatalf("%q: line numbers go from %d to %d", s, prev, rec.Num)
 			}
@@ -342,7 +348,7 @@ func TestJSONL(t *testing.T) {
 }
 
 func FuzzJSONL(f *testing.F) {
-	for _, s := range []string{"{}\n", "{\"a\":1}\n\n[1]\n", "{\"a\"", "\ufeff{\"a\":\"\\u00e9\"}\r\n", " {} {} ", "1e999", "{\"a\":1e999}"} {
+	for _, s := range []string{"{}\n", "{\"a\":1}\n\n[1]\n", "{\"a\"", "\ufeff{\"a\":\"\\u00e9\"}\r\n", " {} {} ", "1e999", "{\"a\":1e999}", "\ufeff# c\n\n{}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

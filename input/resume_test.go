@@ -40,6 +40,7 @@ func checkResume(t *testing.T, s string, whole func(string) iter.Seq[Record], fr
 func FuzzResumeLinesJSONL(f *testing.F) {
 	f.Add("{\"a\":1}\n\n{\"b\":2}\r\n[1]\n{")
 	f.Add("\ufeff{\"a\":1}\nx")
+	f.Add("\ufeff\n# comment\n  #x\n{\"a\":1}\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		checkResume(t, s, func(s string) iter.Seq[Record] { return JSONL(strings.NewReader(s)) },
 			func(rest string, at Pos, _ string) iter.Seq[Record] { return JSONLFrom(strings.NewReader(rest), at) })
@@ -56,6 +57,7 @@ func FuzzResumeLinesJSONL(f *testing.F) {
 func FuzzResumeCSV(f *testing.F) {
 	f.Add("a,b\n1,2\n\n\"x\ny\",3\r\n4\n5,6")
 	f.Add("\ufeffa\n\"\"\n")
+	f.Add("\ufeffa,b\n# c,d\n1,\"x\n2,3\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		checkResume(t, s, func(s string) iter.Seq[Record] { return CSV(strings.NewReader(s)) },
 			func(rest string, at Pos, prefix string) iter.Seq[Record] {

@@ -100,3 +100,55 @@ func TestJobCommentedList(t *testing.T) {
 		t.Fatalf("the job's total is %q, want 2 records", got)
 	}
 }
+
+// Every line of a plain list is either a request or skipped, once, in
+// order; resuming after any of them (at the position take or pass was
+// given) yields the rest the same.
+func FuzzPlainListResume(f *testing.F) {
+	f.Add(commentedList)
+	f.Add("\ufeff\n#\n  #x\r\nhttp://a/1\r\n\t\n")
+	f.Add("\ufeff")
+	f.Add("a\n\n#b\nc")
+	f.Fuzz(func(t *testing.T, s string) {
+		type item struct {
+			line int
+			end  input.Pos
+			skip bool
+		}
+		read := func(rest string, at input.Pos) []item {
+			spec, err := newRequestSpec("lines", "GET", "", nil, nil, nil, http.Header{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var items []item
+			take := func(num int, end input.Pos) bool { items = append(items, item{num, end, false}); return true }
+			pass := func(end input.Pos) { items = append(items, item{end.Line, end, true}) }
+			n := 0
+			for range spec.requestsContext(context.Background(), strings.NewReader(rest), at, nil, take, pass) {
+				n++
+			}
+			skipped := 0
+			for _, it := range items {
+				if it.skip {
+					skipped++
+				}
+			}
+			if int64(skipped) != spec.skippedLines() || n+skipped != len(items) {
+				t.Fatalf("%q: %d requests, %d skipped (counted %d), %d items", s, n, skipped, spec.skippedLines(), len(items))
+			}
+			return items
+		}
+		all := read(s, input.Pos{})
+		for i, it := range all {
+			if it.line != i+1 || it.end.Line != i+1 {
+				t.Fatalf("%q: item %d is %+v", s, i, it)
+			}
+			if rest := read(s[it.end.Offset:], it.end); !reflect.DeepEqual(rest, all[i+1:]) && len(rest)+len(all[i+1:]) > 0 {
+				t.Fatalf("%q: resumed after %+v: %+v, want %+v", s, it, rest, all[i+1:])
+			}
+		}
+		if len(all) > 0 && all[len(all)-1].end.Offset != int64(len(s)) {
+			t.Fatalf("%q: the last line ends at %+v of %d bytes", s, all[len(all)-1].end, len(s))
+		}
+	})
+}
