@@ -194,3 +194,24 @@ func TestJobTrailingCommentsCheckpoint(t *testing.T) {
 		t.Fatalf("the appended line %d is stored as %v", n+1, stored)
 	}
 }
+
+// Once the run is stopping, a skipped line is not passed either: it may
+// be a line cut short by the stop.
+func TestSkippedLineAfterStopNotPassed(t *testing.T) {
+	for _, headers := range [][]string{nil, {"X: ${{ .url }}"}} {
+		spec, err := newRequestSpec("lines", "GET", "", headers, nil, nil, http.Header{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var passed []int
+		take := func(int, input.Pos) bool { cancel(); return true }
+		pass := func(end input.Pos) { passed = append(passed, end.Line) }
+		for range spec.requestsContext(ctx, strings.NewReader("#a\nhttp://a/1\n#b\n"), input.Pos{}, nil, take, pass) {
+		}
+		if !reflect.DeepEqual(passed, []int{1}) {
+			t.Fatalf("headers %v: passed %v, want [1]", headers, passed)
+		}
+	}
+}

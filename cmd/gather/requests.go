@@ -182,7 +182,7 @@ func (s *requestSpec) read(ctx context.Context, r io.Reader, start input.Pos, he
 		}
 	}
 	return func(yield func(fetch.Request) bool) {
-		for rec := range s.records(r, start, header, skip) {
+		for rec := range s.records(r, start, header, skip, stop) {
 			if stop() {
 				return
 			}
@@ -201,8 +201,9 @@ func (s *requestSpec) read(ctx context.Context, r io.Reader, start input.Pos, he
 }
 
 // records reads r in the spec's format. A plain list's skipped lines are
-// no record: skip is told of them.
-func (s *requestSpec) records(r io.Reader, start input.Pos, header []string, skip func(end input.Pos)) iter.Seq[input.Record] {
+// no record: skip is told of them, unless stop says the run is stopping
+// (the line may be cut short).
+func (s *requestSpec) records(r io.Reader, start input.Pos, header []string, skip func(end input.Pos), stop func() bool) iter.Seq[input.Record] {
 	switch s.format {
 	case "csv":
 		return input.CSVFrom(r, start, header)
@@ -212,6 +213,9 @@ func (s *requestSpec) records(r io.Reader, start input.Pos, header []string, ski
 	return func(yield func(input.Record) bool) {
 		for l := range input.LinesFrom(r, start) {
 			if l.Err == nil && skipLine(l.Text) {
+				if stop() {
+					return
+				}
 				skip(l.End)
 				continue
 			}
