@@ -1,9 +1,12 @@
 package template_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gogather/gather/input"
 	"github.com/gogather/gather/template"
@@ -118,4 +121,19 @@ func ExampleTemplate_Execute_errors() {
 	// column 8: ${{ .ids[] | select(. == "c") }}: no value
 	// column 8: ${{ .n + 1 }}: cannot add: string ("x") and number (1)
 	// column 8: ${{ .n | error("bad id: " + .) }}: bad id: x
+}
+
+// A filling is bounded in time and size: past either, the error says so
+// and wraps ErrTimeLimit or ErrSizeLimit.
+func ExampleTemplate_ExecuteLimits() {
+	lim := template.Limits{Time: 10 * time.Millisecond, Bytes: 16}
+	for _, src := range []string{"${{ [repeat(1)] | length }}", `${{ "ab" * 10 }}`, "${{ .id }}"} {
+		t, _ := template.Parse(src)
+		out, err := t.ExecuteLimits(context.Background(), map[string]any{"id": "42"}, lim)
+		fmt.Printf("%q %v %v %v\n", out, err, errors.Is(err, template.ErrTimeLimit), errors.Is(err, template.ErrSizeLimit))
+	}
+	// Output:
+	// "" column 1: ${{ [repeat(1)] | length }}: stopped at the template time limit of 10ms true false
+	// "" column 1: ${{ "ab" * 10 }}: over the template size limit of 16 bytes false true
+	// "42" <nil> false false
 }

@@ -59,13 +59,13 @@
 //   - size: DefaultBytes (8 MiB) of text produced, literal text included.
 //     A value is measured once computed (a string's length, an array's or
 //     object's JSON), so it exists in memory before it is refused.
-//   - values: an expression's first two values are read, no more: a
-//     second one is an error, so repeat(1) ends at once.
+//   - values: an expression must yield one value, so at most two are
+//     read (a second one is an error): repeat(1) ends at once.
 //
 // Memory is not bounded as such: gojq has no hook to measure it. What an
 // expression holds while it runs is bounded only by what it can allocate
-// in the time limit ([repeat(1)] | length reaches about 50 MiB of heap in
-// 1 s on one core), plus any single step as said above.
+// in the time limit (in one measurement, [repeat(1)] | length reached
+// about 50 MiB of heap in 1 s), plus any single step as said above.
 package template
 
 import (
