@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -751,12 +750,6 @@ func (s runSummary) exit() error {
 // flushEvery bounds how long a written record may sit in the output
 // buffer, so a reader of a pipe sees records promptly.
 const flushEvery = 100 * time.Millisecond
-
-// isClosedOutput reports whether a write failed because its reader went
-// away: a pipe closed by its reader (gather fetch | head -1).
-func isClosedOutput(err error) bool {
-	return errors.Is(err, syscall.EPIPE)
-}
 
 // fetchAll runs the requests, writes each record to w (and to the job, if
 // any) as it completes, and prints the summary on standard error. Signals
