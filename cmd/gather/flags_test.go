@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,6 +141,14 @@ func TestVersion(t *testing.T) {
 		t.Errorf("no word on the revision: %q", v1)
 	}
 	t.Logf("%s", v1)
+}
+
+func TestFormatVersionNamesTheRevision(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/gogather/gather", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "1e68f9e6"}, {Key: "vcs.time", Value: "2026-11-30T11:40:45Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := formatVersion(bi), "gather v1.2.3 (revision 1e68f9e6, modified, 2026-11-30T11:40:45Z), go1.26.8"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
 }
 
 // demo -o - writes the records to standard output, as fetch -o - does;

@@ -165,6 +165,13 @@ func version() string {
 	if !ok {
 		return "gather (no build information)"
 	}
+	return formatVersion(bi)
+}
+
+// formatVersion says what a build of gather is. (Go records the VCS
+// revision when it builds in a clone, not with -buildvcs=false nor, as of
+// Go 1.26, in a git worktree.)
+func formatVersion(bi *debug.BuildInfo) string {
 	v := "gather " + bi.Main.Version
 	var rev, when, modified string
 	for _, s := range bi.Settings {
