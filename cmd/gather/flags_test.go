@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"os/exec"
@@ -213,5 +214,33 @@ func TestJSONAndDataContentTypes(t *testing.T) {
 	e = send()
 	if e.Method != "GET" || hdr(e, "Content-Type") != "" {
 		t.Errorf("no body: %+v", e)
+	}
+}
+
+// gather upstream --size takes a size with a unit too.
+func TestUpstreamSizeTakesUnits(t *testing.T) {
+	cmd := exec.Command(binary, "upstream", "--addr", "127.0.0.1:0", "--size", "2KiB")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	var base string
+	line, _ := bufio.NewReader(stderr).ReadString('\n')
+	for _, w := range strings.Fields(line) {
+		if strings.HasPrefix(w, "http://") {
+			base = w
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("gather upstream --size 2KiB: %q", line)
+	}
+	res := runIn(t, base+"/x\n", "fetch", "-q")
+	if len(res.records) != 1 || res.records[0].Bytes != 2048 {
+		t.Fatalf("%+v", res.records)
 	}
 }
