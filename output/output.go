@@ -1,11 +1,12 @@
 // Package output writes fetch records to sinks: JSON lines (the default,
 // every field) and CSV (a chosen set of fields, RFC 4180 quoting, so bodies
-// with commas, quotes and newlines survive). Writers buffer; each record is
-// written whole, and Flush pushes what is buffered.
+// with commas, quotes and newlines survive). Writers buffer whole records;
+// Flush pushes what is buffered, and a write that fails part-way (a full
+// disk) leaves a file ending on a whole record.
 package output
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -17,33 +18,183 @@ import (
 )
 
 // A Writer writes records. It is not safe for concurrent use.
+//
+// A record reaches the underlying writer whole or not at all, as far as
+// the writer allows: when a write fails part-way (a full disk, a file
+// size limit), the writer cuts a file (an *os.File, or anything with
+// Truncate and Seek) back to the end of the last whole record, and the
+// error (a *WriteError) says what the output holds. Once a write failed,
+// every later call returns the same error.
 type Writer interface {
 	Write(fetch.Record) error
 	Flush() error
 }
 
+// A JSONWriter also writes records already encoded as JSON (a job file
+// keeps each record as gather fetch wrote it).
+type JSONWriter interface {
+	Writer
+	WriteJSON(line int, record []byte) error
+}
+
+// WriteError is the error of a write that failed: what the output holds
+// after it.
+type WriteError struct {
+	Err      error // the underlying write's error
+	Records  int64 // whole records in the output (a CSV header not counted)
+	LastLine int   // the input line of the last whole record (0: none)
+	// CutLine, when not 0, is the input line of a record written in part
+	// that could not be cut back (the writer is not a file): the output
+	// ends in the middle of it.
+	CutLine int
+}
+
+func (e *WriteError) Error() string {
+	if e.CutLine != 0 {
+		return fmt.Sprintf("%v; the output ends in the middle of the record of input line %d (the last whole record is of line %d, the %d-th)", e.Err, e.CutLine, e.LastLine, e.Records)
+	}
+	if e.Records == 0 {
+		return fmt.Sprintf("%v; the output holds no record", e.Err)
+	}
+	return fmt.Sprintf("%v; the output ends on a whole record: %d records, the last of input line %d", e.Err, e.Records, e.LastLine)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// flushAt is the size of the buffer of whole records that makes a write.
+const flushAt = 64 << 10
+
+// sink buffers whole records and writes them, cutting the output back to
+// the last whole record when a write fails part-way.
+type sink struct {
+	w     io.Writer
+	buf   []byte
+	ends  []recordEnd // the buffered records' ends in buf
+	off   int64       // the output's offset at buf[0], if a file
+	file  truncater   // nil if w is not a file that can be cut back
+	whole int64       // whole records written
+	last  int         // the line of the last whole record written
+	err   error       // sticky
+}
+
+type recordEnd struct {
+	end  int
+	line int // 0: a header
+}
+
+type truncater interface {
+	Truncate(int64) error
+	Seek(int64, int) (int64, error)
+}
+
+func newSink(w io.Writer) *sink {
+	s := &sink{w: w}
+	if t, ok := w.(truncater); ok {
+		if off, err := t.Seek(0, io.SeekCurrent); err == nil {
+			s.file, s.off = t, off
+		}
+	}
+	return s
+}
+
+// add appends one whole record (line 0 for a header) and writes the
+// buffer when it is full.
+func (s *sink) add(b []byte, line int) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.buf = append(s.buf, b...)
+	s.ends = append(s.ends, recordEnd{len(s.buf), line})
+	if len(s.buf) >= flushAt {
+		return s.flush()
+	}
+	return nil
+}
+
+func (s *sink) flush() error {
+	if s.err != nil {
+		return s.err
+	}
+	if len(s.buf) == 0 {
+		return nil
+	}
+	n, err := s.w.Write(s.buf)
+	if err == nil && n < len(s.buf) {
+		err = io.ErrShortWrite
+	}
+	// The records written whole.
+	whole := 0
+	for _, e := range s.ends {
+		if e.end > n {
+			break
+		}
+		whole = e.end
+		if e.line != 0 {
+			s.whole++
+			s.last = e.line
+		}
+	}
+	if err == nil {
+		s.off += int64(n)
+		s.buf, s.ends = s.buf[:0], s.ends[:0]
+		return nil
+	}
+	we := &WriteError{Err: err, Records: s.whole, LastLine: s.last}
+	if n > whole {
+		cut := true
+		if s.file != nil {
+			end := s.off + int64(whole)
+			if s.file.Truncate(end) == nil {
+				if _, serr := s.file.Seek(end, io.SeekStart); serr == nil {
+					cut = false
+				}
+			}
+		}
+		if cut {
+			for _, e := range s.ends {
+				if e.end > whole {
+					we.CutLine = e.line
+					break
+				}
+			}
+		}
+	}
+	s.err = we
+	return we
+}
+
 // JSONL returns a writer of one JSON object per line: the bytes
 // json.Marshal gives, and a newline.
 func JSONL(w io.Writer) Writer {
-	return &jsonl{bw: bufio.NewWriterSize(w, 64<<10)}
+	return &jsonl{s: newSink(w)}
 }
 
 type jsonl struct {
-	bw  *bufio.Writer
+	s   *sink
 	buf []byte // the record being written, reused
 }
 
 func (j *jsonl) Write(r fetch.Record) error {
+	if j.s.err != nil {
+		return j.s.err
+	}
 	b, err := r.AppendJSON(j.buf[:0])
 	if err != nil {
 		return err
 	}
 	j.buf = append(b, '\n')
-	_, err = j.bw.Write(j.buf)
-	return err
+	return j.s.add(j.buf, r.Line)
 }
 
-func (j *jsonl) Flush() error { return j.bw.Flush() }
+func (j *jsonl) WriteJSON(line int, record []byte) error {
+	if j.s.err != nil {
+		return j.s.err
+	}
+	j.buf = append(append(j.buf[:0], record...), '\n')
+	return j.s.add(j.buf, line)
+}
+
+func (j *jsonl) Flush() error { return j.s.flush() }
 
 // Fields lists the CSV columns a record offers, in their default order.
 var Fields = []string{
@@ -56,7 +207,8 @@ var DefaultCSVFields = []string{"line", "url", "status", "error_kind", "error", 
 
 // CSV returns a writer of a header row and one row per record with the
 // given fields (DefaultCSVFields when none), or an error naming an unknown
-// field.
+// field. The header row is written with the first record, or by Flush
+// when there is none: an output without records is the header alone.
 func CSV(w io.Writer, fields []string) (Writer, error) {
 	if len(fields) == 0 {
 		fields = DefaultCSVFields
@@ -66,34 +218,60 @@ func CSV(w io.Writer, fields []string) (Writer, error) {
 			return nil, fmt.Errorf("unknown CSV field %q (known: %s)", f, strings.Join(Fields, ", "))
 		}
 	}
-	c := &csvWriter{w: csv.NewWriter(w), fields: fields}
+	c := &csvWriter{s: newSink(w), fields: fields}
+	c.w = csv.NewWriter(&c.row)
 	return c, nil
 }
 
 type csvWriter struct {
-	w       *csv.Writer
+	s       *sink
+	w       *csv.Writer  // encodes one row into row
+	row     bytes.Buffer // the row being written
 	fields  []string
 	started bool
-	row     []string
+	cells   []string
+}
+
+// put encodes one row and adds it whole to the sink.
+func (c *csvWriter) put(cells []string, line int) error {
+	c.row.Reset()
+	c.w.Write(cells)
+	c.w.Flush()
+	if err := c.w.Error(); err != nil {
+		return err
+	}
+	return c.s.add(c.row.Bytes(), line)
+}
+
+func (c *csvWriter) header() error {
+	if c.started {
+		return nil
+	}
+	c.started = true
+	return c.put(c.fields, 0)
 }
 
 func (c *csvWriter) Write(r fetch.Record) error {
-	if !c.started {
-		c.started = true
-		if err := c.w.Write(c.fields); err != nil {
-			return err
-		}
+	if c.s.err != nil {
+		return c.s.err
 	}
-	c.row = c.row[:0]
+	if err := c.header(); err != nil {
+		return err
+	}
+	c.cells = c.cells[:0]
 	for _, f := range c.fields {
-		c.row = append(c.row, *value(r, f))
+		c.cells = append(c.cells, *value(r, f))
 	}
-	return c.w.Write(c.row)
+	return c.put(c.cells, r.Line)
 }
 
 func (c *csvWriter) Flush() error {
-	c.w.Flush()
-	return c.w.Error()
+	if c.s.err == nil {
+		if err := c.header(); err != nil {
+			return err
+		}
+	}
+	return c.s.flush()
 }
 
 // value returns field f of r as CSV text, or nil for an unknown field.

@@ -4,7 +4,13 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gogather/gather/fetch"
@@ -102,5 +108,127 @@ func TestJSONLIsWhatMarshalGives(t *testing.T) {
 	want, _ := json.Marshal(sample)
 	if buf.String() != string(want)+"\n" {
 		t.Fatalf("JSONL wrote %q, want %q", buf.String(), want)
+	}
+}
+
+// fullFile is a file that takes only limit bytes in all, as a full disk
+// does: a write past it is cut short with ENOSPC.
+type fullFile struct {
+	*os.File
+	limit int64
+	n     int64
+}
+
+func (f *fullFile) Write(b []byte) (int, error) {
+	room := f.limit - f.n
+	if int64(len(b)) <= room {
+		n, err := f.File.Write(b)
+		f.n += int64(n)
+		return n, err
+	}
+	n, _ := f.File.Write(b[:max(room, 0)])
+	f.n += int64(n)
+	return n, syscall.ENOSPC
+}
+
+// notFile is a writer that cannot be cut back (a pipe, a terminal).
+type notFile struct{ w io.Writer }
+
+func (n notFile) Write(b []byte) (int, error) { return n.w.Write(b) }
+
+// A write that fails part-way leaves a file that ends on a whole record,
+// and says how many records it holds; a writer that is not a file says
+// which record was cut.
+func TestFullDiskLeavesWholeRecords(t *testing.T) {
+	for _, format := range []string{"jsonl", "csv"} {
+		f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ff := &fullFile{File: f, limit: 200_000}
+		var w Writer = JSONL(ff)
+		if format == "csv" {
+			w, _ = CSV(ff, []string{"line", "url", "body"})
+		}
+		var werr error
+		for i := 1; i <= 10000 && werr == nil; i++ {
+			r := sample
+			r.Line = i
+			werr = w.Write(r)
+		}
+		if werr == nil {
+			werr = w.Flush()
+		}
+		var we *WriteError
+		if !errors.As(werr, &we) || !errors.Is(werr, syscall.ENOSPC) || we.CutLine != 0 || we.Records == 0 {
+			t.Fatalf("%s: error %v", format, werr)
+		}
+		if err := w.Write(sample); err != werr {
+			t.Errorf("%s: a write after the failure: %v", format, err)
+		}
+		f.Close()
+		b, _ := os.ReadFile(f.Name())
+		switch format {
+		case "jsonl":
+			lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+			if !strings.HasSuffix(string(b), "\n") || int64(len(lines)) != we.Records {
+				t.Fatalf("jsonl: %d lines, the error says %d records", len(lines), we.Records)
+			}
+			for _, l := range lines {
+				var r fetch.Record
+				if err := json.Unmarshal([]byte(l), &r); err != nil {
+					t.Fatalf("jsonl: a cut record %q", l)
+				}
+			}
+			if !strings.Contains(we.Error(), fmt.Sprintf("the last of input line %d", we.LastLine)) {
+				t.Errorf("%v", we)
+			}
+		case "csv":
+			rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+			if err != nil || int64(len(rows)) != we.Records+1 {
+				t.Fatalf("csv: %d rows (%v), the error says %d records", len(rows), err, we.Records)
+			}
+		}
+	}
+	// Not a file: the error names the record cut.
+	var buf bytes.Buffer
+	pipe := notFile{&limitWriter{w: &buf, limit: 1000}}
+	w := JSONL(pipe)
+	var werr error
+	for i := 1; i <= 100 && werr == nil; i++ {
+		r := sample
+		r.Line = i
+		werr = w.Write(r)
+	}
+	if werr == nil {
+		werr = w.Flush()
+	}
+	var we *WriteError
+	if !errors.As(werr, &we) || we.CutLine == 0 || we.CutLine != we.LastLine+1 || !strings.Contains(werr.Error(), fmt.Sprintf("in the middle of the record of input line %d", we.CutLine)) {
+		t.Fatalf("not a file: %v", werr)
+	}
+}
+
+type limitWriter struct {
+	w     io.Writer
+	limit int
+}
+
+func (l *limitWriter) Write(b []byte) (int, error) {
+	if len(b) > l.limit {
+		n, _ := l.w.Write(b[:l.limit])
+		l.limit = 0
+		return n, syscall.ENOSPC
+	}
+	l.limit -= len(b)
+	return l.w.Write(b)
+}
+
+// A CSV output without records is its header row.
+func TestCSVWithoutRecordsIsItsHeader(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := CSV(&buf, []string{"line", "status"})
+	if err := w.Flush(); err != nil || buf.String() != "line,status\n" {
+		t.Fatalf("%q, %v", buf.String(), err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log"
 	"os"
 	"time"
 
@@ -29,9 +30,14 @@ latency, fetches N URLs from it concurrently, prints the summary and how long
 the same requests would have taken one by one. No network, no set-up.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if n < 1 || concurrency < 1 {
-				return usageError("-n and -c must be at least 1")
+			if n < 1 || concurrency < 1 || concurrency > maxConcurrency {
+				return usageError("--count must be at least 1 and -c 1 to %d", maxConcurrency)
 			}
+			if cmd.Flags().Changed("output") && outPath == "" {
+				return usageError("-o: empty file name (- is standard output)")
+			}
+			log.SetOutput(io.Discard) // net/http's connection notes: see runFetch
+			defer log.SetOutput(os.Stderr)
 			srv, err := upstream.Start(upstream.Config{Latency: latency, LatencyJitter: jitter, BodySize: 512})
 			if err != nil {
 				return &exitError{exitRuntime, fmt.Errorf("starting the local upstream: %w", err)}
@@ -42,37 +48,48 @@ the same requests would have taken one by one. No network, no set-up.`,
 				return usageError("%v", err)
 			}
 			defer client.Close()
-			// The demo is about the summary: records go nowhere unless -o says where.
-			var out io.Writer = io.Discard
-			if outPath != "-" {
+			// The demo is about the summary: records go nowhere unless -o
+			// says where; -o - is standard output, as for gather fetch.
+			var w output.Writer = discard{}
+			switch outPath {
+			case "":
+			case "-":
+				w = output.JSONL(stdio.out)
+			default:
 				f, err := os.Create(outPath)
 				if err != nil {
 					return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
 				}
 				defer f.Close()
-				out = f
+				w = output.JSONL(f)
 			}
-			fmt.Fprintf(os.Stderr, "gather demo: %d URLs from %s (latency %v to %v), concurrency %d\n", n, srv.URL(), latency, latency+jitter, concurrency)
+			fmt.Fprintf(stdio.err, "gather demo: %d URLs from %s (latency %v to %v), concurrency %d\n", n, srv.URL(), latency, latency+jitter, concurrency)
 			st := newStopper(cmd.Context(), 0, nil)
 			defer st.Close()
-			res, err := fetchAll(st, client, demoRequests(srv.URL(), n), output.JSONL(out), newProgress(int64(n), nil), false, nil)
+			prog := newProgress()
+			if prog != nil {
+				prog.total.Store(int64(n))
+			}
+			res, err := fetchAll(st, client, demoRequests(srv.URL(), n), w, prog, false, nil)
 			if err != nil {
 				return err
 			}
 			// The sum of every request's time is what one after another costs.
 			oneByOne := time.Duration(res.SumMS * float64(time.Millisecond))
 			took := time.Duration(res.Seconds * float64(time.Second))
-			fmt.Fprintf(os.Stderr, "one by one, these requests would have taken %v; concurrently they took %v (%.0fx faster)\n",
+			fmt.Fprintf(stdio.err, "one by one, these requests would have taken %v; concurrently they took %v (%.0fx faster)\n",
 				oneByOne.Round(100*time.Millisecond), took.Round(10*time.Millisecond), oneByOne.Seconds()/took.Seconds())
 			return res.exit()
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVarP(&n, "n", "n", 10000, "URLs to fetch")
+	fl.IntVarP(&n, "count", "n", 10000, "URLs to fetch")
+	fl.IntVar(&n, "n", 10000, "URLs to fetch (the old name of --count)")
+	fl.MarkHidden("n")
 	fl.IntVarP(&concurrency, "concurrency", "c", 256, "requests in flight")
 	fl.DurationVar(&latency, "latency", 40*time.Millisecond, "the server's added latency")
 	fl.DurationVar(&jitter, "jitter", 20*time.Millisecond, "extra random latency, up to this")
-	fl.StringVarP(&outPath, "output", "o", "-", "write the records to this file (default: discard them)")
+	fl.StringVarP(&outPath, "output", "o", "", "write the records to this file, - for standard output (default: discard them)")
 	return cmd
 }
 

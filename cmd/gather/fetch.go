@@ -9,15 +9,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
+	"log"
+	"math"
 	"net/http"
+	"net/textproto"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/internal/human"
+	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/output"
 	"github.com/spf13/cobra"
@@ -28,6 +37,7 @@ type fetchFlags struct {
 	method      string
 	headers     []string
 	data        string
+	json        string // --json: the body, sent as JSON
 	output      string
 	statsFile   string
 	body        string
@@ -42,9 +52,17 @@ type fetchFlags struct {
 	job         string
 	retryFailed string
 	grace       time.Duration
-	outputSet   bool   // -o was given
-	graceSet    bool   // --grace was given
-	input       string // the input's name
+	maxBody     sizeFlag
+	bodyHead    sizeFlag
+	outputSet   bool             // -o was given
+	graceSet    bool             // --grace was given
+	methodSet   bool             // -X was given
+	bodySet     bool             // --data or --json was given
+	jsonSet     bool             // --json was given
+	jobSet      bool             // --job was given
+	statsSet    bool             // --stats was given
+	input       string           // the input's name
+	reads       []samefile.Named // the files the run reads, which no output may be
 }
 
 func newFetchCommand() *cobra.Command {
@@ -67,7 +85,14 @@ template that fails) is a bad_input record with its line number.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			f.outputSet, f.graceSet, f.input = cmd.Flags().Changed("output"), cmd.Flags().Changed("grace"), name
+			fl := cmd.Flags()
+			f.outputSet, f.graceSet, f.input = fl.Changed("output"), fl.Changed("grace"), name
+			f.methodSet, f.jsonSet, f.jobSet, f.statsSet = fl.Changed("method"), fl.Changed("json"), fl.Changed("job"), fl.Changed("stats")
+			f.bodySet = fl.Changed("data") || f.jsonSet
+			if name == "-" {
+				args = nil
+			}
+			f.reads = readFiles(cmd, args)
 			return runFetch(cmd.Context(), name, &f)
 		},
 	}
@@ -84,15 +109,17 @@ template that fails) is a bad_input record with its line number.`,
 	fl.DurationVar(&f.cfg.HeaderTimeout, "timeout-headers", 30*time.Second, "time to the response headers")
 	fl.DurationVar(&f.cfg.AttemptTimeout, "timeout", 60*time.Second, "one attempt, body included")
 	fl.DurationVar(&f.cfg.Deadline, "deadline", 0, "one input, retries included (0: none)")
-	fl.StringVarP(&f.method, "method", "X", "GET", "HTTP method")
+	fl.StringVarP(&f.method, "method", "X", "GET", "HTTP method (POST with --data or --json, as curl)")
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" for every request, a template (repeatable)`)
-	fl.StringVar(&f.data, "data", "", "request body, a template; @FILE reads it from FILE")
+	fl.StringVar(&f.data, "data", "", "request body, a template; @FILE reads it from FILE; sent as application/x-www-form-urlencoded (as curl's -d) unless -H sets a Content-Type")
+	fl.StringVar(&f.json, "json", "", "request body sent as JSON (as curl's --json): --data with Content-Type and Accept application/json unless -H sets them")
 	fl.StringVar(&f.inputFormat, "input-format", "auto", "lines, csv or jsonl (auto: by the file's extension, else lines)")
 	fl.StringVar(&f.urlTemplate, "url", "", "URL template over each input's fields (default: the input's url field)")
 	fl.StringSliceVar(&f.keep, "keep", nil, "input fields to copy into each record's input object (comma-separated)")
 	fl.StringVar(&f.body, "body", "hash", "what to keep of bodies: hash, text, base64, head, or dir:DIR")
-	fl.IntVar(&f.cfg.BodyHead, "body-head", 1024, "bytes kept with --body head")
-	fl.Int64Var(&f.cfg.MaxBody, "max-body", 10<<20, "largest body read, after decoding; larger is a too_large error")
+	f.bodyHead, f.maxBody = 1024, 10<<20
+	fl.Var(&f.bodyHead, "body-head", "bytes kept with --body head (a size: 512, 4k, 1KiB)")
+	fl.Var(&f.maxBody, "max-body", "largest body read, after decoding; larger is a too_large error (a size: 10MiB, 10MB, 512k)")
 	fl.IntVar(&f.cfg.MaxRedirects, "max-redirects", 10, "redirects followed (-1: none)")
 	fl.BoolVar(&f.cfg.HTTP2, "http2", false, "use HTTP/2 with servers that offer it (default HTTP/1.1)")
 	fl.BoolVarP(&f.insecure, "insecure", "k", false, "do not verify servers' TLS certificates")
@@ -110,10 +137,137 @@ template that fails) is a bad_input record with its line number.`,
 	return cmd
 }
 
+// maxConcurrency is the most requests in flight -c accepts: each needs a
+// connection, and beyond this a run exhausts ports and open files.
+const maxConcurrency = 100_000
+
+// minRate is the lowest --rate and --per-host-rate: one request a day.
+// Below it a run never ends (1e-300 waits for ever after the first).
+const minRate = 1.0 / 86400
+
+// sizeFlag is a flag holding a size in bytes, read by human.ParseSize:
+// a plain integer or a number with a unit (512k, 10MB, 10MiB).
+type sizeFlag int64
+
+func (s *sizeFlag) String() string {
+	switch n := int64(*s); {
+	case n > 0 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n > 0 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	default:
+		return strconv.FormatInt(n, 10)
+	}
+}
+
+func (s *sizeFlag) Set(v string) error {
+	n, err := human.ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeFlag(n)
+	return nil
+}
+
+func (s *sizeFlag) Type() string { return "size" }
+
+// isToken reports whether s is an HTTP token (RFC 9110), as a method must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkFlags refuses flag values that make no sense, before anything is
+// opened or requested: each is a usage error of one line.
+func (f *fetchFlags) checkFlags() error {
+	c := &f.cfg
+	if c.Concurrency < 1 || c.Concurrency > maxConcurrency {
+		return usageError("--concurrency must be 1 to %d, got %d", maxConcurrency, c.Concurrency)
+	}
+	if c.PerHost < 0 {
+		return usageError("--per-host must not be negative (0: no limit beyond -c), got %d", c.PerHost)
+	}
+	if c.BreakAfter < 0 {
+		return usageError("--break-after must not be negative (0: never), got %d", c.BreakAfter)
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"--rate", c.Rate}, {"--per-host-rate", c.PerHostRate}} {
+		switch {
+		case math.IsNaN(r.v) || math.IsInf(r.v, 0):
+			return usageError("%s %v: want a number of requests per second (0: unlimited)", r.name, r.v)
+		case r.v < 0:
+			return usageError("%s must not be negative (0: unlimited), got %v", r.name, r.v)
+		case r.v > 0 && r.v < minRate:
+			return usageError("%s %v: below one request a day (%.6f/s), the run would never end (0: unlimited)", r.name, r.v, minRate)
+		}
+	}
+	if c.Retries < 0 {
+		return usageError("--retries must not be negative (0: no retry), got %d", c.Retries)
+	}
+	if c.MaxRedirects < -1 {
+		return usageError("--max-redirects must be -1 (none) or more, got %d", c.MaxRedirects)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--timeout-connect", c.ConnectTimeout}, {"--timeout-tls", c.TLSTimeout}, {"--timeout-headers", c.HeaderTimeout}, {"--timeout", c.AttemptTimeout}} {
+		if d.v <= 0 {
+			return usageError("%s must be positive, got %v", d.name, d.v)
+		}
+	}
+	if c.Deadline < 0 {
+		return usageError("--deadline must not be negative (0: none), got %v", c.Deadline)
+	}
+	if f.grace < 0 {
+		return usageError("--grace must not be negative, got %v", f.grace)
+	}
+	if f.maxBody < 1 {
+		return usageError("--max-body must be at least 1 byte, got %d", f.maxBody)
+	}
+	if f.bodyHead < 1 || int64(f.bodyHead) > math.MaxInt32 {
+		return usageError("--body-head must be 1 byte to 2 GiB, got %d", f.bodyHead)
+	}
+	if !isToken(f.method) {
+		return usageError("-X %q: a method is a token (letters, digits, !#$%%&'*+-.^_`|~), no spaces", f.method)
+	}
+	if f.jobSet && f.job == "" {
+		return usageError("--job: empty file name")
+	}
+	if f.outputSet && f.output == "" {
+		return usageError("-o: empty file name (- is standard output)")
+	}
+	if f.statsSet && f.statsFile == "" {
+		return usageError("--stats: empty file name")
+	}
+	if f.jsonSet && f.data != "" {
+		return usageError("--data and --json both give the body: give one")
+	}
+	return nil
+}
+
 // buildConfig completes the engine configuration from the flags.
 func (f *fetchFlags) buildConfig() error {
-	if f.cfg.Concurrency < 1 {
-		return usageError("--concurrency must be at least 1, got %d", f.cfg.Concurrency)
+	if err := f.checkFlags(); err != nil {
+		return err
+	}
+	f.cfg.MaxBody, f.cfg.BodyHead = int64(f.maxBody), int(f.bodyHead)
+	if f.bodySet && !f.methodSet {
+		f.method = "POST" // as curl's -d and --json
+	}
+	if f.jsonSet {
+		f.data = f.json // the body, as --data: a template, or @FILE
 	}
 	if f.cfg.Retries == 0 {
 		f.cfg.Retries = -1 // the engine reads 0 as its default
@@ -152,18 +306,92 @@ func (f *fetchFlags) buildConfig() error {
 	return nil
 }
 
+// checkOutputs refuses, before anything is opened for writing, an output
+// that is the same file as one the run reads (the input, the job file) or
+// that names a directory, and a --stats whose directory does not exist
+// (found otherwise only after the whole run).
+func (f *fetchFlags) checkOutputs() error {
+	var outs []samefile.Named
+	if f.output != "-" && f.output != "" {
+		outs = append(outs, samefile.Named{Name: "-o", Path: f.output})
+	}
+	if f.statsFile != "" {
+		outs = append(outs, samefile.Named{Name: "--stats", Path: f.statsFile})
+	}
+	if err := samefile.Check(outs, f.reads); err != nil {
+		return usageError("%v", err)
+	}
+	// Files that do not exist yet (a new job) are compared by name, and
+	// the outputs with each other.
+	for i, o := range outs {
+		others := append(slices.Clone(f.reads), outs[:i]...)
+		for _, r := range others {
+			if r.Path != "" && r.Path != "-" && samePath(o.Path, r.Path) {
+				return usageError("%v", &samefile.Error{Output: o, Input: r})
+			}
+		}
+	}
+	for _, o := range outs {
+		st, err := os.Stat(o.Path)
+		if err == nil && st.IsDir() {
+			return usageError("%s %s is a directory; want a file", o.Name, o.Path)
+		}
+		// -o is created before any request (exit 3 if it cannot be);
+		// --stats only after the run, so its directory is checked now.
+		if dir := filepath.Dir(o.Path); err != nil && o.Name == "--stats" {
+			if st, derr := os.Stat(dir); derr != nil || !st.IsDir() {
+				return usageError("%s %s: no such directory %s", o.Name, o.Path, dir)
+			}
+		}
+	}
+	return nil
+}
+
+// setBodyType sets the Content-Type (and for --json the Accept) that
+// --data and --json imply, as curl does, unless -H gives them.
+func (f *fetchFlags) setBodyType() {
+	if !f.bodySet {
+		return
+	}
+	given := map[string]bool{}
+	for _, h := range f.headers {
+		name, _, _ := strings.Cut(h, ":")
+		given[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))] = true
+	}
+	set := func(name, value string) {
+		if !given[name] {
+			f.cfg.Header.Set(name, value)
+		}
+	}
+	if f.jsonSet {
+		set("Content-Type", "application/json")
+		set("Accept", "application/json")
+		return
+	}
+	set("Content-Type", "application/x-www-form-urlencoded")
+}
+
 func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	if err := f.buildConfig(); err != nil {
 		return err
+	}
+	// net/http logs some events of its connections through the log
+	// package ("Unsolicited response received on idle HTTP channel"): the
+	// terminal gets the records and the summary, nothing else.
+	log.SetOutput(io.Discard)
+	defer log.SetOutput(os.Stderr)
+	bodyFlag := "--data"
+	if f.jsonSet {
+		bodyFlag = "--json"
 	}
 	var body []byte
 	if strings.HasPrefix(f.data, "@") {
 		b, err := os.ReadFile(f.data[1:])
 		if err != nil {
-			return usageError("--data %s: %v", f.data, err)
+			return usageError("%s %s: %v", bodyFlag, f.data, err)
 		}
 		body = b
-	} else if f.data != "" {
+	} else if f.bodySet {
 		body = []byte(f.data)
 	}
 	format, err := inputFormat(f.inputFormat, name)
@@ -174,22 +402,30 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	if err != nil {
 		return err
 	}
-	in, size := io.Reader(os.Stdin), int64(-1)
+	f.setBodyType()
+	// Everything is checked before the output is created: a usage error
+	// never truncates an existing file.
+	if err := checkRecordFormat(f.format, f.fields); err != nil {
+		return err
+	}
+	if err := f.checkOutputs(); err != nil {
+		return err
+	}
+	in, size := stdio.in, int64(-1)
 	if name != "-" {
 		file, err := os.Open(name)
 		if err != nil {
 			return usageError("%v", err)
 		}
 		defer file.Close()
-		if st, err := file.Stat(); err == nil && st.Mode().IsRegular() {
+		st, err := file.Stat()
+		if err == nil && st.IsDir() {
+			return usageError("%s is a directory; want a file of inputs", name)
+		}
+		if err == nil && st.Mode().IsRegular() {
 			size = st.Size()
 		}
 		in = file
-	}
-	// Everything is checked before the output is created: a usage error
-	// never truncates an existing file.
-	if err := checkRecordFormat(f.format, f.fields); err != nil {
-		return err
 	}
 	var retry *job.Filter
 	if f.retryFailed != "" {
@@ -199,9 +435,6 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		if retry, err = job.ParseFilter(f.retryFailed); err != nil {
 			return usageError("--retry-failed: %v", err)
 		}
-	}
-	if f.grace < 0 {
-		return usageError("--grace must not be negative")
 	}
 	if f.graceSet && f.job == "" {
 		return usageError("--grace needs --job (without a job, Ctrl-C cancels the requests in flight at once)")
@@ -226,12 +459,25 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	}
 	st := newStopper(ctx, grace, func(grace time.Duration) {
 		if !f.quiet {
-			fmt.Fprintf(os.Stderr, "\ngather: stopping: no new requests; those in flight have %v to finish (Ctrl-C again to stop them now)\n", grace)
+			fmt.Fprintf(stdio.err, "\ngather: stopping: no new requests; those in flight have %v to finish (Ctrl-C again to stop them now)\n", grace)
 		}
 	})
 	defer st.Close()
-	counted := &countingReader{r: newInterruptibleReader(st.StopContext(), in)}
-	read := &errWatch{r: counted}
+	read := &errWatch{r: newInterruptibleReader(st.StopContext(), in)}
+	var prog *progress
+	if !f.quiet {
+		prog = newProgress()
+	}
+	if prog != nil && size >= 0 && retry == nil {
+		// A regular file: its lines are counted beside the run, so that
+		// the display knows how many inputs there are to do.
+		if j != nil {
+			if p, err := j.Progress(ctx); err == nil {
+				prog.base = p.Stored
+			}
+		}
+		prog.countLines(st.StopContext(), name, format == "csv")
+	}
 	var reqs iter.Seq[fetch.Request]
 	if j != nil {
 		opts := job.InputOptions{Retry: retry}
@@ -280,34 +526,48 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		reqs = spec.requests(read, input.Pos{}, nil, nil, st.Stopping)
 	}
 
-	out := io.Writer(os.Stdout)
+	// With a job, a regular -o file is written from the job at the end of
+	// every run (fromJob): records stream only to standard output or to
+	// a file that is not regular (a pipe, a device).
+	fromJob := j != nil && f.outputSet && f.output != "-" && isRegularOrNew(f.output)
+	out := stdio.out
+	var outFile *os.File
 	switch {
-	case j != nil && !f.outputSet:
-		out = io.Discard // the records go to the job file
+	case j != nil && (!f.outputSet || fromJob):
+		out = nil // the records go to the job file
 	case f.output != "-":
 		file, err := os.Create(f.output)
 		if err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
 		}
 		defer file.Close()
-		out = file
+		out, outFile = file, file
 	}
-	w := output.JSONL(out)
+	var w output.Writer = discard{}
 	switch {
-	case out == io.Discard:
-		w = discard{} // nothing to encode
+	case out == nil:
 	case f.format == "csv":
 		w, _ = output.CSV(out, f.fields) // checked above
+	default:
+		w = output.JSONL(out)
 	}
 
-	var prog *progress
-	if !f.quiet {
-		prog = newProgress(size, counted)
-	}
 	sum, err := fetchAll(st, client, reqs, w, prog, f.quiet, j)
+	if err == nil && outFile != nil {
+		if cerr := outFile.Close(); cerr != nil {
+			err = &exitError{exitRuntime, fmt.Errorf("-o: %w", cerr)}
+		}
+	}
 	if j != nil {
 		if cerr := j.Close(); cerr != nil && err == nil {
 			err = &exitError{exitRuntime, cerr}
+		}
+		if fromJob {
+			// Whatever ended the run (its end, Ctrl-C, a full disk), -o
+			// holds every result stored, once each, in input order.
+			if werr := writeFromJob(context.WithoutCancel(ctx), f.job, f.output, f.format, f.fields); werr != nil && err == nil {
+				err = &exitError{exitRuntime, werr}
+			}
 		}
 		if err == nil {
 			err = jobSummary(ctx, j, f, &sum)
@@ -323,6 +583,108 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 	}
 	return sum.exit()
+}
+
+// samePath reports whether two paths name the same file by their names,
+// made absolute and cleaned.
+func samePath(a, b string) bool {
+	a, aerr := filepath.Abs(a)
+	b, berr := filepath.Abs(b)
+	return aerr == nil && berr == nil && a == b
+}
+
+// isRegularOrNew reports whether path is a regular file (after links) or
+// does not exist yet.
+func isRegularOrNew(path string) bool {
+	st, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist) || err == nil && st.Mode().IsRegular()
+}
+
+// writeFromJob writes every result stored in the job at jobPath to path,
+// in input order, in the format of -o: to a temporary file beside it,
+// synced, then renamed over it. A kill at any moment leaves path as the
+// previous run wrote it (or absent), never half written; only a
+// temporary file (.NAME.gather-*.tmp) may be left, which the next run
+// removes.
+func writeFromJob(ctx context.Context, jobPath, path, format string, fields []string) (err error) {
+	target := path
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		target = p // write the file a link points to, not over the link
+	}
+	dir, base := filepath.Split(target)
+	if dir == "" {
+		dir = "."
+	}
+	pattern := "." + base + ".gather-*.tmp"
+	if stale, _ := filepath.Glob(filepath.Join(dir, pattern)); len(stale) > 0 {
+		for _, s := range stale {
+			os.Remove(s) // left by a run killed while writing -o
+		}
+	}
+	mode := fs.FileMode(0o644)
+	if st, err := os.Stat(target); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			err = fmt.Errorf("-o %s: writing it from the job: %w; the file is as the previous run left it", path, err)
+		}
+	}()
+	tmp.Chmod(mode)
+	db, err := job.OpenReadOnly(ctx, jobPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT line, record FROM results ORDER BY line")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var w output.Writer
+	if format == "csv" {
+		w, _ = output.CSV(tmp, fields) // checked before the run
+	} else {
+		w = output.JSONL(tmp)
+	}
+	raw, _ := w.(output.JSONWriter)
+	for rows.Next() {
+		var line int
+		var rec []byte
+		if err := rows.Scan(&line, &rec); err != nil {
+			return err
+		}
+		if raw != nil {
+			err = raw.WriteJSON(line, rec) // as stored: the record as fetch wrote it
+		} else {
+			var r fetch.Record
+			if err = json.Unmarshal(rec, &r); err == nil {
+				err = w.Write(r)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), target)
 }
 
 // discard is the output of a job run without -o: the records go to the
@@ -368,12 +730,15 @@ func checkRecordFormat(format string, fields []string) error {
 // runSummary is the end of a run: its statistics and how it ended.
 type runSummary struct {
 	fetch.Summary
-	interrupted bool
-	jobFailed   int64 // with --job: the job's failed inputs, this run's and earlier ones
+	interrupted  bool
+	outputClosed error // the write that found the output closed (EPIPE)
+	jobFailed    int64 // with --job: the job's failed inputs, this run's and earlier ones
 }
 
 func (s runSummary) exit() error {
 	switch {
+	case s.outputClosed != nil:
+		return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): stopped after %d records, no new requests", s.Records)}
 	case s.interrupted:
 		return &exitError{code: exitInterrupted}
 	case s.Failed > 0 || s.jobFailed > 0:
@@ -390,7 +755,9 @@ const flushEvery = 100 * time.Millisecond
 // any) as it completes, and prints the summary on standard error. Signals
 // stop the run through st: once it is stopping no new input starts, and
 // when its context ends the requests in flight are cancelled and their
-// records written, so every record written is complete.
+// records written, so every record written is complete. An output closed
+// by its reader stops the run the same way (the records finished are
+// still stored in the job), and the run ends with exit 3.
 func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w output.Writer, prog *progress, quiet bool, j *job.Job) (runSummary, error) {
 	ctx := st.Context()
 	var read atomic.Int64
@@ -407,6 +774,7 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w
 	}
 	stats := fetch.NewStats()
 	lastFlush := time.Now()
+	var closed error // set once the output was found closed
 	// fail ends a run that cannot go on: the input's reader and the
 	// requests in flight are stopped, so that leaving the loop (which waits
 	// for them) does not wait for an idle standard input.
@@ -415,6 +783,19 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w
 		prog.finish()
 		return runSummary{}, &exitError{exitRuntime, err}
 	}
+	// written handles an output's error: nil, a closed output (the run
+	// stops, the job keeps storing), or the end of the run.
+	written := func(err error) error {
+		switch {
+		case err == nil || closed != nil:
+			return nil
+		case isClosedOutput(err):
+			closed = err
+			st.Stop()
+			return nil
+		}
+		return fmt.Errorf("writing records: %w", err)
+	}
 	for rec := range client.Run(ctx, counted, fetch.StopStarting(st.StopContext().Done())) {
 		stats.Add(rec)
 		if j != nil {
@@ -422,29 +803,39 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w
 				return fail(err)
 			}
 		}
-		if err := w.Write(rec); err != nil {
-			return fail(fmt.Errorf("writing records: %w", err))
+		if closed == nil {
+			if err := written(w.Write(rec)); err != nil {
+				return fail(err)
+			}
 		}
 		if time.Since(lastFlush) >= flushEvery {
 			lastFlush = time.Now()
-			if err := w.Flush(); err != nil {
-				return fail(fmt.Errorf("writing records: %w", err))
+			if closed == nil {
+				if err := written(w.Flush()); err != nil {
+					return fail(err)
+				}
 			}
-			prog.update(stats.Records, stats.Failed, read.Load()-stats.Records)
+			prog.update(progressState{Done: stats.Records, Failed: stats.Failed, Pending: read.Load() - stats.Records})
 		}
 	}
 	prog.finish()
-	if err := w.Flush(); err != nil {
-		return runSummary{}, &exitError{exitRuntime, fmt.Errorf("writing records: %w", err)}
+	if closed == nil {
+		if err := written(w.Flush()); err != nil {
+			return runSummary{}, &exitError{exitRuntime, err}
+		}
 	}
-	res := runSummary{Summary: stats.Summary(), interrupted: st.Signalled()}
+	res := runSummary{Summary: stats.Summary(), interrupted: st.Signalled(), outputClosed: closed}
 	if !quiet {
 		if res.interrupted && j == nil {
-			fmt.Fprintln(os.Stderr, "gather: interrupted; the records written are complete")
+			fmt.Fprintln(stdio.err, "gather: interrupted; the records written are complete")
 		}
-		res.WriteText(os.Stderr)
+		// A job run that fetched nothing (the job was done) has no
+		// figures of its own: jobSummary says where the job stands.
+		if j == nil || res.Records > 0 {
+			res.WriteText(stdio.err)
+		}
 		if note := openFilesNote(client.Concurrency()); note != "" {
-			fmt.Fprintln(os.Stderr, note)
+			fmt.Fprintln(stdio.err, note)
 		}
 	}
 	return res, nil

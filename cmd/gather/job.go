@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -60,7 +59,9 @@ func openFetchJob(ctx context.Context, f *fetchFlags, format string, body []byte
 }
 
 // jobSummary prints where the job stands, and makes the exit code the
-// job's: 1 when any input of the job failed.
+// job's: 1 when any input of the job failed. A run that found every input
+// stored already says so, with the job's totals, rather than a summary of
+// nothing.
 func jobSummary(ctx context.Context, j *job.Job, f *fetchFlags, sum *runSummary) error {
 	p, err := j.Progress(ctx)
 	if err != nil {
@@ -70,14 +71,27 @@ func jobSummary(ctx context.Context, j *job.Job, f *fetchFlags, sum *runSummary)
 	if f.quiet {
 		return nil
 	}
-	if p.Total >= 0 {
-		fmt.Fprintf(os.Stderr, "job %s: %d of %d inputs have a result (%d failed)", f.job, p.Stored, p.Total, p.Failed)
-	} else {
-		fmt.Fprintf(os.Stderr, "job %s: %d inputs have a result (%d failed); the number of inputs is known once the input is read to its end", f.job, p.Stored, p.Failed)
+	w := stdio.err
+	if p.New == 0 && p.Total >= 0 && p.Stored >= p.Total && !sum.interrupted && sum.outputClosed == nil {
+		fmt.Fprintf(w, "job %s: all %d inputs are already stored: %d ok, %d failed; nothing was fetched (gather report %s shows the job's figures", f.job, p.Total, p.Stored-p.Failed, p.Failed, f.job)
+		if p.Failed > 0 {
+			fmt.Fprintf(w, "; --retry-failed runs the failures again")
+		}
+		fmt.Fprintln(w, ")")
+		return nil
 	}
-	fmt.Fprintf(os.Stderr, "; this run stored %d and skipped %d stored before\n", p.New, p.Skipped)
-	if sum.interrupted || (p.Total < 0 || p.Stored < p.Total) {
-		fmt.Fprintf(os.Stderr, "gather: stopped; every finished result is stored: run the same command again to resume\n")
+	if p.Total >= 0 {
+		fmt.Fprintf(w, "job %s: %d of %d inputs have a result (%d ok, %d failed)", f.job, p.Stored, p.Total, p.Stored-p.Failed, p.Failed)
+	} else {
+		fmt.Fprintf(w, "job %s: %d inputs have a result (%d ok, %d failed); the number of inputs is known once the input is read to its end", f.job, p.Stored, p.Stored-p.Failed, p.Failed)
+	}
+	fmt.Fprintf(w, "; this run stored %d", p.New)
+	if p.Skipped > 0 {
+		fmt.Fprintf(w, " and skipped %d stored before", p.Skipped)
+	}
+	fmt.Fprintln(w)
+	if sum.interrupted || sum.outputClosed != nil || (p.Total < 0 || p.Stored < p.Total) {
+		fmt.Fprintf(w, "gather: stopped; every finished result is stored: run the same command again to resume\n")
 	}
 	return nil
 }

@@ -440,3 +440,28 @@ func requestsUnder(srv *upstream.Server, prefix string) int {
 	}
 	return n
 }
+
+// Running a finished job again says that every input is stored already,
+// with the job's totals, not a summary of nothing ("0 records ... p50
+// 0.0", an empty "status:" line, "skipped 0 stored before").
+func TestFinishedJobRerunSaysSo(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := t.TempDir()
+	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/ok/", 8, "")+urlLines(srv, "/gone/", 2, "status=404"))
+	jobFile := filepath.Join(dir, "crawl.db")
+	if res := runIn(t, "", "fetch", "--job", jobFile, urls); res.code != exitSomeFailed {
+		t.Fatalf("first run: exit %d: %s", res.code, res.stderr)
+	}
+	res := runIn(t, "", "fetch", "--job", jobFile, urls)
+	if res.code != exitSomeFailed {
+		t.Errorf("rerun: exit %d, want the job's (1)", res.code)
+	}
+	for _, bad := range []string{"0 records", "p50 0.0", "status: \n", "skipped 0"} {
+		if strings.Contains(res.stderr, bad) {
+			t.Errorf("rerun's stderr has %q:\n%s", bad, res.stderr)
+		}
+	}
+	if !strings.Contains(res.stderr, "all 10 inputs are already stored: 8 ok, 2 failed") {
+		t.Errorf("rerun's stderr:\n%s", res.stderr)
+	}
+}

@@ -1,65 +1,138 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
-// progress is the live display on standard error while a run goes on: how
-// much of the input is done (by bytes read, when the input's size is known,
-// so no pass over the input is needed to count it), the rate, the requests
-// in flight, the errors and the time left. It exists only when standard
-// error is a terminal; all its methods accept a nil receiver.
+// progress is the live display on standard error while a run goes on:
+// the records done against the inputs to do (known for a regular file,
+// whose lines are counted first, beside the run), the rate, the requests
+// in flight, the errors and the time left; for a pipe, counts and the rate.
+// It exists only when standard error is a terminal; all its methods accept
+// a nil receiver.
 type progress struct {
 	bar   *progressbar.ProgressBar
-	read  *countingReader // nil when the input's size is unknown
 	start time.Time
+	total atomic.Int64 // the inputs this run has to do, -1 until known
+	shown int64        // the total the bar shows (-1: unknown); the updater's
+	base  int64        // inputs done before this run (a job's stored results)
 }
 
-// newProgress returns a display, or nil when standard error is not a
-// terminal. With read, progress is the bytes read of an input of size bytes
-// (-1 when unknown); without, it is the records done of size.
-func newProgress(size int64, read *countingReader) *progress {
-	if !term.IsTerminal(int(os.Stderr.Fd())) {
+// progressState is what the display shows at an update. Fields may be
+// added: each update passes the state whole.
+type progressState struct {
+	Done    int64 // records written (or stored) by this run
+	Failed  int64 // of which failed
+	Pending int64 // inputs read but not done: in flight or waiting for their host
+}
+
+// newProgress returns a display on standard error, or nil when it is not
+// a terminal.
+func newProgress() *progress {
+	f, ok := stdio.err.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
+	return newProgressTo(f, 200*time.Millisecond)
+}
+
+// newProgressTo returns a display writing to w, rendering at most every
+// throttle.
+func newProgressTo(w io.Writer, throttle time.Duration) *progress {
 	opts := []progressbar.Option{
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionThrottle(200 * time.Millisecond),
-		progressbar.OptionSetPredictTime(size > 0),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionThrottle(throttle),
+		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionShowDescriptionAtLineEnd(),
 		progressbar.OptionSetSpinnerChangeInterval(0), // no ticker goroutine: we render
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionClearOnFinish(),
 	}
-	if size <= 0 {
-		size = -1
-	}
-	return &progress{bar: progressbar.NewOptions64(size, opts...), read: read, start: time.Now()}
+	p := &progress{bar: progressbar.NewOptions64(-1, opts...), start: time.Now(), shown: -1}
+	p.total.Store(-1)
+	return p
 }
 
-// update shows the counts so far: records done, failed, and requests read
-// but not done (in flight or waiting for their host).
-func (p *progress) update(done, failed, pending int64) {
+// update shows the state of the run.
+func (p *progress) update(s progressState) {
 	if p == nil {
 		return
 	}
-	rate := float64(done) / max(time.Since(p.start).Seconds(), 1e-3)
-	p.bar.Describe(fmt.Sprintf("%d done  %.0f/s  %d in flight  %d errors", done, rate, pending, failed))
-	if p.read != nil {
-		p.bar.Set64(p.read.n.Load())
-	} else {
-		p.bar.Set64(done)
+	if t := p.total.Load(); t >= 0 && t != p.shown {
+		p.shown = t
+		p.bar.ChangeMax64(max(t, 1))
 	}
+	if p.shown >= 0 && s.Done > p.shown {
+		p.shown = s.Done // an estimate exceeded (CSV rows of several lines are fewer records)
+		p.bar.ChangeMax64(s.Done)
+	}
+	rate := float64(s.Done) / max(time.Since(p.start).Seconds(), 1e-3)
+	p.bar.Describe(fmt.Sprintf("%.0f/s  %d in flight  %d errors", rate, s.Pending, s.Failed))
+	p.bar.Set64(s.Done)
+}
+
+// countLines counts the lines of the regular file name beside the run, so
+// that the display knows the inputs to do: lines, less a CSV header and
+// the base already done. It stops when ctx ends.
+func (p *progress) countLines(ctx context.Context, name string, header bool) {
+	if p == nil {
+		return
+	}
+	go func() {
+		n, err := countFileLines(ctx, name)
+		if err != nil {
+			return
+		}
+		if header {
+			n--
+		}
+		p.total.Store(max(n-p.base, 0))
+	}()
+}
+
+// countFileLines counts the lines of a file (a last line without a
+// newline counts), reading it in large blocks: gigabytes a second. It
+// returns ctx's error once ctx ends.
+func countFileLines(ctx context.Context, name string) (int64, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	var n int64
+	last := byte('\n')
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+			last = buf[k-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n, nil
 }
 
 // finish clears the display, so the summary that follows starts clean.
@@ -69,32 +142,6 @@ func (p *progress) finish() {
 	}
 	p.bar.Finish()
 	p.bar.Exit()
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// openFilesNote returns a warning when the open-files limit is low for the
-// concurrency (Go raises the soft limit to the hard one at start; this says
-// when even that is not enough), else "".
-func openFilesNote(concurrency int) string {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return ""
-	}
-	if need := uint64(2*concurrency + 64); lim.Cur < need {
-		return fmt.Sprintf("note: the open-files limit is %d, low for %d requests in flight (about %d wanted); raise it with ulimit -n", lim.Cur, concurrency, need)
-	}
-	return ""
 }
 
 // interruptibleReader reads r in a goroutine of its own so that a Read

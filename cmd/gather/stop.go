@@ -26,6 +26,7 @@ type stopper struct {
 	stopNew   context.CancelFunc
 	signalled atomic.Bool
 	sigs      chan os.Signal
+	asked     chan struct{} // Stop's: a first signal, but not a signal
 	quit      chan struct{}
 	wg        sync.WaitGroup
 }
@@ -33,7 +34,7 @@ type stopper struct {
 // newStopper starts listening for the signals. note, when not nil, is
 // called on the first signal with the grace period (grace > 0 only).
 func newStopper(parent context.Context, grace time.Duration, note func(grace time.Duration)) *stopper {
-	s := &stopper{sigs: make(chan os.Signal, 2), quit: make(chan struct{})}
+	s := &stopper{sigs: make(chan os.Signal, 2), asked: make(chan struct{}, 1), quit: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(parent)
 	s.stop, s.stopNew = context.WithCancel(s.ctx)
 	signal.Notify(s.sigs, os.Interrupt, syscall.SIGTERM)
@@ -41,6 +42,13 @@ func newStopper(parent context.Context, grace time.Duration, note func(grace tim
 		var timer <-chan time.Time
 		for {
 			select {
+			case <-s.asked: // Stop has stopped new inputs
+				if grace > 0 {
+					if timer == nil {
+						timer = time.After(grace)
+					}
+					continue
+				}
 			case <-s.sigs:
 				s.signalled.Store(true)
 				if first := s.stop.Err() == nil; first && grace > 0 {
@@ -70,6 +78,17 @@ func newStopper(parent context.Context, grace time.Duration, note func(grace tim
 // standard input does not hold the run; requests() sees Stopping before
 // it could take a line cut short for a record).
 func (s *stopper) StopContext() context.Context { return s.stop }
+
+// Stop stops the run as a first Ctrl-C does, but is not a signal: no new
+// request starts, and those in flight have the grace period to finish
+// (none without one). It is for a run whose output was closed.
+func (s *stopper) Stop() {
+	s.stopNew()
+	select {
+	case s.asked <- struct{}{}:
+	default:
+	}
+}
 
 // Abort stops the run at once: new inputs and the requests in flight. It is
 // for a run that cannot go on (its output or its job file failed).

@@ -14,6 +14,7 @@ func newUpstreamCommand() *cobra.Command {
 	var (
 		addr string
 		cfg  upstream.Config
+		size sizeFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "upstream",
@@ -25,6 +26,10 @@ reset=1, hang=1, malformed=1, echo=1). GET /_stats returns its counters as
 JSON. It runs until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if size > 1<<30 {
+				return usageError("--size %d: at most 1GiB", size)
+			}
+			cfg.BodySize = int(size)
 			srv, err := upstream.StartOn(addr, cfg)
 			if err != nil {
 				return &exitError{exitRuntime, fmt.Errorf("listening on %s: %w", addr, err)}
@@ -40,7 +45,7 @@ JSON. It runs until interrupted.`,
 	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fl.DurationVar(&cfg.Latency, "latency", 0, "latency added to every response")
 	fl.DurationVar(&cfg.LatencyJitter, "jitter", 0, "extra random latency, up to this")
-	fl.IntVar(&cfg.BodySize, "size", 0, "body size in bytes (0: a short text)")
+	fl.Var(&size, "size", "body size (a size: 512, 4k, 1MiB; 0: a short text)")
 	fl.Float64Var(&cfg.FailRate, "fail", 0, "probability of a failure status")
 	fl.IntVar(&cfg.FailStatus, "fail-status", 503, "the failure status")
 	fl.StringVar(&cfg.RetryAfter, "retry-after", "", "Retry-After sent with failures")
