@@ -508,7 +508,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 				rest = strings.NewReader("") // a bad header ended the input
 			}
 		}
-		all := spec.requests(rest, jin.Start, header, jin.Take, st.Stopping)
+		all := spec.requestsContext(st.StopContext(), rest, jin.Start, header, jin.Take, nil)
 		reqs = func(yield func(fetch.Request) bool) {
 			for r := range all {
 				if !yield(r) {
@@ -523,7 +523,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 		j.Start(ctx, func(error) { st.Abort() }) // the error is Close's
 	} else {
-		reqs = spec.requests(read, input.Pos{}, nil, nil, st.Stopping)
+		reqs = spec.requestsContext(st.StopContext(), read, input.Pos{}, nil, nil, nil)
 	}
 
 	// With a job, a regular -o file is written from the job at the end of

@@ -117,17 +117,6 @@ func newRequestSpec(format, method, urlTemplate string, headers []string, data [
 	return s, nil
 }
 
-// requests is requestsContext with no context (a template is still
-// bounded by template.DefaultTime) and stop, when not nil, saying when
-// reading ends. It is the form cmd/gather/fetch.go calls until it passes
-// the run's context.
-func (s *requestSpec) requests(r io.Reader, start input.Pos, header []string, take func(num int, end input.Pos) bool, stop func() bool) iter.Seq[fetch.Request] {
-	if stop == nil {
-		stop = func() bool { return false }
-	}
-	return s.read(context.Background(), r, start, header, take, nil, stop)
-}
-
 // requestsContext reads r in the spec's format and yields one request per
 // input. An input that cannot be read or whose template fails becomes a
 // request with Err set, which the engine turns into a bad_input record.
