@@ -12,8 +12,10 @@ import (
 // channel when they settle; nothing polls or selects over all of them.
 //
 // Iteration ends when every future has been yielded, when the loop breaks,
-// or when ctx is done (check ctx.Err() to tell). Stopping early does not
-// cancel the futures' tasks.
+// or when ctx is done (check ctx.Err() to tell). A future that is done is
+// always yielded before a done ctx ends the iteration: with ctx already
+// cancelled, AsCompleted still yields every future that is done. Stopping
+// early does not cancel the futures' tasks.
 //
 // For a stream of inputs rather than started futures, use Map.
 func AsCompleted[T any](ctx context.Context, futs ...*Future[T]) iter.Seq2[int, *Future[T]] {
@@ -21,14 +23,37 @@ func AsCompleted[T any](ctx context.Context, futs ...*Future[T]) iter.Seq2[int, 
 		completions, stop := watchAll(futs)
 		defer stop()
 		for range futs {
-			select {
-			case i := <-completions:
-				if !yield(i, futs[i]) {
-					return
-				}
-			case <-ctx.Done():
+			i, ok := next(ctx, completions)
+			if !ok {
 				return
 			}
+			if !yield(i, futs[i]) {
+				return
+			}
+		}
+	}
+}
+
+// next returns the index of the next future to complete, preferring a
+// completion that is already there to a context that is done: a result that
+// is there is always handed back. It reports false only when ctx is done and
+// no completion is waiting.
+func next(ctx context.Context, completions <-chan int) (int, bool) {
+	select {
+	case i := <-completions:
+		return i, true
+	default:
+	}
+	select {
+	case i := <-completions:
+		return i, true
+	case <-ctx.Done():
+		// Both may have been ready; the select chose at random.
+		select {
+		case i := <-completions:
+			return i, true
+		default:
+			return 0, false
 		}
 	}
 }
@@ -81,6 +106,9 @@ func (m WaitMode) String() string {
 // the futures that are done at that moment and those still pending, each in
 // the order of futs. Put a timeout on it with context.WithTimeout: when ctx
 // is done first, Wait returns the futures split as they stand and ctx.Err().
+// The error is reported only when the condition does not hold in what Wait
+// returns: futures that are done always count, so a done ctx never hides a
+// result that is there.
 //
 // Pending futures keep running; cancel their Scope to stop them. With no
 // futures Wait returns at once.
@@ -90,24 +118,28 @@ func Wait[T any](ctx context.Context, mode WaitMode, futs ...*Future[T]) (done, 
 	}
 	completions, stop := watchAll(futs)
 	defer stop()
-wait:
 	for range futs {
-		select {
-		case i := <-completions:
-			if mode == FirstCompleted || (mode == FirstException && futs[i].err != nil) {
-				break wait
-			}
-		case <-ctx.Done():
-			err = ctx.Err()
-			break wait
+		i, ok := next(ctx, completions)
+		if !ok || mode == FirstCompleted || (mode == FirstException && futs[i].err != nil) {
+			break
 		}
 	}
+	failed := false
 	for _, f := range futs {
 		if f.isDone() {
 			done = append(done, f)
+			failed = failed || f.err != nil
 		} else {
 			pending = append(pending, f)
 		}
+	}
+	// The condition is judged on what Wait returns, so that futures done
+	// by now are never reported as a timeout.
+	holds := len(pending) == 0 ||
+		(mode == FirstCompleted && len(done) > 0) ||
+		(mode == FirstException && failed)
+	if !holds {
+		err = ctx.Err()
 	}
 	return done, pending, err
 }

@@ -181,3 +181,55 @@ func TestWaitEmptyAndBadMode(t *testing.T) {
 	}()
 	gather.Wait[int](context.Background(), gather.WaitMode(7))
 }
+
+// Issue 11: with a context that is already done and futures that are
+// already done, the results are there and must be handed back every time,
+// never the context's error instead.
+func TestDoneResultsWinOverDoneContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	futs := []*gather.Future[int]{gather.Resolved(0, nil), gather.Resolved(1, errors.New("one")), gather.Resolved(2, nil)}
+	for rep := range 1000 {
+		for _, mode := range []gather.WaitMode{gather.AllCompleted, gather.FirstCompleted, gather.FirstException} {
+			done, pending, err := gather.Wait(ctx, mode, futs...)
+			if err != nil || len(done) != 3 || len(pending) != 0 {
+				t.Fatalf("repetition %d, %v: Wait = %d done, %d pending, %v; want every future done and no error", rep, mode, len(done), len(pending), err)
+			}
+		}
+		n := 0
+		for range gather.AsCompleted(ctx, futs...) {
+			n++
+		}
+		if n != 3 {
+			t.Fatalf("repetition %d: AsCompleted yielded %d of 3 done futures", rep, n)
+		}
+		p := gather.NewPromise[int]()
+		p.Resolve(5)
+		if v, err := p.Future().Await(ctx); v != 5 || err != nil {
+			t.Fatalf("repetition %d: Await = %d, %v", rep, v, err)
+		}
+	}
+}
+
+// A future that completes while Wait waits and a context done at the same
+// time: whatever is done when Wait returns is in done, and an error is
+// reported only when the mode's condition does not hold.
+func TestWaitDoneFuturesCountedWhenContextEnds(t *testing.T) {
+	for rep := range 1000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := gather.NewPromise[int]()
+		go func() { p.Resolve(1); cancel() }()
+		done, pending, err := gather.Wait(ctx, gather.AllCompleted, p.Future())
+		if len(done)+len(pending) != 1 {
+			t.Fatalf("repetition %d: lost a future", rep)
+		}
+		if len(done) == 1 && err != nil {
+			t.Fatalf("repetition %d: every future done and err = %v", rep, err)
+		}
+		if len(pending) == 1 && err == nil {
+			t.Fatalf("repetition %d: a future pending and no error", rep)
+		}
+		cancel()
+		<-p.Future().Done()
+	}
+}

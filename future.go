@@ -113,6 +113,9 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	case <-f.Done():
 		return f.value, f.err
 	case <-ctx.Done():
+		if f.isDone() { // both were ready; the select chose at random
+			return f.value, f.err
+		}
 		var zero T
 		return zero, ctx.Err()
 	}
