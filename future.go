@@ -3,6 +3,7 @@ package gather
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -36,8 +37,14 @@ type Future[T any] struct {
 // most tasks finish before they are awaited, and their futures stay small.
 type waiters[T any] struct {
 	done      chan struct{} // closed when the future is done
-	callbacks []func(T, error)
+	callbacks []*callback[T]
 	watchers  []watcher // AsCompleted and Wait, removable when they return
+}
+
+// A callback is one OnDone registration; its address identifies it for
+// removal.
+type callback[T any] struct {
+	fn func(T, error)
 }
 
 // A watcher receives an index on a channel whose buffer has room for it.
@@ -66,18 +73,20 @@ func newFuture[T any]() *Future[T] {
 // Resolved returns a future that is already done with v and err.
 func Resolved[T any](v T, err error) *Future[T] {
 	f := newFuture[T]()
-	f.settle(v, err)
+	f.settle(v, err) // no callbacks yet
 	return f
 }
 
 // settle records the outcome, wakes the waiters and runs the callbacks in the
 // calling goroutine. It reports false, and changes nothing, when the future
-// was already settled.
-func (f *Future[T]) settle(v T, err error) bool {
+// was already settled. A callback that panics does not stop the others: the
+// panics are returned, as *PanicError, in cbErr (joined if there are
+// several), for the caller to hand to the future's owner.
+func (f *Future[T]) settle(v T, err error) (ok bool, cbErr error) {
 	f.mu.Lock()
 	if f.state.Load() == stateDone {
 		f.mu.Unlock()
-		return false
+		return false, nil
 	}
 	f.value, f.err = v, err
 	f.state.Store(stateDone)
@@ -85,7 +94,7 @@ func (f *Future[T]) settle(v T, err error) bool {
 	f.w = nil
 	f.mu.Unlock()
 	if w == nil {
-		return true
+		return true, nil
 	}
 	if w.done != nil {
 		close(w.done)
@@ -93,11 +102,33 @@ func (f *Future[T]) settle(v T, err error) bool {
 	for _, wt := range w.watchers {
 		wt.ch <- wt.index // never blocks: the buffer has room for every watched future
 	}
+	var panics []error
 	for _, cb := range w.callbacks {
-		cb(v, err)
+		if p := runCallback(cb.fn, v, err); p != nil {
+			panics = append(panics, p)
+		}
 	}
-	return true
+	if len(panics) == 1 {
+		return true, panics[0]
+	}
+	return true, errors.Join(panics...)
 }
+
+// runCallback calls cb and returns its panic, if any, as a *PanicError.
+func runCallback[T any](cb func(T, error), v T, err error) (p error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p = recovered(r)
+		}
+	}()
+	cb(v, err)
+	return nil
+}
+
+// errCallbackGoexit is a scope's error when a done-callback of one of its
+// tasks called runtime.Goexit: the goroutine settling the future exited
+// there, and the callbacks after it did not run.
+var errCallbackGoexit = errors.New("gather: a done-callback called runtime.Goexit")
 
 // Await waits until the future is done and returns its value and error, or
 // until ctx is done and returns ctx.Err(). A done future is returned at once,
@@ -154,24 +185,52 @@ func (f *Future[T]) Result() (T, error) {
 }
 
 // OnDone arranges for cb to be called once with the future's value and
-// error. If the future is already done, cb runs at once in the calling
-// goroutine; otherwise it runs in the goroutine that settles the future,
-// after the waiters are released, in the order the callbacks were added.
+// error, as asyncio's add_done_callback. If the future is already done, cb
+// runs at once in the calling goroutine; otherwise it runs in the goroutine
+// that settles the future, after the waiters are released, in the order the
+// callbacks were added.
 //
 // Callbacks should be short and must not block: they delay the goroutine
-// that settles the future. A callback that panics crashes that goroutine.
-func (f *Future[T]) OnDone(cb func(T, error)) {
+// that settles the future. A callback that panics there does not stop the
+// other callbacks; its panic goes, as a *PanicError, to the future's owner:
+// the Wait of the scope of a task started by Go (which also cancels the
+// scope, as a task's panic does), or the caller of Promise.Resolve or
+// Promise.Reject. A callback run at once by OnDone panics in its caller.
+//
+// remove takes cb off the future, as asyncio's remove_done_callback: it
+// reports whether cb was removed before it ran; after it ran, or a second
+// time, remove does nothing and reports false.
+func (f *Future[T]) OnDone(cb func(T, error)) (remove func() bool) {
 	f.mu.Lock()
 	if f.state.Load() == statePending {
 		if f.w == nil {
 			f.w = &waiters[T]{}
 		}
-		f.w.callbacks = append(f.w.callbacks, cb)
+		c := &callback[T]{fn: cb}
+		f.w.callbacks = append(f.w.callbacks, c)
 		f.mu.Unlock()
-		return
+		return func() bool { return f.removeCallback(c) }
 	}
 	f.mu.Unlock()
 	cb(f.value, f.err)
+	return ranAlready
+}
+
+func ranAlready() bool { return false }
+
+// removeCallback removes c if the future is still pending.
+func (f *Future[T]) removeCallback(c *callback[T]) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.w == nil {
+		return false
+	}
+	i := slices.Index(f.w.callbacks, c)
+	if i < 0 {
+		return false
+	}
+	f.w.callbacks = slices.Delete(f.w.callbacks, i, i+1)
+	return true
 }
 
 // watch arranges for index to be sent on ch when the future is done, at once
@@ -227,23 +286,28 @@ func NewPromise[T any]() *Promise[T] {
 func (p *Promise[T]) Future() *Future[T] { return p.f }
 
 // Resolve settles the future with the value v and a nil error. It returns
-// ErrResolved if the future was already settled.
+// ErrResolved if the future was already settled. If a done-callback panics,
+// the future is settled all the same, the other callbacks run, and Resolve
+// returns the panic as a *PanicError.
 func (p *Promise[T]) Resolve(v T) error {
-	if !p.f.settle(v, nil) {
+	ok, cbErr := p.f.settle(v, nil)
+	if !ok {
 		return ErrResolved
 	}
-	return nil
+	return cbErr
 }
 
 // Reject settles the future with err, which must not be nil, and the zero
-// value. It returns ErrResolved if the future was already settled.
+// value. It returns ErrResolved if the future was already settled, and a
+// done-callback's panic as Resolve does.
 func (p *Promise[T]) Reject(err error) error {
 	if err == nil {
 		panic("gather: Promise.Reject with a nil error")
 	}
 	var zero T
-	if !p.f.settle(zero, err) {
+	ok, cbErr := p.f.settle(zero, err)
+	if !ok {
 		return ErrResolved
 	}
-	return nil
+	return cbErr
 }

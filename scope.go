@@ -177,7 +177,7 @@ func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
 			s.record(err, false)
 		}
 		var zero T
-		t.settle(zero, err)
+		t.settle(zero, err) // no callbacks yet
 		return &t.Future
 	}
 	s.wg.Add(1)
@@ -195,9 +195,15 @@ type task[T any] struct {
 func (t *task[T]) run() {
 	s, fn := t.s, t.fn
 	t.s, t.fn = nil, nil // the future may outlive the scope; let them go
+	defer s.wg.Done()    // last, whatever happens in the defers below
 	var v T
 	err := errGoexit // stays so only if fn calls runtime.Goexit
-	returned := false
+	returned, settled := false, false
+	defer func() {
+		if !settled { // a done-callback called runtime.Goexit
+			s.record(errCallbackGoexit, true)
+		}
+	}()
 	defer func() {
 		panicked := !returned
 		if r := recover(); r != nil {
@@ -207,8 +213,11 @@ func (t *task[T]) run() {
 			s.record(err, panicked)
 		}
 		s.release()
-		t.settle(v, err)
-		s.wg.Done()
+		_, cbErr := t.settle(v, err)
+		settled = true
+		if cbErr != nil {
+			s.record(cbErr, true) // a callback's panic is a panic in the scope
+		}
 	}()
 	v, err = fn(s.ctx)
 	returned = true
