@@ -29,8 +29,11 @@ type Future[T any] struct {
 	mu sync.Mutex
 	w  *waiters[T] // made on demand by Done and OnDone while pending
 
-	value T     // written once, before state becomes done
-	err   error // written once, before state becomes done
+	value     T     // written once, before state becomes done
+	err       error // written once, before state becomes done
+	cancelled bool  // written once, before state becomes done
+
+	tc *taskCtx // the task's context, for Cancel; nil when not made by Go
 }
 
 // waiters is the part of a future that only futures someone waits on need:
@@ -264,6 +267,35 @@ func (f *Future[T]) unwatch(ch chan<- int) {
 	}
 	clear(f.w.watchers[len(kept):])
 	f.w.watchers = kept
+}
+
+// Cancel cancels the context of the task behind the future, with cause
+// (context.Canceled when nil; recovered in the task with context.Cause), as
+// asyncio's task.cancel(msg). It reports whether the task was still running:
+// false once its function has returned, and for futures not started by Go,
+// which have no task to cancel. Cancelling twice keeps the first cause.
+//
+// Cancel only asks: the task stops when its function returns. If it returns
+// an error that is its cancellation (errors.Is context.Canceled or the
+// cause), the future is recorded as cancelled (see Cancelled): that is not a
+// failure of the scope, which goes on and does not cancel the other tasks,
+// and Scope.Wait does not report it. If it returns a value anyway, the value
+// is kept; if it returns another error, that is a failure like any other.
+//
+// Only the task's own context is cancelled, a child of the scope's: the
+// scope and its other tasks are not.
+func (f *Future[T]) Cancel(cause error) bool {
+	if f.tc == nil {
+		return false
+	}
+	return f.tc.cancel(cause)
+}
+
+// Cancelled reports whether the future is done and its task ended with the
+// cancellation its own Cancel caused. The future's error is then what the
+// task returned, context.Canceled or the cause.
+func (f *Future[T]) Cancelled() bool {
+	return f.isDone() && f.cancelled
 }
 
 // A Promise is the write side of a future resolved by hand, as asyncio's

@@ -2,6 +2,7 @@ package gather
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -159,7 +160,11 @@ func (s *Scope) release() {
 }
 
 // Go starts fn in a new goroutine now, as asyncio's create_task, and returns
-// the future of its outcome. fn receives the scope's context.
+// the future of its outcome. fn receives the task's own context: a child of
+// the scope's, cancelled with it, and also by the future's Cancel. The task's
+// context is not cancelled when fn returns (values fn returns may go on
+// using it, a response body say) but when the scope is; until then a task
+// whose context was used holds a child context of the scope's.
 //
 // If the scope has a Limit, Go first waits for a free slot. If the scope's
 // context is done before fn can start, fn never runs and the returned future
@@ -172,6 +177,7 @@ func (s *Scope) release() {
 // parameters.
 func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
 	t := &task[T]{s: s, fn: fn}
+	t.tc, t.ctx.parent = &t.ctx, s.ctx
 	if err := s.acquire(); err != nil {
 		if s.failFast {
 			s.record(err, false)
@@ -188,8 +194,9 @@ func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
 // A task is a future with what its goroutine needs, in one allocation.
 type task[T any] struct {
 	Future[T]
-	s  *Scope
-	fn func(context.Context) (T, error)
+	s   *Scope
+	fn  func(context.Context) (T, error)
+	ctx taskCtx
 }
 
 func (t *task[T]) run() {
@@ -209,7 +216,10 @@ func (t *task[T]) run() {
 		if r := recover(); r != nil {
 			err = recovered(r)
 		}
-		if err != nil {
+		selfCancelled, cause := t.ctx.end()
+		if err != nil && !panicked && selfCancelled && (errors.Is(err, context.Canceled) || errors.Is(err, cause)) {
+			t.cancelled = true // its own cancellation: not a failure of the scope
+		} else if err != nil {
 			s.record(err, panicked)
 		}
 		s.release()
@@ -219,6 +229,6 @@ func (t *task[T]) run() {
 			s.record(cbErr, true) // a callback's panic is a panic in the scope
 		}
 	}()
-	v, err = fn(s.ctx)
+	v, err = fn(&t.ctx)
 	returned = true
 }
