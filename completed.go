@@ -105,7 +105,9 @@ func (m WaitMode) String() string {
 // Wait waits until the condition of mode holds, as asyncio.wait, and returns
 // the futures that are done at that moment and those still pending, each in
 // the order of futs. Put a timeout on it with context.WithTimeout: when ctx
-// is done first, Wait returns the futures split as they stand and ctx.Err().
+// is done first, Wait returns the futures split as they stand and ctx's
+// error (wrapped with its cause when that is another error, so that
+// errors.Is finds both).
 // The error is reported only when the condition does not hold in what Wait
 // returns: futures that are done always count, so a done ctx never hides a
 // result that is there.
@@ -139,7 +141,7 @@ func Wait[T any](ctx context.Context, mode WaitMode, futs ...*Future[T]) (done, 
 		(mode == FirstCompleted && len(done) > 0) ||
 		(mode == FirstException && failed)
 	if !holds {
-		err = ctx.Err()
+		err = ctxErr(ctx)
 	}
 	return done, pending, err
 }

@@ -124,9 +124,10 @@ func TestWaitModes(t *testing.T) {
 						t.Fatal("a pending future is done")
 					}
 				}
-				// Pending futures keep running: they all finish.
-				if err := s.Wait(); err != nil {
-					t.Fatal(err)
+				// Pending futures keep running: they all finish. The
+				// failure nobody retrieved is Wait's.
+				if err := s.Wait(); err != boom {
+					t.Fatalf("Wait = %v, want boom", err)
 				}
 				if v, _ := futs[0].Result(); v != 4 {
 					t.Fatalf("a pending task was disturbed: %d", v)

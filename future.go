@@ -56,9 +56,11 @@ type watcher struct {
 	index int
 }
 
+// The bits of Future.state.
 const (
-	statePending uint32 = iota
-	stateDone
+	stateDone    uint32 = 1 << iota // value and err are set
+	stateAwaited                    // a failure was handed to someone (Await, Result, a callback)
+	stateLate                       // the task ended while its scope was cancelled
 )
 
 // closed is the Done channel of every future that was already done when
@@ -87,12 +89,12 @@ func Resolved[T any](v T, err error) *Future[T] {
 // several), for the caller to hand to the future's owner.
 func (f *Future[T]) settle(v T, err error) (ok bool, cbErr error) {
 	f.mu.Lock()
-	if f.state.Load() == stateDone {
+	if f.isDone() {
 		f.mu.Unlock()
 		return false, nil
 	}
 	f.value, f.err = v, err
-	f.state.Store(stateDone)
+	f.state.Or(stateDone)
 	w := f.w
 	f.w = nil
 	f.mu.Unlock()
@@ -101,6 +103,9 @@ func (f *Future[T]) settle(v T, err error) (ok bool, cbErr error) {
 	}
 	if w.done != nil {
 		close(w.done)
+	}
+	if err != nil && len(w.callbacks) > 0 {
+		f.state.Or(stateAwaited)
 	}
 	for _, wt := range w.watchers {
 		wt.ch <- wt.index // never blocks: the buffer has room for every watched future
@@ -140,30 +145,30 @@ var errCallbackGoexit = errors.New("gather: a done-callback called runtime.Goexi
 // Await never cancels the task behind the future: giving up waiting is the
 // waiter's business. To stop tasks, cancel their Scope.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
-	if f.state.Load() == stateDone {
-		return f.value, f.err
+	if f.isDone() {
+		return f.value, f.awaited()
 	}
 	select {
 	case <-f.Done():
-		return f.value, f.err
+		return f.value, f.awaited()
 	case <-ctx.Done():
 		if f.isDone() { // both were ready; the select chose at random
-			return f.value, f.err
+			return f.value, f.awaited()
 		}
 		var zero T
-		return zero, ctx.Err()
+		return zero, ctxErr(ctx)
 	}
 }
 
 // Done returns a channel that is closed when the future is done, for use in
 // select statements.
 func (f *Future[T]) Done() <-chan struct{} {
-	if f.state.Load() == stateDone {
+	if f.isDone() {
 		return closed
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.state.Load() == stateDone {
+	if f.isDone() {
 		return closed
 	}
 	if f.w == nil {
@@ -175,13 +180,29 @@ func (f *Future[T]) Done() <-chan struct{} {
 	return f.w.done
 }
 
-func (f *Future[T]) isDone() bool { return f.state.Load() == stateDone }
+func (f *Future[T]) isDone() bool { return f.state.Load()&stateDone != 0 }
+
+// awaited returns f.err, noting that a failure was handed to someone.
+func (f *Future[T]) awaited() error {
+	if f.err != nil && f.state.Load()&stateAwaited == 0 {
+		f.state.Or(stateAwaited)
+	}
+	return f.err
+}
+
+// unawaitedErr returns the future's error if nobody was handed it.
+func (f *Future[T]) unawaitedErr() error {
+	if f.state.Load()&stateAwaited != 0 {
+		return nil
+	}
+	return f.err
+}
 
 // Result returns the value and error of a done future without waiting. When
 // the future is not done yet it returns ErrPending.
 func (f *Future[T]) Result() (T, error) {
-	if f.state.Load() == stateDone {
-		return f.value, f.err
+	if f.isDone() {
+		return f.value, f.awaited()
 	}
 	var zero T
 	return zero, ErrPending
@@ -205,7 +226,7 @@ func (f *Future[T]) Result() (T, error) {
 // time, remove does nothing and reports false.
 func (f *Future[T]) OnDone(cb func(T, error)) (remove func() bool) {
 	f.mu.Lock()
-	if f.state.Load() == statePending {
+	if !f.isDone() {
 		if f.w == nil {
 			f.w = &waiters[T]{}
 		}
@@ -215,7 +236,7 @@ func (f *Future[T]) OnDone(cb func(T, error)) (remove func() bool) {
 		return func() bool { return f.removeCallback(c) }
 	}
 	f.mu.Unlock()
-	cb(f.value, f.err)
+	cb(f.value, f.awaited())
 	return ranAlready
 }
 
@@ -240,7 +261,7 @@ func (f *Future[T]) removeCallback(c *callback[T]) bool {
 // if it is done already. ch's buffer must have room for it.
 func (f *Future[T]) watch(ch chan<- int, index int) {
 	f.mu.Lock()
-	if f.state.Load() == statePending {
+	if !f.isDone() {
 		if f.w == nil {
 			f.w = &waiters[T]{}
 		}

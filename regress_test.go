@@ -111,7 +111,8 @@ func TestReturnedPanicErrorIsAPlainError(t *testing.T) {
 		t.Fatalf("%d results: a returned error stopped the stream", n)
 	}
 	s := NewScope(context.Background(), KeepGoing())
-	Go(s, func(context.Context) (int, error) { return 0, wrapped })
+	f := Go(s, func(context.Context) (int, error) { return 0, wrapped })
+	f.Await(context.Background()) // retrieved: Wait does not report it again
 	if err := s.Wait(); err != nil {
 		t.Fatalf("KeepGoing scope returned %v for a returned error", err)
 	}

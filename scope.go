@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -40,10 +41,16 @@ type Scope struct {
 	_  [64]byte
 	wg sync.WaitGroup
 
-	mu       sync.Mutex
-	firstErr error // the first error of a task or of a refused start
-	panicErr error // the first panic, reported in preference to firstErr
+	mu          sync.Mutex
+	panics      []error     // panics of tasks and their done-callbacks, in order
+	failures    []error     // real failures, and the caller's cancellation, in order
+	byFailure   bool        // the scope's context was cancelled by a failure or a panic
+	callerNoted bool        // the caller's cancellation is in failures
+	unawaited   []unawaited // KeepGoing: futures of failed tasks
 }
+
+// unawaited is a failed future whose error nobody may have retrieved.
+type unawaited interface{ unawaitedErr() error }
 
 // A ScopeOption configures a Scope made by NewScope.
 type ScopeOption func(*Scope)
@@ -81,15 +88,32 @@ func NewScope(parent context.Context, opts ...ScopeOption) *Scope {
 func (s *Scope) Context() context.Context { return s.ctx }
 
 // Cancel cancels the scope's context: running tasks are asked to stop and no
-// new task starts. Without KeepGoing, tasks that then return the context's
-// error make Wait return context.Canceled (unless a task failed or panicked
-// first). Cancel does not wait; call Wait for that.
+// new task starts. It is the owner's own cancellation: if a task then
+// returns, or a start is refused, Wait reports context.Canceled. Cancel does
+// not wait; call Wait for that.
 func (s *Scope) Cancel() { s.cancel(context.Canceled) }
 
 // Wait waits for every task started in the scope to return, then cancels the
-// scope's context and returns: the error of the first task that panicked (a
-// *PanicError) or called runtime.Goexit, if any; else the first error a task
-// returned or a start was refused with (none with KeepGoing); else nil.
+// scope's context and returns every failure, or nil:
+//
+//   - the panics of tasks (or of their done-callbacks) and their calls to
+//     runtime.Goexit, first, as *PanicError;
+//   - then the errors tasks returned, the first failure first (none with
+//     KeepGoing, whose failures stay in their futures);
+//   - the cancellation of the scope by its parent context or by Cancel, if a
+//     task returned or a start was refused after it: the caller always sees
+//     its own cancellation, at its place among the failures, as the
+//     context's error wrapped with its cause (context.Cause) when the cause
+//     is another error, so that errors.Is finds both;
+//   - with KeepGoing, the errors of failed tasks that nobody retrieved
+//     (through Await, Result or a done-callback) by the time Wait returns.
+//
+// A single error is returned as it is; several are joined (errors.Join), so
+// errors.Is and errors.As find each one. Left out are the cancellations that
+// the first failure caused (a task returning context.Canceled, or the cause,
+// after the scope was cancelled) and a task's own cancellation (see
+// Future.Cancel). Each task's own error is its future's: Result and Await
+// return it.
 //
 // Go must not be called once Wait has returned; tasks of the scope may call
 // Go while Wait is waiting.
@@ -98,28 +122,81 @@ func (s *Scope) Wait() error {
 	s.cancel(context.Canceled)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.panicErr != nil {
-		return s.panicErr
+	errs := slices.Concat(s.panics, s.failures)
+	for _, u := range s.unawaited {
+		if err := u.unawaitedErr(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return s.firstErr
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
-// record notes a task's error and cancels the scope when the error calls for
-// it. panicked says the task panicked or called runtime.Goexit; an error a
-// task returned counts as a plain error even if it wraps a *PanicError.
-func (s *Scope) record(err error, panicked bool) {
-	if !panicked && !s.failFast {
+// record notes a task's error (or a refused start's) and cancels the scope
+// when the error calls for it. panicked says the task, or a done-callback,
+// panicked or called runtime.Goexit; an error a task returned counts as a
+// plain error even if it wraps a *PanicError. f is the task's future, nil
+// for a refused start.
+func (s *Scope) record(err error, panicked bool, f unawaited) {
+	if !panicked && s.cancelled() && s.isCancellation(err) {
+		return // the scope's cancellation caused it: see ended
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case panicked:
+		s.panics = append(s.panics, err)
+	case s.failFast:
+		s.failures = append(s.failures, err)
+	default: // KeepGoing: the future holds it
+		if f != nil {
+			s.unawaited = append(s.unawaited, f)
+		}
+		return
+	}
+	if !s.cancelled() {
+		s.byFailure = true
+	}
+	s.cancel(err) // under mu, so that byFailure says who cancelled
+}
+
+// isCancellation reports whether err is a cancellation: what a task returns
+// when its context is cancelled.
+func (s *Scope) isCancellation(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Cause(s.ctx))
+}
+
+// ended is called when a task returns or a start is refused. If the scope
+// is cancelled by then, and not by a failure of its own, the caller's
+// cancellation is noted, once, in its place among the failures.
+func (s *Scope) ended() {
+	if !s.cancelled() {
 		return
 	}
 	s.mu.Lock()
-	if panicked && s.panicErr == nil {
-		s.panicErr = err
+	defer s.mu.Unlock()
+	if s.byFailure || s.callerNoted {
+		return
 	}
-	if s.firstErr == nil {
-		s.firstErr = err
+	s.callerNoted = true
+	s.failures = append(s.failures, ctxErr(s.ctx))
+}
+
+// ctxErr returns ctx's error, wrapped with its cause when the cause is
+// another error, so that errors.Is finds both.
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	cause := context.Cause(ctx)
+	if cause == nil || errors.Is(cause, err) {
+		return err
 	}
-	s.mu.Unlock()
-	s.cancel(err)
+	return fmt.Errorf("%w: %w", err, cause)
 }
 
 // acquire takes a slot for a new task, or returns the context's error when
@@ -179,9 +256,8 @@ func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
 	t := &task[T]{s: s, fn: fn}
 	t.tc, t.ctx.parent = &t.ctx, s.ctx
 	if err := s.acquire(); err != nil {
-		if s.failFast {
-			s.record(err, false)
-		}
+		s.ended()
+		s.record(err, false, nil)
 		var zero T
 		t.settle(zero, err) // no callbacks yet
 		return &t.Future
@@ -208,7 +284,7 @@ func (t *task[T]) run() {
 	returned, settled := false, false
 	defer func() {
 		if !settled { // a done-callback called runtime.Goexit
-			s.record(errCallbackGoexit, true)
+			s.record(errCallbackGoexit, true, nil)
 		}
 	}()
 	defer func() {
@@ -217,16 +293,20 @@ func (t *task[T]) run() {
 			err = recovered(r)
 		}
 		selfCancelled, cause := t.ctx.end()
+		if s.cancelled() {
+			t.state.Or(stateLate)
+			s.ended()
+		}
 		if err != nil && !panicked && selfCancelled && (errors.Is(err, context.Canceled) || errors.Is(err, cause)) {
 			t.cancelled = true // its own cancellation: not a failure of the scope
 		} else if err != nil {
-			s.record(err, panicked)
+			s.record(err, panicked, &t.Future)
 		}
 		s.release()
 		_, cbErr := t.settle(v, err)
 		settled = true
 		if cbErr != nil {
-			s.record(cbErr, true) // a callback's panic is a panic in the scope
+			s.record(cbErr, true, nil) // a callback's panic is a panic in the scope
 		}
 	}()
 	v, err = fn(&t.ctx)
