@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 )
 
 // AsCompleted yields the futures in the order they complete, each with its
@@ -31,6 +32,17 @@ func AsCompleted[T any](ctx context.Context, futs ...*Future[T]) iter.Seq2[int, 
 				return
 			}
 		}
+	}
+}
+
+// AsCompletedSeq is AsCompleted over a sequence of futures (the values of a
+// map, say, with maps.Values): each future is yielded with its position in
+// futs. The sequence is read to its end when the iteration starts, before
+// the first future is yielded, so it must be finite; for a stream of inputs
+// of any length, use Map.
+func AsCompletedSeq[T any](ctx context.Context, futs iter.Seq[*Future[T]]) iter.Seq2[int, *Future[T]] {
+	return func(yield func(int, *Future[T]) bool) {
+		AsCompleted(ctx, slices.Collect(futs)...)(yield)
 	}
 }
 
@@ -74,6 +86,13 @@ func watchAll[T any](futs []*Future[T]) (completions <-chan int, stop func()) {
 			}
 		}
 	}
+}
+
+// WaitSeq is Wait over a sequence of futures (the values of a map, say, with
+// maps.Values). The sequence is read to its end first, so it must be
+// finite; done and pending are in its order.
+func WaitSeq[T any](ctx context.Context, mode WaitMode, futs iter.Seq[*Future[T]]) (done, pending []*Future[T], err error) {
+	return Wait(ctx, mode, slices.Collect(futs)...)
 }
 
 // WaitMode says when Wait returns, as asyncio.wait's return_when.

@@ -3,6 +3,7 @@ package gather_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -233,4 +234,37 @@ func TestWaitDoneFuturesCountedWhenContextEnds(t *testing.T) {
 		cancel()
 		<-p.Future().Done()
 	}
+}
+
+// Issue 11: Wait and AsCompleted accept an iter.Seq of futures.
+func TestWaitAndAsCompletedOverASeq(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := gather.NewScope(context.Background())
+		byName := map[string]*gather.Future[int]{}
+		for i, name := range []string{"c", "a", "b"} {
+			byName[name] = gather.Go(s, sleeper(time.Duration(3-i)*time.Second, 3-i))
+		}
+		done, pending, err := gather.WaitSeq(context.Background(), gather.FirstCompleted, maps.Values(byName))
+		if err != nil || len(done) != 1 || len(pending) != 2 {
+			t.Fatalf("WaitSeq = %d done, %d pending, %v", len(done), len(pending), err)
+		}
+		if v, _ := done[0].Result(); v != 1 {
+			t.Fatalf("the first done is %d, want 1", v)
+		}
+		var got []int
+		futs := []*gather.Future[int]{byName["c"], byName["a"], byName["b"]}
+		for i, f := range gather.AsCompletedSeq(context.Background(), slices.Values(futs)) {
+			if f != futs[i] {
+				t.Fatalf("index %d does not name its future in the sequence", i)
+			}
+			v, _ := f.Result()
+			got = append(got, v)
+		}
+		if !slices.Equal(got, []int{1, 2, 3}) {
+			t.Fatalf("AsCompletedSeq yielded %v, want completion order", got)
+		}
+		if err := s.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
