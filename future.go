@@ -29,11 +29,12 @@ type Future[T any] struct {
 	mu sync.Mutex
 	w  *waiters[T] // made on demand by Done and OnDone while pending
 
-	value     T     // written once, before state becomes done
-	err       error // written once, before state becomes done
-	cancelled bool  // written once, before state becomes done
+	value T     // written once, before state becomes done
+	err   error // written once, before state becomes done
 
-	tc *taskCtx // the task's context, for Cancel; nil when not made by Go
+	// ext is a task's context and cancellation, made when first needed
+	// (see taskContext); nil for futures without a task.
+	ext atomic.Pointer[taskExt]
 }
 
 // waiters is the part of a future that only futures someone waits on need:
@@ -58,9 +59,13 @@ type watcher struct {
 
 // The bits of Future.state.
 const (
-	stateDone    uint32 = 1 << iota // value and err are set
-	stateAwaited                    // a failure was handed to someone (Await, Result, a callback)
-	stateLate                       // the task ended while its scope was cancelled
+	stateDone        uint32 = 1 << iota // value and err are set
+	stateAwaited                        // a failure was handed to someone (Await, Result, a callback)
+	stateLate                           // the task ended while its scope was cancelled
+	stateTask                           // the future is a task's, made by Go
+	stateCancelAsked                    // Cancel was called while the task ran
+	stateEnded                          // the task's function returned
+	stateCancelled                      // the task ended with its own cancellation
 )
 
 // closed is the Done channel of every future that was already done when
@@ -306,17 +311,34 @@ func (f *Future[T]) unwatch(ch chan<- int) {
 // Only the task's own context is cancelled, a child of the scope's: the
 // scope and its other tasks are not.
 func (f *Future[T]) Cancel(cause error) bool {
-	if f.tc == nil {
+	if f.state.Load()&stateTask == 0 {
 		return false
 	}
-	return f.tc.cancel(cause)
+	if cause == nil {
+		cause = context.Canceled
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.state.Load()
+	if st&stateEnded != 0 {
+		return false
+	}
+	if st&stateCancelAsked == 0 {
+		f.state.Or(stateCancelAsked)
+		if x := f.ext.Load(); x != nil {
+			x.cancel(cause)
+		} else {
+			f.ext.Store(&taskExt{cause: cause}) // the context, if ever made, starts cancelled
+		}
+	}
+	return true
 }
 
 // Cancelled reports whether the future is done and its task ended with the
 // cancellation its own Cancel caused. The future's error is then what the
 // task returned, context.Canceled or the cause.
 func (f *Future[T]) Cancelled() bool {
-	return f.isDone() && f.cancelled
+	return f.state.Load()&(stateDone|stateCancelled) == stateDone|stateCancelled
 }
 
 // A Promise is the write side of a future resolved by hand, as asyncio's

@@ -254,7 +254,7 @@ func (s *Scope) release() {
 // parameters.
 func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
 	t := &task[T]{s: s, fn: fn}
-	t.tc, t.ctx.parent = &t.ctx, s.ctx
+	t.state.Store(stateTask)
 	if err := s.acquire(); err != nil {
 		s.ended()
 		s.record(err, false, nil)
@@ -270,15 +270,14 @@ func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
 // A task is a future with what its goroutine needs, in one allocation.
 type task[T any] struct {
 	Future[T]
-	s   *Scope
-	fn  func(context.Context) (T, error)
-	ctx taskCtx
+	s  *Scope // kept after the end: the task's context refers to it
+	fn func(context.Context) (T, error)
 }
 
 func (t *task[T]) run() {
 	s, fn := t.s, t.fn
-	t.s, t.fn = nil, nil // the future may outlive the scope; let them go
-	defer s.wg.Done()    // last, whatever happens in the defers below
+	t.fn = nil        // the future may outlive the task; let fn go
+	defer s.wg.Done() // last, whatever happens in the defers below
 	var v T
 	err := errGoexit // stays so only if fn calls runtime.Goexit
 	returned, settled := false, false
@@ -292,13 +291,13 @@ func (t *task[T]) run() {
 		if r := recover(); r != nil {
 			err = recovered(r)
 		}
-		selfCancelled, cause := t.ctx.end()
+		selfCancelled, cause := t.end()
 		if s.cancelled() {
 			t.state.Or(stateLate)
 			s.ended()
 		}
 		if err != nil && !panicked && selfCancelled && (errors.Is(err, context.Canceled) || errors.Is(err, cause)) {
-			t.cancelled = true // its own cancellation: not a failure of the scope
+			t.state.Or(stateCancelled) // its own cancellation: not a failure of the scope
 		} else if err != nil {
 			s.record(err, panicked, &t.Future)
 		}
@@ -309,6 +308,6 @@ func (t *task[T]) run() {
 			s.record(cbErr, true, nil) // a callback's panic is a panic in the scope
 		}
 	}()
-	v, err = fn(&t.ctx)
+	v, err = fn((*taskContext[T])(t))
 	returned = true
 }

@@ -2,107 +2,84 @@ package gather
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// taskCtx is the context a task started by Go receives: a child of its
-// scope's context that Future.Cancel can cancel on its own. The child
-// context of the standard library is made only when the task (or a
-// context derived from it) first needs its Done channel, its cause or its
-// values after a cancel: a task that never looks at its context costs no
-// context at all.
-type taskCtx struct {
-	parent context.Context // the scope's context
-	child  atomic.Pointer[childCtx]
-
-	mu        sync.Mutex
-	cancelled bool  // Cancel was called while the task ran
-	cause     error // Cancel's cause
-	ended     bool  // the task's function has returned
-}
-
-type childCtx struct {
-	ctx    context.Context
+// taskExt is what a task needs only when its context is used or it is
+// cancelled on its own: the child context of the scope's, and Cancel's
+// cause. It never changes once published in Future.ext: Cancel before the
+// context is made publishes one with only the cause; making the context
+// publishes a new one.
+type taskExt struct {
+	ctx    context.Context // nil until the task's context is needed
 	cancel context.CancelCauseFunc
+	cause  error // Cancel's cause, nil if not cancelled before ctx was made
 }
+
+// taskContext is the context a task started by Go receives: a child of its
+// scope's context that Future.Cancel can cancel on its own. It is the task
+// itself under another type, so that it costs no allocation; the child
+// context of the standard library is made only when the task, or a context
+// derived from it, first needs its Done channel (or, after a Cancel, its
+// values and cause): a task that never looks at its context costs no
+// context at all.
+type taskContext[T any] task[T]
 
 // made returns the child context, made on first use.
-func (tc *taskCtx) made() context.Context {
-	if c := tc.child.Load(); c != nil {
-		return c.ctx
+func (c *taskContext[T]) made() context.Context {
+	if x := c.ext.Load(); x != nil && x.ctx != nil {
+		return x.ctx
 	}
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	if c := tc.child.Load(); c != nil {
-		return c.ctx
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	x := c.ext.Load()
+	if x != nil && x.ctx != nil {
+		return x.ctx
 	}
-	ctx, cancel := context.WithCancelCause(tc.parent)
-	if tc.cancelled {
-		cancel(tc.cause)
+	ctx, cancel := context.WithCancelCause(c.s.ctx)
+	if x != nil { // cancelled before it was made
+		cancel(x.cause)
 	}
-	tc.child.Store(&childCtx{ctx: ctx, cancel: cancel})
+	c.ext.Store(&taskExt{ctx: ctx, cancel: cancel})
 	return ctx
 }
 
-func (tc *taskCtx) Deadline() (time.Time, bool) { return tc.parent.Deadline() }
+func (c *taskContext[T]) Deadline() (time.Time, bool) { return c.s.ctx.Deadline() }
 
-func (tc *taskCtx) Done() <-chan struct{} { return tc.made().Done() }
+func (c *taskContext[T]) Done() <-chan struct{} { return c.made().Done() }
 
-func (tc *taskCtx) Err() error {
-	if c := tc.child.Load(); c != nil {
-		return c.ctx.Err()
-	}
-	tc.mu.Lock()
-	cancelled := tc.cancelled
-	tc.mu.Unlock()
-	if cancelled {
-		return tc.made().Err()
-	}
-	return tc.parent.Err()
-}
-
-func (tc *taskCtx) Value(key any) any {
-	if c := tc.child.Load(); c != nil {
-		return c.ctx.Value(key)
-	}
-	tc.mu.Lock()
-	cancelled := tc.cancelled
-	tc.mu.Unlock()
-	if cancelled { // context.Cause must find this context's cause
-		return tc.made().Value(key)
-	}
-	return tc.parent.Value(key)
-}
-
-func (tc *taskCtx) String() string { return "gather.taskContext" }
-
-// cancel cancels the task's context with cause (context.Canceled when nil)
-// and reports whether the task was still running. The first cause stays.
-func (tc *taskCtx) cancel(cause error) bool {
-	if cause == nil {
-		cause = context.Canceled
-	}
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	if tc.ended {
-		return false
-	}
-	if !tc.cancelled {
-		tc.cancelled, tc.cause = true, cause
-		if c := tc.child.Load(); c != nil {
-			c.cancel(cause)
+func (c *taskContext[T]) Err() error {
+	if x := c.ext.Load(); x != nil {
+		if x.ctx == nil {
+			return context.Canceled // cancelled on its own, not made yet
 		}
+		return x.ctx.Err()
 	}
-	return true
+	return c.s.ctx.Err()
 }
+
+func (c *taskContext[T]) Value(key any) any {
+	if c.ext.Load() != nil { // context.Cause must find this context's cause
+		return c.made().Value(key)
+	}
+	return c.s.ctx.Value(key)
+}
+
+func (c *taskContext[T]) String() string { return "gather.taskContext" }
 
 // end records that the task's function returned, and reports whether it was
 // cancelled on its own, and with what cause.
-func (tc *taskCtx) end() (cancelled bool, cause error) {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	tc.ended = true
-	return tc.cancelled, tc.cause
+func (t *task[T]) end() (cancelled bool, cause error) {
+	if t.state.Or(stateEnded)&stateCancelAsked == 0 {
+		return false, nil // a Cancel from now on reports false
+	}
+	t.mu.Lock() // Cancel publishes ext under it
+	defer t.mu.Unlock()
+	if x := t.ext.Load(); x != nil {
+		if x.ctx != nil {
+			return true, context.Cause(x.ctx)
+		}
+		return true, x.cause
+	}
+	return true, context.Canceled
 }
