@@ -27,14 +27,13 @@ type Future[T any] struct {
 	state atomic.Uint32 // pending, then done once value and err are set
 
 	mu sync.Mutex
-	w  *waiters[T] // made on demand by Done and OnDone while pending
+	// w is made on demand, under mu, by Done, OnDone and AsCompleted and
+	// Wait while the future is pending, and by a task's context and Cancel;
+	// it stays once made, emptied of its waiters when the future settles.
+	w atomic.Pointer[waiters[T]]
 
 	value T     // written once, before state becomes done
 	err   error // written once, before state becomes done
-
-	// ext is a task's context and cancellation, made when first needed
-	// (see taskContext); nil for futures without a task.
-	ext atomic.Pointer[taskExt]
 }
 
 // waiters is the part of a future that only futures someone waits on need:
@@ -43,6 +42,28 @@ type waiters[T any] struct {
 	done      chan struct{} // closed when the future is done
 	callbacks []*callback[T]
 	watchers  []watcher // AsCompleted and Wait, removable when they return
+
+	// ext is a task's context and cancellation, made when first needed
+	// (see taskContext); nil for futures without a task.
+	ext atomic.Pointer[taskExt]
+}
+
+// waiters returns f.w, made if needed; f.mu must be held.
+func (f *Future[T]) waiters() *waiters[T] {
+	w := f.w.Load()
+	if w == nil {
+		w = &waiters[T]{}
+		f.w.Store(w)
+	}
+	return w
+}
+
+// ext returns the task's context and cancellation, or nil.
+func (f *Future[T]) ext() *taskExt {
+	if w := f.w.Load(); w != nil {
+		return w.ext.Load()
+	}
+	return nil
 }
 
 // A callback is one OnDone registration; its address identifies it for
@@ -100,23 +121,25 @@ func (f *Future[T]) settle(v T, err error) (ok bool, cbErr error) {
 	}
 	f.value, f.err = v, err
 	f.state.Or(stateDone)
-	w := f.w
-	f.w = nil
-	f.mu.Unlock()
+	w := f.w.Load()
 	if w == nil {
+		f.mu.Unlock()
 		return true, nil
 	}
-	if w.done != nil {
-		close(w.done)
+	done, watchers, callbacks := w.done, w.watchers, w.callbacks
+	w.done, w.watchers, w.callbacks = nil, nil, nil
+	f.mu.Unlock()
+	if done != nil {
+		close(done)
 	}
-	if err != nil && len(w.callbacks) > 0 {
+	if err != nil && len(callbacks) > 0 {
 		f.state.Or(stateAwaited)
 	}
-	for _, wt := range w.watchers {
+	for _, wt := range watchers {
 		wt.ch <- wt.index // never blocks: the buffer has room for every watched future
 	}
 	var panics []error
-	for _, cb := range w.callbacks {
+	for _, cb := range callbacks {
 		if p := runCallback(cb.fn, v, err); p != nil {
 			panics = append(panics, p)
 		}
@@ -176,13 +199,11 @@ func (f *Future[T]) Done() <-chan struct{} {
 	if f.isDone() {
 		return closed
 	}
-	if f.w == nil {
-		f.w = &waiters[T]{}
+	w := f.waiters()
+	if w.done == nil {
+		w.done = make(chan struct{})
 	}
-	if f.w.done == nil {
-		f.w.done = make(chan struct{})
-	}
-	return f.w.done
+	return w.done
 }
 
 func (f *Future[T]) isDone() bool { return f.state.Load()&stateDone != 0 }
@@ -232,11 +253,9 @@ func (f *Future[T]) Result() (T, error) {
 func (f *Future[T]) OnDone(cb func(T, error)) (remove func() bool) {
 	f.mu.Lock()
 	if !f.isDone() {
-		if f.w == nil {
-			f.w = &waiters[T]{}
-		}
+		w := f.waiters()
 		c := &callback[T]{fn: cb}
-		f.w.callbacks = append(f.w.callbacks, c)
+		w.callbacks = append(w.callbacks, c)
 		f.mu.Unlock()
 		return func() bool { return f.removeCallback(c) }
 	}
@@ -251,14 +270,15 @@ func ranAlready() bool { return false }
 func (f *Future[T]) removeCallback(c *callback[T]) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.w == nil {
+	w := f.w.Load()
+	if w == nil {
 		return false
 	}
-	i := slices.Index(f.w.callbacks, c)
+	i := slices.Index(w.callbacks, c) // emptied when the future settled
 	if i < 0 {
 		return false
 	}
-	f.w.callbacks = slices.Delete(f.w.callbacks, i, i+1)
+	w.callbacks = slices.Delete(w.callbacks, i, i+1)
 	return true
 }
 
@@ -267,10 +287,8 @@ func (f *Future[T]) removeCallback(c *callback[T]) bool {
 func (f *Future[T]) watch(ch chan<- int, index int) {
 	f.mu.Lock()
 	if !f.isDone() {
-		if f.w == nil {
-			f.w = &waiters[T]{}
-		}
-		f.w.watchers = append(f.w.watchers, watcher{ch, index})
+		w := f.waiters()
+		w.watchers = append(w.watchers, watcher{ch, index})
 		f.mu.Unlock()
 		return
 	}
@@ -282,17 +300,18 @@ func (f *Future[T]) watch(ch chan<- int, index int) {
 func (f *Future[T]) unwatch(ch chan<- int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.w == nil {
+	w := f.w.Load()
+	if w == nil {
 		return
 	}
-	kept := f.w.watchers[:0]
-	for _, wt := range f.w.watchers {
+	kept := w.watchers[:0]
+	for _, wt := range w.watchers {
 		if wt.ch != ch {
 			kept = append(kept, wt)
 		}
 	}
-	clear(f.w.watchers[len(kept):])
-	f.w.watchers = kept
+	clear(w.watchers[len(kept):])
+	w.watchers = kept
 }
 
 // Cancel cancels the context of the task behind the future, with cause
@@ -325,10 +344,10 @@ func (f *Future[T]) Cancel(cause error) bool {
 	}
 	if st&stateCancelAsked == 0 {
 		f.state.Or(stateCancelAsked)
-		if x := f.ext.Load(); x != nil {
+		if x := f.ext(); x != nil {
 			x.cancel(cause)
 		} else {
-			f.ext.Store(&taskExt{cause: cause}) // the context, if ever made, starts cancelled
+			f.waiters().ext.Store(&taskExt{cause: cause}) // the context, if ever made, starts cancelled
 		}
 	}
 	return true

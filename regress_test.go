@@ -85,7 +85,7 @@ func TestWaitAndAsCompletedLeaveNoWatchers(t *testing.T) {
 		}
 	}
 	p.f.mu.Lock()
-	n := len(p.f.w.watchers)
+	n := len(p.f.w.Load().watchers)
 	p.f.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d watchers left on a pending future", n)

@@ -7,7 +7,7 @@ import (
 
 // taskExt is what a task needs only when its context is used or it is
 // cancelled on its own: the child context of the scope's, and Cancel's
-// cause. It never changes once published in Future.ext: Cancel before the
+// cause. It never changes once published in the future's waiters: Cancel before the
 // context is made publishes one with only the cause; making the context
 // publishes a new one.
 type taskExt struct {
@@ -27,12 +27,12 @@ type taskContext[T any] task[T]
 
 // made returns the child context, made on first use.
 func (c *taskContext[T]) made() context.Context {
-	if x := c.ext.Load(); x != nil && x.ctx != nil {
+	if x := c.ext(); x != nil && x.ctx != nil {
 		return x.ctx
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	x := c.ext.Load()
+	x := c.ext()
 	if x != nil && x.ctx != nil {
 		return x.ctx
 	}
@@ -40,7 +40,7 @@ func (c *taskContext[T]) made() context.Context {
 	if x != nil { // cancelled before it was made
 		cancel(x.cause)
 	}
-	c.ext.Store(&taskExt{ctx: ctx, cancel: cancel})
+	c.waiters().ext.Store(&taskExt{ctx: ctx, cancel: cancel})
 	return ctx
 }
 
@@ -49,7 +49,7 @@ func (c *taskContext[T]) Deadline() (time.Time, bool) { return c.s.ctx.Deadline(
 func (c *taskContext[T]) Done() <-chan struct{} { return c.made().Done() }
 
 func (c *taskContext[T]) Err() error {
-	if x := c.ext.Load(); x != nil {
+	if x := c.ext(); x != nil {
 		if x.ctx == nil {
 			return context.Canceled // cancelled on its own, not made yet
 		}
@@ -59,7 +59,7 @@ func (c *taskContext[T]) Err() error {
 }
 
 func (c *taskContext[T]) Value(key any) any {
-	if c.ext.Load() != nil { // context.Cause must find this context's cause
+	if c.ext() != nil { // context.Cause must find this context's cause
 		return c.made().Value(key)
 	}
 	return c.s.ctx.Value(key)
@@ -75,7 +75,7 @@ func (t *task[T]) end() (cancelled bool, cause error) {
 	}
 	t.mu.Lock() // Cancel publishes ext under it
 	defer t.mu.Unlock()
-	if x := t.ext.Load(); x != nil {
+	if x := t.ext(); x != nil {
 		if x.ctx != nil {
 			return true, context.Cause(x.ctx)
 		}
