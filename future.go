@@ -83,9 +83,8 @@ const (
 	stateDone        uint32 = 1 << iota // value and err are set
 	stateAwaited                        // a failure was handed to someone (Await, Result, a callback)
 	stateLate                           // the task ended while its scope was cancelled
-	stateTask                           // the future is a task's, made by Go
+	stateNoTask                         // the future has no task: made by NewPromise or Resolved
 	stateCancelAsked                    // Cancel was called while the task ran
-	stateEnded                          // the task's function returned
 	stateCancelled                      // the task ended with its own cancellation
 )
 
@@ -97,8 +96,11 @@ var closed = func() chan struct{} {
 	return c
 }()
 
+// newFuture returns a pending future without a task.
 func newFuture[T any]() *Future[T] {
-	return &Future[T]{}
+	f := &Future[T]{}
+	f.state.Store(stateNoTask)
+	return f
 }
 
 // Resolved returns a future that is already done with v and err.
@@ -317,8 +319,8 @@ func (f *Future[T]) unwatch(ch chan<- int) {
 // Cancel cancels the context of the task behind the future, with cause
 // (context.Canceled when nil; recovered in the task with context.Cause), as
 // asyncio's task.cancel(msg). It reports whether the task was still running:
-// false once its function has returned, and for futures not started by Go,
-// which have no task to cancel. Cancelling twice keeps the first cause.
+// false once the future is done, and for futures not started by Go, which
+// have no task to cancel. Cancelling twice keeps the first cause.
 //
 // Cancel only asks: the task stops when its function returns. If it returns
 // an error that is its cancellation (errors.Is context.Canceled or the
@@ -330,7 +332,7 @@ func (f *Future[T]) unwatch(ch chan<- int) {
 // Only the task's own context is cancelled, a child of the scope's: the
 // scope and its other tasks are not.
 func (f *Future[T]) Cancel(cause error) bool {
-	if f.state.Load()&stateTask == 0 {
+	if f.state.Load()&stateNoTask != 0 {
 		return false
 	}
 	if cause == nil {
@@ -339,7 +341,7 @@ func (f *Future[T]) Cancel(cause error) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := f.state.Load()
-	if st&stateEnded != 0 {
+	if st&stateDone != 0 {
 		return false
 	}
 	if st&stateCancelAsked == 0 {

@@ -254,7 +254,6 @@ func (s *Scope) release() {
 // parameters.
 func Go[T any](s *Scope, fn func(ctx context.Context) (T, error)) *Future[T] {
 	t := &task[T]{s: s, fn: fn}
-	t.state.Store(stateTask)
 	if err := s.acquire(); err != nil {
 		s.ended()
 		s.record(err, false, nil)
@@ -276,15 +275,15 @@ type task[T any] struct {
 
 func (t *task[T]) run() {
 	s, fn := t.s, t.fn
-	t.fn = nil        // the future may outlive the task; let fn go
-	defer s.wg.Done() // last, whatever happens in the defers below
+	t.fn = nil // the future may outlive the task; let fn go
 	var v T
 	err := errGoexit // stays so only if fn calls runtime.Goexit
 	returned, settled := false, false
-	defer func() {
+	defer func() { // last, whatever happens in the defer below
 		if !settled { // a done-callback called runtime.Goexit
 			s.record(errCallbackGoexit, true, nil)
 		}
+		s.wg.Done()
 	}()
 	defer func() {
 		panicked := !returned

@@ -67,13 +67,14 @@ func (c *taskContext[T]) Value(key any) any {
 
 func (c *taskContext[T]) String() string { return "gather.taskContext" }
 
-// end records that the task's function returned, and reports whether it was
-// cancelled on its own, and with what cause.
+// end is called when the task's function has returned, and reports whether
+// the task was cancelled on its own, and with what cause. A Cancel from now
+// until the future is done still reports true: the task did not stop for it.
 func (t *task[T]) end() (cancelled bool, cause error) {
-	if t.state.Or(stateEnded)&stateCancelAsked == 0 {
-		return false, nil // a Cancel from now on reports false
+	if t.state.Load()&stateCancelAsked == 0 {
+		return false, nil
 	}
-	t.mu.Lock() // Cancel publishes ext under it
+	t.mu.Lock() // Cancel publishes the cause under it
 	defer t.mu.Unlock()
 	if x := t.ext(); x != nil {
 		if x.ctx != nil {
