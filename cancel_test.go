@@ -143,3 +143,41 @@ func TestFutureCancelDerivedContexts(t *testing.T) {
 		}
 	})
 }
+
+// Cancel racing with tasks that end on their own: whatever the interleaving,
+// a future recorded as cancelled holds its cancellation, a Cancel that
+// reported false found the future done, and the scope never fails.
+func TestFutureCancelRacesWithTheEnd(t *testing.T) {
+	for range 50 {
+		s := gather.NewScope(context.Background())
+		var futs []*gather.Future[int]
+		for i := range 64 {
+			futs = append(futs, gather.Go(s, func(ctx context.Context) (int, error) {
+				if i%2 == 0 {
+					<-ctx.Done()
+					return 0, ctx.Err()
+				}
+				return i, nil
+			}))
+		}
+		for _, f := range futs {
+			if !f.Cancel(nil) {
+				if _, err := f.Result(); errors.Is(err, gather.ErrPending) {
+					t.Fatal("Cancel reported false for a future not done")
+				}
+			}
+		}
+		if err := s.Wait(); err != nil {
+			t.Fatalf("Wait = %v", err)
+		}
+		for i, f := range futs {
+			v, err := f.Result()
+			switch {
+			case f.Cancelled() && !errors.Is(err, context.Canceled):
+				t.Fatalf("future %d cancelled with %v", i, err)
+			case !f.Cancelled() && (err != nil || v != i):
+				t.Fatalf("future %d = %d, %v, not cancelled", i, v, err)
+			}
+		}
+	}
+}
