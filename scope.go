@@ -12,8 +12,9 @@ import (
 // it with Go, and Wait returns only when every one of them has returned. No
 // task outlives its scope, provided its owner calls Wait.
 //
-// Every scope has a context, given to each of its tasks. It is cancelled, and
-// the tasks should then return promptly, at the first of these moments:
+// Every scope has a context; each task receives a child of it, which the
+// task's Future.Cancel can cancel alone. The scope's context is cancelled,
+// and the tasks should then return promptly, at the first of these moments:
 //
 //   - the parent context passed to NewScope is done;
 //   - Cancel is called;
@@ -65,8 +66,10 @@ func Limit(n int) ScopeOption {
 }
 
 // KeepGoing makes a task's error its own business: it is kept in the task's
-// future, does not cancel the scope and is not returned by Wait. A panic (or
-// a runtime.Goexit) in a task still cancels the scope and is still returned
+// future and does not cancel the scope. Wait returns it only if nobody
+// retrieved it (through Await, Result or a done-callback) by then, so that
+// no error goes unseen when futures are dropped. A panic (or a
+// runtime.Goexit) in a task still cancels the scope and is always returned
 // by Wait.
 func KeepGoing() ScopeOption {
 	return func(s *Scope) { s.failFast = false }
