@@ -24,7 +24,7 @@ var ErrResolved = errors.New("gather: promise already resolved")
 // goroutines; every waiter sees the same value and error. The zero Future is
 // not usable.
 type Future[T any] struct {
-	state atomic.Uint32 // pending, then done once value and err are set
+	state atomic.Uint32 // the state bits below; stateDone once value and err are set
 
 	mu sync.Mutex
 	// w is made on demand, under mu, by Done, OnDone and AsCompleted and
