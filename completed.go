@@ -23,9 +23,18 @@ func AsCompleted[T any](ctx context.Context, futs ...*Future[T]) iter.Seq2[int, 
 	return func(yield func(int, *Future[T]) bool) {
 		completions, stop := watchAll(futs)
 		defer stop()
-		for range futs {
+		for n := 0; n < len(futs); n++ {
 			i, ok := next(ctx, completions)
 			if !ok {
+				// ctx is done. A future that is done may still be sending
+				// its index (it is marked done first): yield every one.
+				for n < countDone(futs) {
+					j := <-completions
+					if !yield(j, futs[j]) {
+						return
+					}
+					n++
+				}
 				return
 			}
 			if !yield(i, futs[i]) {
@@ -33,6 +42,17 @@ func AsCompleted[T any](ctx context.Context, futs ...*Future[T]) iter.Seq2[int, 
 			}
 		}
 	}
+}
+
+// countDone returns how many of futs are done.
+func countDone[T any](futs []*Future[T]) int {
+	n := 0
+	for _, f := range futs {
+		if f.isDone() {
+			n++
+		}
+	}
+	return n
 }
 
 // AsCompletedSeq is AsCompleted over a sequence of futures (the values of a

@@ -268,3 +268,23 @@ func TestWaitAndAsCompletedOverASeq(t *testing.T) {
 		}
 	})
 }
+
+// A future is marked done an instant before it signals AsCompleted: one seen
+// done is yielded even when ctx ends in that instant.
+func TestAsCompletedYieldsWhatIsDoneWhileItSignals(t *testing.T) {
+	for rep := range 3000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := gather.NewPromise[int]()
+		f := p.Future()
+		go func() { <-f.Done(); cancel() }() // as soon as f is seen done
+		go p.Resolve(1)
+		n := 0
+		for range gather.AsCompleted(ctx, f) {
+			n++
+		}
+		if n != 1 {
+			t.Fatalf("repetition %d: the future was done before ctx, and not yielded", rep)
+		}
+		<-ctx.Done()
+	}
+}

@@ -99,8 +99,8 @@ func (s *Scope) Cancel() { s.cancel(context.Canceled) }
 // Wait waits for every task started in the scope to return, then cancels the
 // scope's context and returns every failure, or nil:
 //
-//   - the panics of tasks (or of their done-callbacks) and their calls to
-//     runtime.Goexit, first, as *PanicError;
+//   - first, the panics of tasks or of their done-callbacks, as
+//     *PanicError, and their calls to runtime.Goexit;
 //   - then the errors tasks returned, the first failure first (none with
 //     KeepGoing, whose failures stay in their futures);
 //   - the cancellation of the scope by its parent context or by Cancel, if a
