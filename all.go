@@ -5,9 +5,15 @@ import "context"
 // All runs every fn concurrently and returns their values in the order of
 // fns, as asyncio.gather. On the first error (or panic) the other calls are
 // cancelled through their context, All waits for them to return, and it
-// returns that error and no values; a panic during the cancellation is
-// returned in preference to the first error, as Scope.Wait does. With no
-// fns it returns an empty slice and nil.
+// returns no values and the error Scope.Wait returns: the first failure
+// first (a panic in preference), joined with every other real failure, the
+// cancellations the first one caused left out. With no fns it returns an
+// empty slice and nil.
+//
+// The caller's own cancellation is always visible: if ctx is done before
+// every call has returned, All returns no values and ctx's error (wrapped
+// with its cause, see Scope.Wait), even if the calls ignored it and
+// returned values. Values all there before ctx was done are returned.
 func All[T any](ctx context.Context, fns ...func(context.Context) (T, error)) ([]T, error) {
 	s := NewScope(ctx)
 	futures := make([]*Future[T], len(fns))
@@ -29,6 +35,11 @@ func All[T any](ctx context.Context, fns ...func(context.Context) (T, error)) ([
 // errs[i] are what fns[i] returned. An error does not cancel the other calls;
 // a panic does (it is errs[i] as a *PanicError, and the others see their
 // context cancelled). Settled returns when every call has returned.
+//
+// The caller's own cancellation is always visible: a call that returned a
+// nil error after ctx was done has ctx's error (wrapped with its cause, see
+// Scope.Wait) as errs[i]; what it returned stays in values[i]. A call that
+// returned before ctx was done keeps its outcome.
 func Settled[T any](ctx context.Context, fns ...func(context.Context) (T, error)) (values []T, errs []error) {
 	s := NewScope(ctx, KeepGoing())
 	futures := make([]*Future[T], len(fns))
@@ -40,6 +51,9 @@ func Settled[T any](ctx context.Context, fns ...func(context.Context) (T, error)
 	errs = make([]error, len(fns))
 	for i, f := range futures {
 		values[i], errs[i] = f.value, f.err
+		if errs[i] == nil && f.state.Load()&stateLate != 0 && ctx.Err() != nil {
+			errs[i] = ctxErr(ctx)
+		}
 	}
 	return values, errs
 }

@@ -3,6 +3,7 @@ package gather_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -124,9 +125,10 @@ func TestWaitModes(t *testing.T) {
 						t.Fatal("a pending future is done")
 					}
 				}
-				// Pending futures keep running: they all finish.
-				if err := s.Wait(); err != nil {
-					t.Fatal(err)
+				// Pending futures keep running: they all finish. The
+				// failure nobody retrieved is Wait's.
+				if err := s.Wait(); err != boom {
+					t.Fatalf("Wait = %v, want boom", err)
 				}
 				if v, _ := futs[0].Result(); v != 4 {
 					t.Fatalf("a pending task was disturbed: %d", v)
@@ -180,4 +182,109 @@ func TestWaitEmptyAndBadMode(t *testing.T) {
 		}
 	}()
 	gather.Wait[int](context.Background(), gather.WaitMode(7))
+}
+
+// Issue 11: with a context that is already done and futures that are
+// already done, the results are there and must be handed back every time,
+// never the context's error instead.
+func TestDoneResultsWinOverDoneContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	futs := []*gather.Future[int]{gather.Resolved(0, nil), gather.Resolved(1, errors.New("one")), gather.Resolved(2, nil)}
+	for rep := range 1000 {
+		for _, mode := range []gather.WaitMode{gather.AllCompleted, gather.FirstCompleted, gather.FirstException} {
+			done, pending, err := gather.Wait(ctx, mode, futs...)
+			if err != nil || len(done) != 3 || len(pending) != 0 {
+				t.Fatalf("repetition %d, %v: Wait = %d done, %d pending, %v; want every future done and no error", rep, mode, len(done), len(pending), err)
+			}
+		}
+		n := 0
+		for range gather.AsCompleted(ctx, futs...) {
+			n++
+		}
+		if n != 3 {
+			t.Fatalf("repetition %d: AsCompleted yielded %d of 3 done futures", rep, n)
+		}
+		p := gather.NewPromise[int]()
+		p.Resolve(5)
+		if v, err := p.Future().Await(ctx); v != 5 || err != nil {
+			t.Fatalf("repetition %d: Await = %d, %v", rep, v, err)
+		}
+	}
+}
+
+// A future that completes while Wait waits and a context done at the same
+// time: whatever is done when Wait returns is in done, and an error is
+// reported only when the mode's condition does not hold.
+func TestWaitDoneFuturesCountedWhenContextEnds(t *testing.T) {
+	for rep := range 1000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := gather.NewPromise[int]()
+		go func() { p.Resolve(1); cancel() }()
+		done, pending, err := gather.Wait(ctx, gather.AllCompleted, p.Future())
+		if len(done)+len(pending) != 1 {
+			t.Fatalf("repetition %d: lost a future", rep)
+		}
+		if len(done) == 1 && err != nil {
+			t.Fatalf("repetition %d: every future done and err = %v", rep, err)
+		}
+		if len(pending) == 1 && err == nil {
+			t.Fatalf("repetition %d: a future pending and no error", rep)
+		}
+		cancel()
+		<-p.Future().Done()
+	}
+}
+
+// Issue 11: Wait and AsCompleted accept an iter.Seq of futures.
+func TestWaitAndAsCompletedOverASeq(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := gather.NewScope(context.Background())
+		byName := map[string]*gather.Future[int]{}
+		for i, name := range []string{"c", "a", "b"} {
+			byName[name] = gather.Go(s, sleeper(time.Duration(3-i)*time.Second, 3-i))
+		}
+		done, pending, err := gather.WaitSeq(context.Background(), gather.FirstCompleted, maps.Values(byName))
+		if err != nil || len(done) != 1 || len(pending) != 2 {
+			t.Fatalf("WaitSeq = %d done, %d pending, %v", len(done), len(pending), err)
+		}
+		if v, _ := done[0].Result(); v != 1 {
+			t.Fatalf("the first done is %d, want 1", v)
+		}
+		var got []int
+		futs := []*gather.Future[int]{byName["c"], byName["a"], byName["b"]}
+		for i, f := range gather.AsCompletedSeq(context.Background(), slices.Values(futs)) {
+			if f != futs[i] {
+				t.Fatalf("index %d does not name its future in the sequence", i)
+			}
+			v, _ := f.Result()
+			got = append(got, v)
+		}
+		if !slices.Equal(got, []int{1, 2, 3}) {
+			t.Fatalf("AsCompletedSeq yielded %v, want completion order", got)
+		}
+		if err := s.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A future is marked done an instant before it signals AsCompleted: one seen
+// done is yielded even when ctx ends in that instant.
+func TestAsCompletedYieldsWhatIsDoneWhileItSignals(t *testing.T) {
+	for rep := range 3000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := gather.NewPromise[int]()
+		f := p.Future()
+		go func() { <-f.Done(); cancel() }() // as soon as f is seen done
+		go p.Resolve(1)
+		n := 0
+		for range gather.AsCompleted(ctx, f) {
+			n++
+		}
+		if n != 1 {
+			t.Fatalf("repetition %d: the future was done before ctx, and not yielded", rep)
+		}
+		<-ctx.Done()
+	}
 }

@@ -3,6 +3,7 @@ package gather_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -179,5 +180,81 @@ func TestOnDoneConcurrentWithResolve(t *testing.T) {
 		if n.Load() != 8 {
 			t.Fatalf("%d of 8 callbacks ran", n.Load())
 		}
+	}
+}
+
+func TestOnDoneRemove(t *testing.T) {
+	p := gather.NewPromise[int]()
+	f := p.Future()
+	var ran []string
+	add := func(name string) func(int, error) {
+		return func(int, error) { ran = append(ran, name) }
+	}
+	f.OnDone(add("a"))
+	removeB := f.OnDone(add("b"))
+	f.OnDone(add("c"))
+	if !removeB() {
+		t.Fatal("removing a pending callback reported false")
+	}
+	if removeB() {
+		t.Fatal("removing it a second time reported true")
+	}
+	p.Resolve(1)
+	if len(ran) != 2 || ran[0] != "a" || ran[1] != "c" {
+		t.Fatalf("callbacks ran %v, want [a c]", ran)
+	}
+	removeD := f.OnDone(add("d")) // done: runs at once
+	if removeD() || len(ran) != 3 {
+		t.Fatalf("a callback that already ran was removed, or did not run: %v", ran)
+	}
+}
+
+func TestOnDonePanicGoesToTheResolver(t *testing.T) {
+	p := gather.NewPromise[int]()
+	f := p.Future()
+	var after atomic.Bool
+	f.OnDone(func(int, error) { panic("callback bug") })
+	f.OnDone(func(v int, _ error) { after.Store(v == 3) })
+	err := p.Resolve(3)
+	pe, ok := errors.AsType[*gather.PanicError](err)
+	if !ok || pe.Value != "callback bug" {
+		t.Fatalf("Resolve = %v, want the callback's panic as a *PanicError", err)
+	}
+	if !after.Load() {
+		t.Fatal("the callback after the panicking one did not run")
+	}
+	if v, err := f.Result(); v != 3 || err != nil {
+		t.Fatalf("the future = %d, %v; the callback's panic is not the future's outcome", v, err)
+	}
+}
+
+func TestOnDonePanicGoesToTheScope(t *testing.T) {
+	s := gather.NewScope(context.Background(), gather.KeepGoing())
+	release := make(chan struct{})
+	f := gather.Go(s, func(context.Context) (int, error) { <-release; return 4, nil })
+	var after atomic.Bool
+	f.OnDone(func(int, error) { panic("callback bug") })
+	f.OnDone(func(int, error) { after.Store(true) })
+	close(release)
+	err := s.Wait()
+	if pe, ok := errors.AsType[*gather.PanicError](err); !ok || pe.Value != "callback bug" {
+		t.Fatalf("Wait = %v, want the callback's panic", err)
+	}
+	if !after.Load() {
+		t.Fatal("the callback after the panicking one did not run")
+	}
+	if v, err := f.Result(); v != 4 || err != nil {
+		t.Fatalf("the future = %d, %v", v, err)
+	}
+}
+
+func TestOnDoneGoexitStillEndsTheTask(t *testing.T) {
+	s := gather.NewScope(context.Background(), gather.KeepGoing())
+	release := make(chan struct{})
+	f := gather.Go(s, func(context.Context) (int, error) { <-release; return 4, nil })
+	f.OnDone(func(int, error) { runtimeGoexit() })
+	close(release)
+	if err := s.Wait(); err == nil || !strings.Contains(err.Error(), "Goexit") {
+		t.Fatalf("Wait = %v, want the callback's Goexit", err)
 	}
 }

@@ -2,11 +2,13 @@ package gather
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
-
-	"golang.org/x/sync/semaphore"
+	"time"
 )
 
 // An Executor runs CPU-bound functions with bounded parallelism, as
@@ -18,13 +20,61 @@ import (
 // scheduler preempts CPU-bound code; size an executor below GOMAXPROCS to
 // keep processors free for them outright.
 //
-// An Executor has no goroutines of its own: a function runs in the calling
-// goroutine once a slot is free, so nothing is left running when callers
-// return.
+// The executor owns the functions it runs. A caller whose context ends stops
+// waiting, but its function runs on to its end in the executor (CPU-bound
+// code rarely watches a context), and its result is dropped. Close stops an
+// executor taking work and waits, for as long as its context allows, for
+// the functions still running; nothing the executor started outlives a
+// Close that returned nil.
 type Executor struct {
-	slots *semaphore.Weighted
-	size  int
+	slots   chan struct{} // a send takes a slot; waiting senders are served in FIFO order
+	size    int
+	closing chan struct{} // closed by Close
+	shared  bool          // the default executor, which cannot be closed
+
+	mu      sync.Mutex
+	closed  bool
+	running map[*RunningCall]struct{}
+	drained chan struct{} // closed when closed and nothing runs
 }
+
+// ErrExecutorClosed is returned by OffloadTo for an executor that Close has
+// closed, also to callers that were waiting for a slot when it was closed.
+var ErrExecutorClosed = errors.New("gather: executor closed")
+
+// A RunningCall is a function an executor is running, as Close reports it.
+type RunningCall struct {
+	// Caller is the file:line of the call to Offload or OffloadTo that
+	// started the function.
+	Caller string
+	// Started is when the function started running.
+	Started time.Time
+}
+
+// StillRunningError is Close's error when its context ends before the
+// executor's functions have returned. It says which ones were still running
+// at that moment; they go on running.
+type StillRunningError struct {
+	// Err is the context's error, wrapped with its cause if it has one.
+	Err error
+	// Running lists the functions still running, oldest first.
+	Running []RunningCall
+}
+
+// Error says how many functions are still running, and where and when each
+// was started.
+func (e *StillRunningError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gather: executor still running %d function(s) when the wait ended (%v):", len(e.Running), e.Err)
+	for _, r := range e.Running {
+		fmt.Fprintf(&b, " started at %s %s ago;", r.Caller, time.Since(r.Started).Round(time.Millisecond))
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap returns the context's error, so that errors.Is(err,
+// context.DeadlineExceeded) holds when the wait timed out.
+func (e *StillRunningError) Unwrap() error { return e.Err }
 
 // NewExecutor returns an executor that runs at most n functions at once. n
 // must be at least 1.
@@ -32,37 +82,175 @@ func NewExecutor(n int) *Executor {
 	if n < 1 {
 		panic(fmt.Sprintf("gather: NewExecutor(%d): the size must be at least 1", n))
 	}
-	return &Executor{slots: semaphore.NewWeighted(int64(n)), size: n}
+	return &Executor{
+		slots:   make(chan struct{}, n),
+		size:    n,
+		closing: make(chan struct{}),
+		running: make(map[*RunningCall]struct{}),
+		drained: make(chan struct{}),
+	}
 }
 
 // Size returns how many functions the executor runs at once.
 func (e *Executor) Size() int { return e.size }
 
-var defaultExecutor = sync.OnceValue(func() *Executor { return NewExecutor(runtime.GOMAXPROCS(0)) })
+var defaultExecutor = sync.OnceValue(func() *Executor {
+	e := NewExecutor(runtime.GOMAXPROCS(0))
+	e.shared = true
+	return e
+})
 
 // DefaultExecutor returns the process-wide executor used by Offload, sized to
-// GOMAXPROCS at its first use.
+// GOMAXPROCS at its first use. It is shared by everything in the process
+// and cannot be closed.
 func DefaultExecutor() *Executor { return defaultExecutor() }
+
+// Close stops the executor taking work: OffloadTo then returns
+// ErrExecutorClosed at once, and so do the calls waiting for a slot. Close
+// waits for the functions already running to return, and returns nil when
+// none is left; when ctx is done first it returns a *StillRunningError
+// listing those still running (they run on, and a later Close can wait for
+// them again). Close may be called more than once. Closing the default
+// executor is refused with an error.
+func (e *Executor) Close(ctx context.Context) error {
+	if e.shared {
+		return errors.New("gather: the default executor is shared and cannot be closed")
+	}
+	e.mu.Lock()
+	if !e.closed {
+		e.closed = true
+		close(e.closing)
+		if len(e.running) == 0 {
+			close(e.drained)
+		}
+	}
+	e.mu.Unlock()
+	select {
+	case <-e.drained:
+		return nil
+	default:
+	}
+	select {
+	case <-e.drained:
+		return nil
+	case <-ctx.Done():
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.running) == 0 { // the last one returned as ctx ended
+		return nil
+	}
+	err := &StillRunningError{Err: ctxErr(ctx)}
+	for r := range e.running {
+		err.Running = append(err.Running, *r)
+	}
+	slices.SortFunc(err.Running, func(a, b RunningCall) int { return a.Started.Compare(b.Started) })
+	return err
+}
 
 // Offload runs fn on the default executor and returns what it returns. See
 // OffloadTo.
 func Offload[T any](ctx context.Context, fn func() (T, error)) (T, error) {
-	return OffloadTo(ctx, defaultExecutor(), fn)
+	return offload(ctx, defaultExecutor(), fn)
 }
 
-// OffloadTo waits for a free slot of e and runs fn in it. If ctx is done before a
-// slot is free, fn does not run and OffloadTo returns ctx.Err(); once fn has
-// started it runs to its end (CPU-bound code rarely watches a context). A
-// panic in fn is returned as a *PanicError.
-func OffloadTo[T any](ctx context.Context, e *Executor, fn func() (T, error)) (v T, err error) {
-	if err := e.slots.Acquire(ctx, 1); err != nil {
+// OffloadTo waits for a free slot of e and runs fn in it, and returns what fn
+// returns. If ctx is done before a slot is free, fn does not run and
+// OffloadTo returns ctx's error. If ctx is done while fn runs, OffloadTo
+// returns ctx's error at once, and fn runs on to its end in the executor,
+// which drops its result (CPU-bound code rarely watches a context; see
+// Executor.Close to wait for it). A panic in fn is returned as a
+// *PanicError. On a closed executor OffloadTo returns ErrExecutorClosed.
+//
+// A function whose ctx can never be done (context.Background) runs in the
+// calling goroutine.
+func OffloadTo[T any](ctx context.Context, e *Executor, fn func() (T, error)) (T, error) {
+	return offload(ctx, e, fn)
+}
+
+type outcome[T any] struct {
+	v   T
+	err error
+}
+
+func offload[T any](ctx context.Context, e *Executor, fn func() (T, error)) (v T, err error) {
+	r, err := e.acquire(ctx)
+	if err != nil {
 		return v, err
 	}
-	defer e.slots.Release(1)
+	if ctx.Done() == nil { // nothing can end the wait: run here
+		defer e.release(r)
+		return call(fn)
+	}
+	ch := make(chan outcome[T], 1)
+	go func() {
+		defer e.release(r)
+		v, err := call(fn)
+		ch <- outcome[T]{v, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.v, o.err
+	case <-ctx.Done():
+		select {
+		case o := <-ch: // both were ready: the result is there
+			return o.v, o.err
+		default:
+			return v, ctxErr(ctx)
+		}
+	}
+}
+
+// call runs fn, turning a panic into a *PanicError.
+func call[T any](fn func() (T, error)) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = recovered(r)
 		}
 	}()
 	return fn()
+}
+
+// acquire takes a slot for a call from Offload or OffloadTo and registers it
+// as running.
+func (e *Executor) acquire(ctx context.Context) (*RunningCall, error) {
+	select {
+	case <-e.closing:
+		return nil, ErrExecutorClosed
+	default:
+	}
+	select {
+	case e.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctxErr(ctx)
+	case <-e.closing:
+		return nil, ErrExecutorClosed
+	}
+	r := &RunningCall{Started: time.Now()}
+	if _, file, line, ok := runtime.Caller(3); ok { // acquire, offload, Offload or OffloadTo, the caller
+		r.Caller = fmt.Sprintf("%s:%d", file, line)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed { // closed while this call took its slot
+		<-e.slots
+		return nil, ErrExecutorClosed
+	}
+	if ctx.Err() != nil { // done while this call took its slot
+		<-e.slots
+		return nil, ctxErr(ctx)
+	}
+	e.running[r] = struct{}{}
+	return r, nil
+}
+
+// release gives back r's slot and notes that it no longer runs.
+func (e *Executor) release(r *RunningCall) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.running, r)
+	<-e.slots
+	if e.closed && len(e.running) == 0 {
+		close(e.drained)
+	}
 }

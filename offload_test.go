@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -114,4 +115,66 @@ func TestOffloadLeavesIOFlowing(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	srv.Client().CloseIdleConnections()
+}
+
+// Issue 11: waiting for offloaded work ends when the caller's context ends;
+// the function runs on in the executor, which owns it.
+func TestOffloadReturnsWhenContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := gather.NewExecutor(1)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		var finished atomic.Bool
+		start := time.Now()
+		v, err := gather.OffloadTo(ctx, e, func() (int, error) {
+			time.Sleep(time.Second)
+			finished.Store(true)
+			return 1, nil
+		})
+		if !errors.Is(err, context.DeadlineExceeded) || v != 0 || time.Since(start) != 100*time.Millisecond {
+			t.Fatalf("OffloadTo = %d, %v after %v; want the deadline at 100ms", v, err, time.Since(start))
+		}
+		if err := e.Close(context.Background()); err != nil || !finished.Load() || time.Since(start) != time.Second {
+			t.Fatalf("Close = %v after %v, finished %v; want it to wait for the function", err, time.Since(start), finished.Load())
+		}
+	})
+}
+
+func TestExecutorClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := gather.NewExecutor(1)
+		release := make(chan struct{})
+		go func() { gather.OffloadTo(context.Background(), e, func() (int, error) { <-release; return 0, nil }) }()
+		synctest.Wait()
+		queued := make(chan error)
+		go func() {
+			_, err := gather.OffloadTo(context.Background(), e, func() (int, error) { return 0, nil })
+			queued <- err
+		}()
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := e.Close(ctx)
+		sre, ok := errors.AsType[*gather.StillRunningError](err)
+		if !ok || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close = %v, want a *StillRunningError and the deadline", err)
+		}
+		if len(sre.Running) != 1 || !strings.Contains(sre.Running[0].Caller, "offload_test.go") || sre.Running[0].Started.IsZero() {
+			t.Fatalf("still running: %+v, want the one call, from this file", sre.Running)
+		}
+		if err := <-queued; !errors.Is(err, gather.ErrExecutorClosed) {
+			t.Fatalf("a call waiting for a slot at Close = %v, want ErrExecutorClosed", err)
+		}
+		ran := false
+		if _, err := gather.OffloadTo(context.Background(), e, func() (int, error) { ran = true; return 0, nil }); !errors.Is(err, gather.ErrExecutorClosed) || ran {
+			t.Fatalf("OffloadTo after Close = %v, ran %v", err, ran)
+		}
+		close(release)
+		if err := e.Close(context.Background()); err != nil {
+			t.Fatalf("second Close = %v", err)
+		}
+		if err := gather.DefaultExecutor().Close(context.Background()); err == nil {
+			t.Fatal("the default executor, shared by every Offload, was closed")
+		}
+	})
 }

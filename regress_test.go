@@ -85,7 +85,7 @@ func TestWaitAndAsCompletedLeaveNoWatchers(t *testing.T) {
 		}
 	}
 	p.f.mu.Lock()
-	n := len(p.f.w.watchers)
+	n := len(p.f.w.Load().watchers)
 	p.f.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d watchers left on a pending future", n)
@@ -111,7 +111,8 @@ func TestReturnedPanicErrorIsAPlainError(t *testing.T) {
 		t.Fatalf("%d results: a returned error stopped the stream", n)
 	}
 	s := NewScope(context.Background(), KeepGoing())
-	Go(s, func(context.Context) (int, error) { return 0, wrapped })
+	f := Go(s, func(context.Context) (int, error) { return 0, wrapped })
+	f.Await(context.Background()) // retrieved: Wait does not report it again
 	if err := s.Wait(); err != nil {
 		t.Fatalf("KeepGoing scope returned %v for a returned error", err)
 	}

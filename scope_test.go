@@ -171,7 +171,7 @@ func TestScopeFailFast(t *testing.T) {
 func TestScopeKeepGoing(t *testing.T) {
 	s := gather.NewScope(context.Background(), gather.KeepGoing())
 	bad := gather.Go(s, func(context.Context) (int, error) { return 0, errors.New("bad") })
-	<-bad.Done()
+	bad.Await(context.Background()) // retrieved: Wait does not report it again
 	good := gather.Go(s, func(ctx context.Context) (int, error) { return 2, ctx.Err() })
 	if err := s.Wait(); err != nil {
 		t.Fatalf("Wait with KeepGoing = %v, want nil", err)

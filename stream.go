@@ -385,6 +385,13 @@ func (m *mapRun[In, Out]) do(index int, in In) (r Result[In, Out]) {
 // send hands r to the ranging goroutine, unless the loop has stopped. It
 // reports whether r was sent.
 func (m *mapRun[In, Out]) send(r Result[In, Out]) bool {
+	// Most sends find room in the buffer: a send alone locks one channel,
+	// where the select below locks both.
+	select {
+	case m.results <- r:
+		return true
+	default:
+	}
 	select {
 	case m.results <- r:
 		return true
