@@ -160,6 +160,9 @@ func (c *Config) setDefaults() error {
 	if c.UserAgent == "" {
 		c.UserAgent = "gather/0"
 	}
+	if err := checkHeader(c.Header); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -182,6 +185,7 @@ type Request struct {
 type Client struct {
 	cfg       Config
 	transport *http.Transport
+	resolver  *resolver
 	http      *http.Client
 	rate      *rate.Limiter // nil when unlimited
 	// header is Config.Header with the User-Agent: the headers of every
@@ -214,9 +218,10 @@ func New(cfg Config) (*Client, error) {
 		perHostConns = cfg.Concurrency
 	}
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	res := newResolver(cfg.ConnectTimeout)
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           newResolver(cfg.ConnectTimeout).dialContext(dialer.DialContext),
+		DialContext:           res.dialContext(dialer.DialContext),
 		TLSHandshakeTimeout:   cfg.TLSTimeout,
 		ResponseHeaderTimeout: cfg.HeaderTimeout,
 		MaxIdleConns:          2 * cfg.Concurrency,
@@ -231,7 +236,7 @@ func New(cfg Config) (*Client, error) {
 	if !cfg.HTTP2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
-	c := &Client{cfg: cfg, transport: tr, hosts: make(map[string]*hostState)}
+	c := &Client{cfg: cfg, transport: tr, resolver: res, hosts: make(map[string]*hostState)}
 	c.header = make(http.Header, len(cfg.Header)+1)
 	c.setHeaders(c.header, nil)
 	c.http = &http.Client{
@@ -363,6 +368,18 @@ func (c *Client) prepare(req Request) prepared {
 		return p
 	}
 	raw := strings.TrimSpace(req.URL)
+	if err := checkMethod(p.req.Method); err != nil {
+		p.err = err
+		return p
+	}
+	if err := checkHeader(req.Header); err != nil {
+		p.err = err
+		return p
+	}
+	if !strings.Contains(raw, "://") {
+		p.err = fmt.Errorf("URL %q: missing http:// or https://", raw)
+		return p
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
@@ -374,11 +391,16 @@ func (c *Client) prepare(req Request) prepared {
 	case !validPort(u.Port()):
 		p.err = fmt.Errorf("URL %q: port %q is not between 1 and 65535", req.URL, u.Port())
 	default:
+		if err := checkHost(u); err != nil {
+			p.err = err
+			break
+		}
 		p.url, p.rawURL, p.canonical = u, raw, raw
+		encoded := encodeURL(u)
 		if strings.HasSuffix(u.Host, ":") {
 			u.Host = strings.TrimSuffix(u.Host, ":") // "h:" is sent as "h", as NewRequest does
 			p.canonical = u.String()
-		} else if !roundTrips(raw) {
+		} else if encoded || !roundTrips(raw) {
 			p.canonical = u.String()
 		}
 		p.host = hostKey(u)
