@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gogather/gather/internal/redact"
 )
 
 // outcome is what one attempt gave.
@@ -58,12 +60,18 @@ func (o outcome) fill(r *Record) {
 func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
 	defer cancel()
+	tr := &attemptTrace{}
+	ctx = tr.with(ctx)
 	fail := func(err error) outcome {
-		out.kind = classify(ctx, err)
-		out.message = err.Error()
-		if out.kind == KindCanceled || out.kind == KindDeadline || out.kind == KindTimeoutTotal {
-			out.message = fmt.Sprintf("%v (%v)", context.Cause(ctx), err)
+		out.kind = classify(ctx, err, tr)
+		switch out.kind {
+		case KindCanceled, KindDeadline, KindTimeoutTotal:
+			if ctx.Err() != nil {
+				out.message = c.contextMessage(ctx, tr)
+				return out
+			}
 		}
+		out.message = redact.Text(err.Error())
 		return out
 	}
 	// The URL was parsed once, by prepare: the request gets a copy of it
@@ -89,16 +97,19 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		return fail(err)
 	}
 	defer resp.Body.Close()
-	out.status = resp.StatusCode
 	out.finalURL = p.canonical
 	if resp.Request != req { // redirected
 		out.finalURL = resp.Request.URL.String()
 	}
+	if resp.StatusCode < 100 || resp.StatusCode > 999 {
+		return fail(&responseError{fmt.Sprintf("status %03d is not between 100 and 999", resp.StatusCode)})
+	}
+	out.status = resp.StatusCode
 	out.contentType = resp.Header.Get("Content-Type")
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
-	if err := c.readBody(resp.Body, p, &out); err != nil {
+	if err := c.readBody(resp.Body, resp.ContentLength, p, &out); err != nil {
 		return fail(err)
 	}
 	return out
@@ -107,7 +118,10 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 // readBody reads at most MaxBody bytes of the (decoded) body, hashing them,
 // and keeps what the policy says. A larger body is an errTooLarge error and
 // is read no further.
-func (c *Client) readBody(body io.Reader, p prepared, out *outcome) error {
+//
+// A body that ends before its Content-Length (the connection closed in
+// order, no reset) is a responseError saying how much came.
+func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *outcome) error {
 	r := readers.Get().(*bodyReader)
 	defer readers.Put(r)
 	r.hash.Reset()
@@ -126,6 +140,9 @@ func (c *Client) readBody(body io.Reader, p prepared, out *outcome) error {
 		}
 	case BodyDir:
 		out.bytes, out.bodyFile, err = save(limited, h, c.cfg.BodyDir, p.req.Line)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) && contentLength > 0 && out.bytes < contentLength {
+		return &responseError{fmt.Sprintf("the body was cut short: %d of %d bytes (Content-Length)", out.bytes, contentLength)}
 	}
 	if err != nil {
 		return err
@@ -210,10 +227,11 @@ func save(r io.Reader, h hash.Hash, dir string, line int) (int64, string, error)
 	final := filepath.Join(dir, strconv.Itoa(line)+".body")
 	tmp, err := os.CreateTemp(dir, ".part-*")
 	if err != nil {
-		return 0, "", fmt.Errorf("saving the body: %w", err)
+		return 0, "", &saveError{err}
 	}
+	src := &readErr{r: r}
 	w := bufio.NewWriterSize(io.MultiWriter(tmp, h), 32<<10)
-	n, err := io.Copy(w, r)
+	n, err := io.Copy(w, src)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -225,10 +243,25 @@ func save(r io.Reader, h hash.Hash, dir string, line int) (int64, string, error)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		if !errors.Is(err, io.ErrUnexpectedEOF) {
-			err = fmt.Errorf("saving the body: %w", err)
+		if src.err == nil || err != src.err {
+			err = &saveError{err} // the file's fault, not the body's
 		}
 		return n, "", err
 	}
 	return n, final, nil
+}
+
+// readErr is a reader that remembers its last error, to tell a body's
+// read errors from a file's write errors after an io.Copy.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/gogather/gather"
+	"github.com/gogather/gather/internal/redact"
 	"golang.org/x/time/rate"
 )
 
@@ -240,7 +241,7 @@ func New(cfg Config) (*Client, error) {
 	c.header = make(http.Header, len(cfg.Header)+1)
 	c.setHeaders(c.header, nil)
 	c.http = &http.Client{
-		Transport: tr,
+		Transport: locationChecker{tr},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if cfg.MaxRedirects == 0 {
 				return http.ErrUseLastResponse // record the redirect itself
@@ -248,6 +249,21 @@ func New(cfg Config) (*Client, error) {
 			if len(via) > cfg.MaxRedirects {
 				return fmt.Errorf("%w: stopped after %d", errRedirectLoop, cfg.MaxRedirects)
 			}
+			// The next request is checked and encoded as an input is.
+			u := req.URL
+			var err error
+			switch {
+			case u.Scheme != "http" && u.Scheme != "https":
+				err = errors.New("scheme must be http or https")
+			case !validPort(u.Port()):
+				err = fmt.Errorf("port %q is not between 1 and 65535", u.Port())
+			default:
+				err = checkHost(u)
+			}
+			if err != nil {
+				return &responseError{fmt.Sprintf("redirect to %q: %v", redact.URL(u.String()), err)}
+			}
+			encodeURL(u)
 			return nil
 		},
 	}
@@ -302,9 +318,11 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 			rec := r.Value
 			if r.Err != nil { // a panic, or cancelled while waiting for its host's slot
 				rec = Record{Line: r.Input.req.Line, URL: r.Input.req.URL, Method: r.Input.req.Method, Input: r.Input.req.Keep,
-					Error: &Error{Kind: KindCanceled, Message: r.Err.Error()}}
+					Error: &Error{Kind: KindCanceled, Message: redact.Text(r.Err.Error())}}
 				if _, ok := errors.AsType[*gather.PanicError](r.Err); ok {
 					rec.Error.Kind = KindOther
+				} else if ctx.Err() != nil {
+					rec.Error = c.stopError(ctx, r.Err)
 				}
 			}
 			if !yield(rec) {
@@ -548,8 +566,8 @@ func (c *Client) stopError(ctx context.Context, err error) *Error {
 	if errors.Is(err, errStopped) {
 		return &Error{Kind: KindCanceled, Message: err.Error()}
 	}
-	if errors.Is(context.Cause(ctx), errDeadline) {
-		return &Error{Kind: KindDeadline, Message: "the input's deadline passed"}
+	if cause := context.Cause(ctx); errors.Is(cause, errDeadline) || errors.Is(cause, context.DeadlineExceeded) {
+		return &Error{Kind: KindDeadline, Message: c.contextMessage(ctx, nil)}
 	}
 	var circuit *circuitError
 	if errors.As(err, &circuit) {
@@ -559,7 +577,7 @@ func (c *Client) stopError(ctx context.Context, err error) *Error {
 		// A rate limiter refuses to wait past the deadline before it passes.
 		return &Error{Kind: KindDeadline, Message: err.Error()}
 	}
-	return &Error{Kind: KindCanceled, Message: err.Error()}
+	return &Error{Kind: KindCanceled, Message: c.contextMessage(ctx, nil)}
 }
 
 type circuitError struct{ failures int }
@@ -712,4 +730,31 @@ func newBodyReader(b []byte) io.Reader {
 		return nil
 	}
 	return bytes.NewReader(b)
+}
+
+// locationChecker is the client's transport, checking that the Location
+// of a redirect net/http will follow parses: net/http reports one that
+// does not only as a message, after the round trip. Here it is a
+// responseError (bad_response), as it is whether or not redirects are
+// followed (net/http parses the Location before asking whether to follow
+// it).
+type locationChecker struct{ rt http.RoundTripper }
+
+func (t locationChecker) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		loc := resp.Header.Get("Location")
+		if loc == "" {
+			break
+		}
+		if _, err := req.URL.Parse(loc); err != nil {
+			resp.Body.Close()
+			return nil, &responseError{fmt.Sprintf("redirect to a Location that does not parse: %q", redact.Text(loc))}
+		}
+	}
+	return resp, nil
 }
