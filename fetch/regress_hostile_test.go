@@ -252,16 +252,18 @@ func TestTLSFaultKinds(t *testing.T) {
 	}
 	plain := listen(func(c net.Conn) { io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n") })
 	silent := listen(func(c net.Conn) { io.Copy(io.Discard, c) }) // reads, never answers
-	client := newClient(t, fetch.Config{Retries: -1, TLSTimeout: 200 * time.Millisecond})
+	client := newClient(t, fetch.Config{Retries: -1})
+	short := newClient(t, fetch.Config{Retries: -1, TLSTimeout: 200 * time.Millisecond})
 	for _, tc := range []struct {
-		url  string
-		kind fetch.Kind
+		url    string
+		kind   fetch.Kind
+		client *fetch.Client
 	}{
-		{untrusted.URL + "/x", fetch.KindTLS},
-		{plain, fetch.KindTLS},
-		{silent, fetch.KindTimeoutTLS},
+		{untrusted.URL + "/x", fetch.KindTLS, client},
+		{plain, fetch.KindTLS, client},
+		{silent, fetch.KindTimeoutTLS, short},
 	} {
-		rec := client.Do(context.Background(), fetch.Request{Line: 1, URL: tc.url})
+		rec := tc.client.Do(context.Background(), fetch.Request{Line: 1, URL: tc.url})
 		if kindOf(rec) != tc.kind {
 			t.Errorf("%s: %+v, want %s", tc.url, rec.Error, tc.kind)
 		}
