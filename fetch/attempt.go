@@ -98,8 +98,13 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	}
 	defer resp.Body.Close()
 	out.finalURL = p.canonical
-	if resp.Request != req { // redirected
-		out.finalURL = resp.Request.URL.String()
+	if resp.Request.URL != req.URL {
+		// Redirected (net/http copies a request with a userinfo to add
+		// its Authorization, so the request may differ, but not its URL): the URL comes from the server's Location, and any
+		// password in it (the server's, or the input's carried over to a
+		// relative Location) is masked. Without a redirect final_url is
+		// the input as sent, the user's own data, like url.
+		out.finalURL = redact.URL(resp.Request.URL.String())
 	}
 	if resp.StatusCode < 100 || resp.StatusCode > 999 {
 		return fail(&responseError{fmt.Sprintf("status %03d is not between 100 and 999", resp.StatusCode)})

@@ -309,7 +309,7 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 				// An engine bug on one input is that input's record; the run goes on.
 				if r := recover(); r != nil {
 					rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep,
-						Error: &Error{Kind: KindOther, Message: fmt.Sprintf("internal error: %v", r)}}
+						Error: &Error{Kind: KindOther, Message: redact.Text(fmt.Sprintf("internal error: %v", r))}}
 				}
 			}()
 			return c.do(ctx, p, ro.stop), nil
@@ -396,6 +396,9 @@ func (c *Client) prepare(req Request) prepared {
 	}
 	if !strings.Contains(raw, "://") {
 		p.err = fmt.Errorf("URL %q: missing http:// or https://", raw)
+		if strings.Contains(raw, "@") { // a password, maybe, that redact.Text cannot find without "://"
+			p.err = errors.New("URL: missing http:// or https://")
+		}
 		return p
 	}
 	u, err := url.Parse(raw)
@@ -505,7 +508,7 @@ func (c *Client) host(key string) *hostState {
 func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec Record) {
 	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep}
 	if p.err != nil {
-		rec.Error = &Error{Kind: KindBadInput, Message: p.err.Error()}
+		rec.Error = &Error{Kind: KindBadInput, Message: redact.Text(p.err.Error())}
 		return rec
 	}
 	start := time.Now()

@@ -100,6 +100,7 @@ func HostOf(u string) string {
 	}
 	host, _, _ := strings.Cut(rest, "/")
 	host, _, _ = strings.Cut(host, "?")
+	host, _, _ = strings.Cut(host, "#")
 	if i := strings.LastIndexByte(host, '@'); i >= 0 {
 		host = host[i+1:] // never report credentials
 	}
