@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -137,7 +136,15 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 	switch c.cfg.Body {
 	case BodyHash:
 		out.bytes, err = io.CopyBuffer(h, limited, r.buf[:])
-	case BodyText, BodyBase64, BodyHead:
+	case BodyText:
+		var kept *bodyBuffer
+		kept, out.bytes, err = keepAll(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		if err == nil && out.bytes <= c.cfg.MaxBody {
+			out.body = textJSON(kept)
+		}
+	case BodyBase64:
+		out.body, out.bytes, err = keepBase64(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+	case BodyHead:
 		var kept []byte
 		kept, out.bytes, err = keep(limited, h, &r.buf, c.cfg)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
@@ -185,13 +192,10 @@ var readers = sync.Pool{New: func() any { return &bodyReader{hash: sha256.New()}
 // keepInitial is the capacity a kept body starts with; it grows as needed.
 const keepInitial = 4 << 10
 
-// keep reads r into memory (all of it, or its head), hashing everything,
-// through chunk.
+// keep reads the head of r into memory, hashing everything, through
+// chunk.
 func keep(r io.Reader, h hash.Hash, chunk *[copyBufSize]byte, cfg Config) (kept []byte, n int64, err error) {
-	limit := cfg.MaxBody + 1
-	if cfg.Body == BodyHead {
-		limit = int64(cfg.BodyHead)
-	}
+	limit := int64(cfg.BodyHead)
 	buf := make([]byte, 0, min(limit, keepInitial))
 	for {
 		m, rerr := r.Read(chunk[:])
@@ -209,21 +213,11 @@ func keep(r io.Reader, h hash.Hash, chunk *[copyBufSize]byte, cfg Config) (kept 
 	}
 }
 
+// encodeBody returns the head of a body as a JSON string, and whether it
+// is only the head.
 func encodeBody(b []byte, total int64, policy BodyPolicy) (json.RawMessage, bool) {
-	var v []byte
-	switch policy {
-	case BodyText:
-		if json.Valid(b) {
-			return json.RawMessage(b), false
-		}
-		v, _ = json.Marshal(string(b))
-	case BodyBase64:
-		v, _ = json.Marshal(base64.StdEncoding.EncodeToString(b))
-	case BodyHead:
-		v, _ = json.Marshal(string(b))
-		return v, total > int64(len(b))
-	}
-	return v, false
+	v, _ := json.Marshal(string(b))
+	return v, total > int64(len(b))
 }
 
 // save writes the body to dir/<line>.body through a temporary file, so a
