@@ -57,6 +57,8 @@ func (o outcome) fill(r *Record) {
 
 // attempt sends the request once and reads the body under the policy.
 func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
+	c.onWire.Add(1)
+	defer c.onWire.Add(-1)
 	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
 	defer cancel()
 	tr := &attemptTrace{}

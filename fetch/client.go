@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather"
@@ -196,6 +197,35 @@ type Client struct {
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
+
+	// The counters of Load.
+	onWire, waitingSlot, waitingRate, waitingRetry atomic.Int64
+}
+
+// Load is a snapshot of what a Client is doing, for a progress display.
+// Under Run, OnWire + WaitingRate + WaitingRetry is at most the
+// Concurrency: an input holds a slot while it waits for a rate or a
+// retry. Calls of Do outside Run are counted too.
+type Load struct {
+	// OnWire counts attempts in progress: connecting, sending, waiting
+	// for the response, reading the body.
+	OnWire int64
+	// WaitingSlot counts inputs read and waiting for a slot, the overall
+	// Concurrency's or their host's (PerHost).
+	WaitingSlot int64
+	// WaitingRate counts inputs waiting for a rate limit's token or for
+	// the end of their host's Retry-After pause.
+	WaitingRate int64
+	// WaitingRetry counts inputs waiting out the back-off before a retry.
+	WaitingRetry int64
+}
+
+// Load returns the client's load now: a few atomic loads, cheap enough
+// to call at every frame of a progress display. The four counts are read
+// one after another, not at one instant.
+func (c *Client) Load() Load {
+	return Load{OnWire: c.onWire.Load(), WaitingSlot: c.waitingSlot.Load(),
+		WaitingRate: c.waitingRate.Load(), WaitingRetry: c.waitingRetry.Load()}
 }
 
 // hostState is what the client knows of one host during a run. It is kept
@@ -296,15 +326,26 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 	if c.cfg.Ordered {
 		opts = append(opts, gather.Ordered(4*c.cfg.Concurrency))
 	}
-	prepare := func(yield func(prepared) bool) {
-		for r := range reqs {
-			if !yield(c.prepare(r)) {
-				return
+	return func(yield func(Record) bool) {
+		// waiting counts this run's inputs read and not started, so that
+		// the client's count is put right when the run ends early.
+		var waiting atomic.Int64
+		defer func() { c.waitingSlot.Add(-waiting.Swap(0)) }()
+		unwait := func() {
+			waiting.Add(-1)
+			c.waitingSlot.Add(-1)
+		}
+		prepare := func(yield func(prepared) bool) {
+			for r := range reqs {
+				waiting.Add(1)
+				c.waitingSlot.Add(1)
+				if !yield(c.prepare(r)) {
+					return
+				}
 			}
 		}
-	}
-	return func(yield func(Record) bool) {
 		do := func(ctx context.Context, p prepared) (rec Record, _ error) {
+			unwait()
 			defer func() {
 				// An engine bug on one input is that input's record; the run goes on.
 				if r := recover(); r != nil {
@@ -317,6 +358,7 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 		for r := range gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...) {
 			rec := r.Value
 			if r.Err != nil { // a panic, or cancelled while waiting for its host's slot
+				unwait()
 				rec = Record{Line: r.Input.req.Line, URL: r.Input.req.URL, Method: r.Input.req.Method, Input: r.Input.req.Keep,
 					Error: &Error{Kind: KindCanceled, Message: redact.Text(r.Err.Error())}}
 				if _, ok := errors.AsType[*gather.PanicError](r.Err); ok {
@@ -547,7 +589,10 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec 
 			return rec
 		}
 		rec.Retries = append(rec.Retries, Attempt{Status: out.status, Error: out.error(), WaitMS: float64(wait.Milliseconds())})
-		if err := pause(ctx, stop, wait); err != nil {
+		c.waitingRetry.Add(1)
+		err = pause(ctx, stop, wait)
+		c.waitingRetry.Add(-1)
+		if err != nil {
 			out.fill(&rec)
 			rec.Error = c.stopError(ctx, err)
 			return rec
@@ -600,7 +645,10 @@ func (c *Client) wait(ctx context.Context, stop <-chan struct{}, h *hostState) e
 		return &circuitError{failures}
 	}
 	if d := time.Until(until); d > 0 {
-		if err := pause(ctx, stop, d); err != nil {
+		c.waitingRate.Add(1)
+		err := pause(ctx, stop, d)
+		c.waitingRate.Add(-1)
+		if err != nil {
 			return err
 		}
 	}
@@ -614,7 +662,14 @@ func (c *Client) wait(ctx context.Context, stop <-chan struct{}, h *hostState) e
 			r.Cancel()
 			return errRateDeadline
 		}
-		if err := pause(ctx, stop, d); err != nil {
+		if d > 0 {
+			c.waitingRate.Add(1)
+		}
+		err := pause(ctx, stop, d)
+		if d > 0 {
+			c.waitingRate.Add(-1)
+		}
+		if err != nil {
 			r.Cancel()
 			return err
 		}
