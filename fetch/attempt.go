@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -226,7 +227,7 @@ func encodeBody(b []byte, total int64, policy BodyPolicy) (json.RawMessage, bool
 // body file is either complete or absent.
 func save(r io.Reader, h hash.Hash, dir string, line int) (int64, string, error) {
 	final := filepath.Join(dir, strconv.Itoa(line)+".body")
-	tmp, err := os.CreateTemp(dir, ".part-*")
+	tmp, err := os.CreateTemp(dir, partPattern)
 	if err != nil {
 		return 0, "", &saveError{err}
 	}
@@ -265,4 +266,47 @@ func (r *readErr) Read(p []byte) (int, error) {
 		r.err = err
 	}
 	return n, err
+}
+
+// partPattern names a body file being written (os.CreateTemp replaces the
+// * with decimal digits); it is renamed to <line>.body when complete.
+const partPattern = ".part-*"
+
+// RemovePartFiles removes from dir the temporary files the dir body
+// policy (BodyDir) writes bodies through, which a run killed mid-body
+// leaves behind: regular files named ".part-" and decimal digits, the
+// names os.CreateTemp gives for partPattern, nothing else. It returns how
+// many it removed. Call it before a job resumes into the same directory,
+// when no other run writes there.
+func RemovePartFiles(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isPartName(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// isPartName reports whether name is partPattern with decimal digits for
+// its *.
+func isPartName(name string) bool {
+	digits, ok := strings.CutPrefix(name, strings.TrimSuffix(partPattern, "*"))
+	if !ok || digits == "" {
+		return false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
