@@ -102,10 +102,11 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	out.finalURL = p.canonical
 	if resp.Request.URL != req.URL {
 		// Redirected (net/http copies a request with a userinfo to add
-		// its Authorization, so the request may differ, but not its URL): the URL comes from the server's Location, and any
-		// password in it (the server's, or the input's carried over to a
-		// relative Location) is masked. Without a redirect final_url is
-		// the input as sent, the user's own data, like url.
+		// its Authorization, so the request may differ, but not its
+		// URL): the URL comes from the server's Location, and a password
+		// in it (the server's, or the input's carried over to a relative
+		// Location) is masked. Without a redirect final_url is the input
+		// as sent, the user's own data, like url.
 		out.finalURL = redact.URL(resp.Request.URL.String())
 	}
 	if resp.StatusCode < 100 || resp.StatusCode > 999 {
@@ -151,7 +152,7 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 		var kept []byte
 		kept, out.bytes, err = keep(limited, h, &r.buf, c.cfg)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
-			out.body, out.truncated = encodeBody(kept, out.bytes, c.cfg.Body)
+			out.body, out.truncated = encodeBody(kept, out.bytes)
 		}
 	case BodyDir:
 		out.bytes, out.bodyFile, err = save(limited, h, c.cfg.BodyDir, p.req.Line)
@@ -218,7 +219,7 @@ func keep(r io.Reader, h hash.Hash, chunk *[copyBufSize]byte, cfg Config) (kept 
 
 // encodeBody returns the head of a body as a JSON string, and whether it
 // is only the head.
-func encodeBody(b []byte, total int64, policy BodyPolicy) (json.RawMessage, bool) {
+func encodeBody(b []byte, total int64) (json.RawMessage, bool) {
 	v, _ := json.Marshal(string(b))
 	return v, total > int64(len(b))
 }
