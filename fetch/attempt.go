@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,8 +14,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/gogather/gather/internal/redact"
 )
 
 // outcome is what one attempt gave.
@@ -56,14 +58,22 @@ func (o outcome) fill(r *Record) {
 
 // attempt sends the request once and reads the body under the policy.
 func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
+	c.onWire.Add(1)
+	defer c.onWire.Add(-1)
 	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
 	defer cancel()
+	tr := &attemptTrace{}
+	ctx = tr.with(ctx)
 	fail := func(err error) outcome {
-		out.kind = classify(ctx, err)
-		out.message = err.Error()
-		if out.kind == KindCanceled || out.kind == KindDeadline || out.kind == KindTimeoutTotal {
-			out.message = fmt.Sprintf("%v (%v)", context.Cause(ctx), err)
+		out.kind = classify(ctx, err, tr)
+		switch out.kind {
+		case KindCanceled, KindDeadline, KindTimeoutTotal:
+			if ctx.Err() != nil {
+				out.message = c.contextMessage(ctx, tr)
+				return out
+			}
 		}
+		out.message = redact.Text(err.Error())
 		return out
 	}
 	// The URL was parsed once, by prepare: the request gets a copy of it
@@ -89,16 +99,25 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		return fail(err)
 	}
 	defer resp.Body.Close()
-	out.status = resp.StatusCode
 	out.finalURL = p.canonical
-	if resp.Request != req { // redirected
-		out.finalURL = resp.Request.URL.String()
+	if resp.Request.URL != req.URL {
+		// Redirected (net/http copies a request with a userinfo to add
+		// its Authorization, so the request may differ, but not its
+		// URL): the URL comes from the server's Location, and a password
+		// in it (the server's, or the input's carried over to a relative
+		// Location) is masked. Without a redirect final_url is the input
+		// as sent, the user's own data, like url.
+		out.finalURL = redact.URL(resp.Request.URL.String())
 	}
+	if resp.StatusCode < 100 || resp.StatusCode > 999 {
+		return fail(&responseError{fmt.Sprintf("status %03d is not between 100 and 999", resp.StatusCode)})
+	}
+	out.status = resp.StatusCode
 	out.contentType = resp.Header.Get("Content-Type")
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
-	if err := c.readBody(resp.Body, p, &out); err != nil {
+	if err := c.readBody(resp.Body, resp.ContentLength, p, &out); err != nil {
 		return fail(err)
 	}
 	return out
@@ -107,7 +126,10 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 // readBody reads at most MaxBody bytes of the (decoded) body, hashing them,
 // and keeps what the policy says. A larger body is an errTooLarge error and
 // is read no further.
-func (c *Client) readBody(body io.Reader, p prepared, out *outcome) error {
+//
+// A body that ends before its Content-Length (the connection closed in
+// order, no reset) is a responseError saying how much came.
+func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *outcome) error {
 	r := readers.Get().(*bodyReader)
 	defer readers.Put(r)
 	r.hash.Reset()
@@ -118,14 +140,25 @@ func (c *Client) readBody(body io.Reader, p prepared, out *outcome) error {
 	switch c.cfg.Body {
 	case BodyHash:
 		out.bytes, err = io.CopyBuffer(h, limited, r.buf[:])
-	case BodyText, BodyBase64, BodyHead:
+	case BodyText:
+		var kept *bodyBuffer
+		kept, out.bytes, err = keepAll(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		if err == nil && out.bytes <= c.cfg.MaxBody {
+			out.body = textJSON(kept)
+		}
+	case BodyBase64:
+		out.body, out.bytes, err = keepBase64(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+	case BodyHead:
 		var kept []byte
 		kept, out.bytes, err = keep(limited, h, &r.buf, c.cfg)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
-			out.body, out.truncated = encodeBody(kept, out.bytes, c.cfg.Body)
+			out.body, out.truncated = encodeBody(kept, out.bytes)
 		}
 	case BodyDir:
 		out.bytes, out.bodyFile, err = save(limited, h, c.cfg.BodyDir, p.req.Line)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) && contentLength > 0 && out.bytes < contentLength {
+		return &responseError{fmt.Sprintf("the body was cut short: %d of %d bytes (Content-Length)", out.bytes, contentLength)}
 	}
 	if err != nil {
 		return err
@@ -163,13 +196,10 @@ var readers = sync.Pool{New: func() any { return &bodyReader{hash: sha256.New()}
 // keepInitial is the capacity a kept body starts with; it grows as needed.
 const keepInitial = 4 << 10
 
-// keep reads r into memory (all of it, or its head), hashing everything,
-// through chunk.
+// keep reads the head of r into memory, hashing everything, through
+// chunk.
 func keep(r io.Reader, h hash.Hash, chunk *[copyBufSize]byte, cfg Config) (kept []byte, n int64, err error) {
-	limit := cfg.MaxBody + 1
-	if cfg.Body == BodyHead {
-		limit = int64(cfg.BodyHead)
-	}
+	limit := int64(cfg.BodyHead)
 	buf := make([]byte, 0, min(limit, keepInitial))
 	for {
 		m, rerr := r.Read(chunk[:])
@@ -187,33 +217,24 @@ func keep(r io.Reader, h hash.Hash, chunk *[copyBufSize]byte, cfg Config) (kept 
 	}
 }
 
-func encodeBody(b []byte, total int64, policy BodyPolicy) (json.RawMessage, bool) {
-	var v []byte
-	switch policy {
-	case BodyText:
-		if json.Valid(b) {
-			return json.RawMessage(b), false
-		}
-		v, _ = json.Marshal(string(b))
-	case BodyBase64:
-		v, _ = json.Marshal(base64.StdEncoding.EncodeToString(b))
-	case BodyHead:
-		v, _ = json.Marshal(string(b))
-		return v, total > int64(len(b))
-	}
-	return v, false
+// encodeBody returns the head of a body as a JSON string, and whether it
+// is only the head.
+func encodeBody(b []byte, total int64) (json.RawMessage, bool) {
+	v, _ := json.Marshal(string(b))
+	return v, total > int64(len(b))
 }
 
 // save writes the body to dir/<line>.body through a temporary file, so a
 // body file is either complete or absent.
 func save(r io.Reader, h hash.Hash, dir string, line int) (int64, string, error) {
 	final := filepath.Join(dir, strconv.Itoa(line)+".body")
-	tmp, err := os.CreateTemp(dir, ".part-*")
+	tmp, err := os.CreateTemp(dir, partPattern)
 	if err != nil {
-		return 0, "", fmt.Errorf("saving the body: %w", err)
+		return 0, "", &saveError{err}
 	}
+	src := &readErr{r: r}
 	w := bufio.NewWriterSize(io.MultiWriter(tmp, h), 32<<10)
-	n, err := io.Copy(w, r)
+	n, err := io.Copy(w, src)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -225,10 +246,68 @@ func save(r io.Reader, h hash.Hash, dir string, line int) (int64, string, error)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		if !errors.Is(err, io.ErrUnexpectedEOF) {
-			err = fmt.Errorf("saving the body: %w", err)
+		if src.err == nil || err != src.err {
+			err = &saveError{err} // the file's fault, not the body's
 		}
 		return n, "", err
 	}
 	return n, final, nil
+}
+
+// readErr is a reader that remembers its last error, to tell a body's
+// read errors from a file's write errors after an io.Copy.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// partPattern names a body file being written (os.CreateTemp replaces the
+// * with decimal digits); it is renamed to <line>.body when complete.
+const partPattern = ".part-*"
+
+// RemovePartFiles removes from dir the temporary files the dir body
+// policy (BodyDir) writes bodies through, which a run killed mid-body
+// leaves behind: regular files named ".part-" and decimal digits, the
+// names os.CreateTemp gives for partPattern, nothing else. It returns how
+// many it removed. Call it before a job resumes into the same directory,
+// when no other run writes there.
+func RemovePartFiles(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isPartName(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// isPartName reports whether name is partPattern with decimal digits for
+// its *.
+func isPartName(name string) bool {
+	digits, ok := strings.CutPrefix(name, strings.TrimSuffix(partPattern, "*"))
+	if !ok || digits == "" {
+		return false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

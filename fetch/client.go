@@ -35,9 +35,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather"
+	"github.com/gogather/gather/internal/redact"
 	"golang.org/x/time/rate"
 )
 
@@ -160,6 +162,9 @@ func (c *Config) setDefaults() error {
 	if c.UserAgent == "" {
 		c.UserAgent = "gather/0"
 	}
+	if err := checkHeader(c.Header); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -182,6 +187,7 @@ type Request struct {
 type Client struct {
 	cfg       Config
 	transport *http.Transport
+	resolver  *resolver
 	http      *http.Client
 	rate      *rate.Limiter // nil when unlimited
 	// header is Config.Header with the User-Agent: the headers of every
@@ -191,6 +197,35 @@ type Client struct {
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
+
+	// The counters of Load.
+	onWire, waitingSlot, waitingRate, waitingRetry atomic.Int64
+}
+
+// Load is a snapshot of what a Client is doing, for a progress display.
+// Under Run, OnWire + WaitingRate + WaitingRetry is at most the
+// Concurrency: an input holds a slot while it waits for a rate or a
+// retry. Calls of Do outside Run are counted too.
+type Load struct {
+	// OnWire counts attempts in progress: connecting, sending, waiting
+	// for the response, reading the body.
+	OnWire int64
+	// WaitingSlot counts inputs read and waiting for a slot, the overall
+	// Concurrency's or their host's (PerHost).
+	WaitingSlot int64
+	// WaitingRate counts inputs waiting for a rate limit's token or for
+	// the end of their host's Retry-After pause.
+	WaitingRate int64
+	// WaitingRetry counts inputs waiting out the back-off before a retry.
+	WaitingRetry int64
+}
+
+// Load returns the client's load now: a few atomic loads, cheap enough
+// to call at every frame of a progress display. The four counts are read
+// one after another, not at one instant.
+func (c *Client) Load() Load {
+	return Load{OnWire: c.onWire.Load(), WaitingSlot: c.waitingSlot.Load(),
+		WaitingRate: c.waitingRate.Load(), WaitingRetry: c.waitingRetry.Load()}
 }
 
 // hostState is what the client knows of one host during a run. It is kept
@@ -214,9 +249,10 @@ func New(cfg Config) (*Client, error) {
 		perHostConns = cfg.Concurrency
 	}
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	res := newResolver(cfg.ConnectTimeout)
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           newResolver(cfg.ConnectTimeout).dialContext(dialer.DialContext),
+		DialContext:           res.dialContext(dialer.DialContext),
 		TLSHandshakeTimeout:   cfg.TLSTimeout,
 		ResponseHeaderTimeout: cfg.HeaderTimeout,
 		MaxIdleConns:          2 * cfg.Concurrency,
@@ -231,11 +267,11 @@ func New(cfg Config) (*Client, error) {
 	if !cfg.HTTP2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
-	c := &Client{cfg: cfg, transport: tr, hosts: make(map[string]*hostState)}
+	c := &Client{cfg: cfg, transport: tr, resolver: res, hosts: make(map[string]*hostState)}
 	c.header = make(http.Header, len(cfg.Header)+1)
 	c.setHeaders(c.header, nil)
 	c.http = &http.Client{
-		Transport: tr,
+		Transport: locationChecker{tr},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if cfg.MaxRedirects == 0 {
 				return http.ErrUseLastResponse // record the redirect itself
@@ -243,6 +279,21 @@ func New(cfg Config) (*Client, error) {
 			if len(via) > cfg.MaxRedirects {
 				return fmt.Errorf("%w: stopped after %d", errRedirectLoop, cfg.MaxRedirects)
 			}
+			// The next request is checked and encoded as an input is.
+			u := req.URL
+			var err error
+			switch {
+			case u.Scheme != "http" && u.Scheme != "https":
+				err = errors.New("scheme must be http or https")
+			case !validPort(u.Port()):
+				err = fmt.Errorf("port %q is not between 1 and 65535", u.Port())
+			default:
+				err = checkHost(u)
+			}
+			if err != nil {
+				return &responseError{fmt.Sprintf("redirect to %q: %v", redact.URL(u.String()), err)}
+			}
+			encodeURL(u)
 			return nil
 		},
 	}
@@ -275,20 +326,31 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 	if c.cfg.Ordered {
 		opts = append(opts, gather.Ordered(4*c.cfg.Concurrency))
 	}
-	prepare := func(yield func(prepared) bool) {
-		for r := range reqs {
-			if !yield(c.prepare(r)) {
-				return
+	return func(yield func(Record) bool) {
+		// waiting counts this run's inputs read and not started, so that
+		// the client's count is put right when the run ends early.
+		var waiting atomic.Int64
+		defer func() { c.waitingSlot.Add(-waiting.Swap(0)) }()
+		unwait := func() {
+			waiting.Add(-1)
+			c.waitingSlot.Add(-1)
+		}
+		prepare := func(yield func(prepared) bool) {
+			for r := range reqs {
+				waiting.Add(1)
+				c.waitingSlot.Add(1)
+				if !yield(c.prepare(r)) {
+					return
+				}
 			}
 		}
-	}
-	return func(yield func(Record) bool) {
 		do := func(ctx context.Context, p prepared) (rec Record, _ error) {
+			unwait()
 			defer func() {
 				// An engine bug on one input is that input's record; the run goes on.
 				if r := recover(); r != nil {
 					rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep,
-						Error: &Error{Kind: KindOther, Message: fmt.Sprintf("internal error: %v", r)}}
+						Error: &Error{Kind: KindOther, Message: redact.Text(fmt.Sprintf("internal error: %v", r))}}
 				}
 			}()
 			return c.do(ctx, p, ro.stop), nil
@@ -296,10 +358,13 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 		for r := range gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...) {
 			rec := r.Value
 			if r.Err != nil { // a panic, or cancelled while waiting for its host's slot
+				unwait()
 				rec = Record{Line: r.Input.req.Line, URL: r.Input.req.URL, Method: r.Input.req.Method, Input: r.Input.req.Keep,
-					Error: &Error{Kind: KindCanceled, Message: r.Err.Error()}}
+					Error: &Error{Kind: KindCanceled, Message: redact.Text(r.Err.Error())}}
 				if _, ok := errors.AsType[*gather.PanicError](r.Err); ok {
 					rec.Error.Kind = KindOther
+				} else if ctx.Err() != nil {
+					rec.Error = c.stopError(ctx, r.Err)
 				}
 			}
 			if !yield(rec) {
@@ -363,6 +428,21 @@ func (c *Client) prepare(req Request) prepared {
 		return p
 	}
 	raw := strings.TrimSpace(req.URL)
+	if err := checkMethod(p.req.Method); err != nil {
+		p.err = err
+		return p
+	}
+	if err := checkHeader(req.Header); err != nil {
+		p.err = err
+		return p
+	}
+	if !strings.Contains(raw, "://") {
+		p.err = fmt.Errorf("URL %q: missing http:// or https://", raw)
+		if strings.Contains(raw, "@") { // a password, maybe, that redact.Text cannot find without "://"
+			p.err = errors.New("URL: missing http:// or https://")
+		}
+		return p
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
@@ -374,11 +454,16 @@ func (c *Client) prepare(req Request) prepared {
 	case !validPort(u.Port()):
 		p.err = fmt.Errorf("URL %q: port %q is not between 1 and 65535", req.URL, u.Port())
 	default:
+		if err := checkHost(u); err != nil {
+			p.err = err
+			break
+		}
 		p.url, p.rawURL, p.canonical = u, raw, raw
+		encoded := encodeURL(u)
 		if strings.HasSuffix(u.Host, ":") {
 			u.Host = strings.TrimSuffix(u.Host, ":") // "h:" is sent as "h", as NewRequest does
 			p.canonical = u.String()
-		} else if !roundTrips(raw) {
+		} else if encoded || !roundTrips(raw) {
 			p.canonical = u.String()
 		}
 		p.host = hostKey(u)
@@ -465,7 +550,7 @@ func (c *Client) host(key string) *hostState {
 func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec Record) {
 	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep}
 	if p.err != nil {
-		rec.Error = &Error{Kind: KindBadInput, Message: p.err.Error()}
+		rec.Error = &Error{Kind: KindBadInput, Message: redact.Text(p.err.Error())}
 		return rec
 	}
 	start := time.Now()
@@ -504,7 +589,10 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec 
 			return rec
 		}
 		rec.Retries = append(rec.Retries, Attempt{Status: out.status, Error: out.error(), WaitMS: float64(wait.Milliseconds())})
-		if err := pause(ctx, stop, wait); err != nil {
+		c.waitingRetry.Add(1)
+		err = pause(ctx, stop, wait)
+		c.waitingRetry.Add(-1)
+		if err != nil {
 			out.fill(&rec)
 			rec.Error = c.stopError(ctx, err)
 			return rec
@@ -526,8 +614,8 @@ func (c *Client) stopError(ctx context.Context, err error) *Error {
 	if errors.Is(err, errStopped) {
 		return &Error{Kind: KindCanceled, Message: err.Error()}
 	}
-	if errors.Is(context.Cause(ctx), errDeadline) {
-		return &Error{Kind: KindDeadline, Message: "the input's deadline passed"}
+	if cause := context.Cause(ctx); errors.Is(cause, errDeadline) || errors.Is(cause, context.DeadlineExceeded) {
+		return &Error{Kind: KindDeadline, Message: c.contextMessage(ctx, nil)}
 	}
 	var circuit *circuitError
 	if errors.As(err, &circuit) {
@@ -537,7 +625,7 @@ func (c *Client) stopError(ctx context.Context, err error) *Error {
 		// A rate limiter refuses to wait past the deadline before it passes.
 		return &Error{Kind: KindDeadline, Message: err.Error()}
 	}
-	return &Error{Kind: KindCanceled, Message: err.Error()}
+	return &Error{Kind: KindCanceled, Message: c.contextMessage(ctx, nil)}
 }
 
 type circuitError struct{ failures int }
@@ -557,7 +645,10 @@ func (c *Client) wait(ctx context.Context, stop <-chan struct{}, h *hostState) e
 		return &circuitError{failures}
 	}
 	if d := time.Until(until); d > 0 {
-		if err := pause(ctx, stop, d); err != nil {
+		c.waitingRate.Add(1)
+		err := pause(ctx, stop, d)
+		c.waitingRate.Add(-1)
+		if err != nil {
 			return err
 		}
 	}
@@ -571,7 +662,14 @@ func (c *Client) wait(ctx context.Context, stop <-chan struct{}, h *hostState) e
 			r.Cancel()
 			return errRateDeadline
 		}
-		if err := pause(ctx, stop, d); err != nil {
+		if d > 0 {
+			c.waitingRate.Add(1)
+		}
+		err := pause(ctx, stop, d)
+		if d > 0 {
+			c.waitingRate.Add(-1)
+		}
+		if err != nil {
 			r.Cancel()
 			return err
 		}
@@ -690,4 +788,31 @@ func newBodyReader(b []byte) io.Reader {
 		return nil
 	}
 	return bytes.NewReader(b)
+}
+
+// locationChecker is the client's transport, checking that the Location
+// of a redirect net/http will follow parses: net/http reports one that
+// does not only as a message, after the round trip. Here it is a
+// responseError (bad_response), as it is whether or not redirects are
+// followed (net/http parses the Location before asking whether to follow
+// it).
+type locationChecker struct{ rt http.RoundTripper }
+
+func (t locationChecker) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		loc := resp.Header.Get("Location")
+		if loc == "" {
+			break
+		}
+		if _, err := req.URL.Parse(loc); err != nil {
+			resp.Body.Close()
+			return nil, &responseError{fmt.Sprintf("redirect to a Location that does not parse: %q", redact.Text(loc))}
+		}
+	}
+	return resp, nil
 }

@@ -29,7 +29,10 @@ type Record struct {
 	Bytes int64 `json:"bytes"`
 	// SHA256 is the hex SHA-256 of the body, when bodies are hashed.
 	SHA256 string `json:"sha256,omitempty"`
-	// FinalURL is the URL after redirects, when it differs from URL.
+	// FinalURL is the URL requested last, when it differs from URL: the
+	// URL after redirects, or URL as sent (percent-encoded as a browser
+	// does). After a redirect the password of its userinfo, if any, is
+	// masked (it came from the server's Location).
 	FinalURL string `json:"final_url,omitempty"`
 	// ContentType is the response's Content-Type header.
 	ContentType string `json:"content_type,omitempty"`
@@ -56,7 +59,8 @@ type Attempt struct {
 }
 
 // Error is a failed input's error: a short machine-readable kind and a
-// human-readable message.
+// human-readable message. A message never shows the password of a URL's
+// userinfo (internal/redact masks it).
 type Error struct {
 	Kind    Kind   `json:"kind"`
 	Message string `json:"message"`

@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -43,12 +44,13 @@ func (r *Record) AppendJSON(dst []byte) ([]byte, error) {
 		}
 	}
 	if len(r.Body) > 0 {
-		b, err := json.Marshal(r.Body) // checks and compacts it, as Marshal does
-		if err != nil {
-			return dst, err
+		// Checked and compacted as Marshal does, straight into dst: a body
+		// may be megabytes, and Marshal would copy it twice more.
+		if !json.Valid(r.Body) {
+			return dst, errors.New("json: the record's body is not valid JSON")
 		}
 		dst = append(dst, `,"body":`...)
-		dst = append(dst, b...)
+		dst = appendCompactJSON(dst, r.Body)
 	}
 	if r.BodyFile != "" {
 		dst = append(dst, `,"body_file":`...)
@@ -122,6 +124,12 @@ const hexDigits = "0123456789abcdef"
 // invalid UTF-8 becomes U+FFFD, and U+2028 and U+2029 are escaped.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = appendJSONStringContent(dst, s)
+	return append(dst, '"')
+}
+
+// appendJSONStringContent is appendJSONString without the quotes.
+func appendJSONStringContent(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
@@ -167,6 +175,5 @@ func appendJSONString(dst []byte, s string) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }

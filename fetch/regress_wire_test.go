@@ -55,6 +55,8 @@ func wireServer(t *testing.T) (net.Listener, chan [2]string) {
 	return ln, got
 }
 
+// URLs whose request line needs nothing percent-encoded beyond what
+// net/http does go on the wire as NewRequest sends them.
 func TestWireSameAsNewRequest(t *testing.T) {
 	t.Setenv("HTTP_PROXY", "")
 	t.Setenv("http_proxy", "")
@@ -77,7 +79,7 @@ func TestWireSameAsNewRequest(t *testing.T) {
 		"http://h#frag",
 		"http://h/#frag",
 		"http://h/a b",
-		"http://h/ü?ü=ü",
+		"http://h/ü?x=1", // a non-ASCII query is encoded: TestWireQueryPercentEncoded
 		"http://H/UPPER",
 		"http://h/a/../b",
 		"http://h//double",

@@ -64,7 +64,7 @@ func TestResolverFailureIsDNSKindAndCachedBriefly(t *testing.T) {
 	for range 3 {
 		_, err := dial(context.Background(), "tcp", "nowhere.invalid:80")
 		var dnsErr *net.DNSError
-		if !errors.As(err, &dnsErr) || classify(context.Background(), err) != KindDNS {
+		if !errors.As(err, &dnsErr) || classify(context.Background(), err, nil) != KindDNS {
 			t.Fatalf("err = %v", err)
 		}
 	}

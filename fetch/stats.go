@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/internal/human"
@@ -14,8 +16,9 @@ import (
 
 // Stats summarises a run as records come in, in memory bounded by the
 // number of distinct hosts, statuses and error kinds, never by the number
-// of records: latencies go into a log-scale histogram with 1% resolution.
-// It is not safe for concurrent use.
+// of records: latencies go into log-scale histograms with 1% resolution
+// (one for the run, one per host). It is not safe for concurrent use,
+// but for AddSkipped and NoteInput.
 type Stats struct {
 	start    time.Time
 	Records  int64            `json:"records"`
@@ -29,11 +32,32 @@ type Stats struct {
 
 	latency histogram
 	hosts   map[string]*hostStats
+
+	// Set by the input's reader, maybe from another goroutine.
+	skipped atomic.Int64
+	noteMu  sync.Mutex
+	note    string
 }
 
 type hostStats struct {
 	records, failed int64
 	totalMS         float64
+	latency         histogram // of the records that sent a request
+}
+
+// AddSkipped counts n inputs skipped without a record: blank lines and
+// # comments of a plain list, which are neither requests nor failures.
+// It may be called from any goroutine (the input's reader), while records
+// are added.
+func (s *Stats) AddSkipped(n int64) { s.skipped.Add(n) }
+
+// NoteInput sets a note on the input that the summary prints, such as
+// "the input ended early at line 7, column 3: bare quote in CSV"; a later
+// note replaces an earlier one. It may be called from any goroutine.
+func (s *Stats) NoteInput(note string) {
+	s.noteMu.Lock()
+	s.note = note
+	s.noteMu.Unlock()
 }
 
 // NewStats returns empty statistics whose clock starts now.
@@ -67,6 +91,9 @@ func (s *Stats) Add(r Record) {
 		}
 		h.records++
 		h.totalMS += r.MS
+		if r.Attempts > 0 {
+			h.latency.add(r.MS)
+		}
 		if r.Error != nil {
 			h.failed++
 		}
@@ -100,6 +127,7 @@ func HostOf(u string) string {
 	}
 	host, _, _ := strings.Cut(rest, "/")
 	host, _, _ = strings.Cut(host, "?")
+	host, _, _ = strings.Cut(host, "#")
 	if i := strings.LastIndexByte(host, '@'); i >= 0 {
 		host = host[i+1:] // never report credentials
 	}
@@ -115,12 +143,28 @@ type Summary struct {
 	ErrorKinds map[Kind]int64   `json:"error_kinds"`
 	Retries    int64            `json:"retries"`
 	Bytes      int64            `json:"bytes"`
-	SumMS      float64          `json:"sum_ms"`
-	Seconds    float64          `json:"seconds"`
-	PerSecond  float64          `json:"per_second"`
-	LatencyMS  Latency          `json:"latency_ms"`
-	Slowest    []HostSummary    `json:"slowest_hosts"`      // the 5 hosts of highest mean ms
-	MostFailed []HostSummary    `json:"most_failing_hosts"` // the 5 hosts with the most failed records, if any failed
+	// SumMS is every record's ms added up: how long the same requests
+	// would have taken one by one.
+	SumMS float64 `json:"sum_ms"`
+	// Seconds is the wall time of the run.
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+	// Speedup is SumMS against Seconds: how many times faster the run
+	// was than the same requests one by one (0 when either is 0).
+	Speedup   float64 `json:"speedup"`
+	LatencyMS Latency `json:"latency_ms"`
+	// Slowest are the 5 hosts of highest median latency, among the hosts
+	// with a record that sent a request.
+	Slowest []HostSummary `json:"slowest_hosts"`
+	// MostFailed are the 5 hosts with the most failed records (then the
+	// highest failure ratio), hosts without failures left out.
+	MostFailed []HostSummary `json:"most_failing_hosts"`
+	// Skipped counts the inputs skipped (blank lines and # comments of a
+	// plain list): not records, not failures. See Stats.AddSkipped.
+	Skipped int64 `json:"skipped,omitempty"`
+	// InputNote is a note on the input, such as why it ended early. See
+	// Stats.NoteInput.
+	InputNote string `json:"input_note,omitempty"`
 }
 
 // Latency holds latency percentiles, in milliseconds.
@@ -131,12 +175,21 @@ type Latency struct {
 	Max float64 `json:"max"`
 }
 
-// HostSummary is one host's share of a run.
+// HostSummary is one host's share of a run. Its definitions are the job
+// report's (package report): latencies are those of the records that
+// sent a request, the median is the nearest-rank 50th percentile (here
+// within 1%, from a histogram).
 type HostSummary struct {
-	Host    string  `json:"host"`
-	Records int64   `json:"records"`
-	Failed  int64   `json:"failed"`
-	MeanMS  float64 `json:"mean_ms"`
+	Host    string `json:"host"`
+	Records int64  `json:"records"`
+	Failed  int64  `json:"failed"`
+	// FailureRatio is Failed / Records.
+	FailureRatio float64 `json:"failure_ratio"`
+	// MedianMS is the median latency (0 when no record sent a request).
+	MedianMS float64 `json:"median_ms"`
+	// MeanMS is the mean ms of all the host's records (kept for readers
+	// of earlier summaries; the lists are ranked by MedianMS).
+	MeanMS float64 `json:"mean_ms"`
 }
 
 // Summary returns the report so far.
@@ -149,22 +202,34 @@ func (s *Stats) Summary() Summary {
 			P50: round3(s.latency.quantile(0.50)), P90: round3(s.latency.quantile(0.90)),
 			P99: round3(s.latency.quantile(0.99)), Max: round3(s.latency.max),
 		},
+		Skipped: s.skipped.Load(),
 	}
+	s.noteMu.Lock()
+	sum.InputNote = s.note
+	s.noteMu.Unlock()
 	if secs > 0 {
 		sum.PerSecond = round3(float64(s.Records) / secs)
+		sum.Speedup = round3(s.SumMS / 1000 / secs)
 	}
-	var hosts []HostSummary
+	var timed, failing []HostSummary
 	for host, h := range s.hosts {
-		hosts = append(hosts, HostSummary{host, h.records, h.failed, round3(h.totalMS / float64(h.records))})
-	}
-	sum.Slowest = topHosts(hosts, func(a, b HostSummary) bool { return a.MeanMS > b.MeanMS })
-	var failing []HostSummary
-	for _, h := range hosts {
-		if h.Failed > 0 {
-			failing = append(failing, h)
+		hs := HostSummary{Host: host, Records: h.records, Failed: h.failed,
+			FailureRatio: round3(float64(h.failed) / float64(h.records)),
+			MedianMS:     round3(h.latency.quantile(0.5)), MeanMS: round3(h.totalMS / float64(h.records))}
+		if h.latency.n > 0 {
+			timed = append(timed, hs)
+		}
+		if h.failed > 0 {
+			failing = append(failing, hs)
 		}
 	}
-	sum.MostFailed = topHosts(failing, func(a, b HostSummary) bool { return a.Failed > b.Failed })
+	sum.Slowest = topHosts(timed, func(a, b HostSummary) bool { return a.MedianMS > b.MedianMS })
+	sum.MostFailed = topHosts(failing, func(a, b HostSummary) bool {
+		if a.Failed != b.Failed {
+			return a.Failed > b.Failed
+		}
+		return float64(a.Failed)/float64(a.Records) > float64(b.Failed)/float64(b.Records)
+	})
 	return sum
 }
 
@@ -195,19 +260,44 @@ func (sum Summary) WriteText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "errors: %s\n", joinCounts(kinds))
 	}
-	hostLine := func(title string, hosts []HostSummary) {
-		var parts []string
-		for _, h := range hosts {
-			parts = append(parts, fmt.Sprintf("%s %.1fms (%d, %d failed)", h.Host, h.MeanMS, h.Records, h.Failed))
-		}
-		fmt.Fprintf(w, "%s: %s\n", title, strings.Join(parts, "; "))
-	}
 	if len(sum.Slowest) > 1 {
-		hostLine("slowest hosts", sum.Slowest)
+		var parts []string
+		for _, h := range sum.Slowest {
+			parts = append(parts, fmt.Sprintf("%s median %.1f ms (%d records, %d failed)", h.Host, h.MedianMS, h.Records, h.Failed))
+		}
+		fmt.Fprintf(w, "slowest hosts (by median latency): %s\n", strings.Join(parts, "; "))
 	}
 	if len(sum.MostFailed) > 0 {
-		hostLine("most failing hosts", sum.MostFailed)
+		var parts []string
+		for _, h := range sum.MostFailed {
+			parts = append(parts, fmt.Sprintf("%s %d of %d failed (%.1f%%)", h.Host, h.Failed, h.Records, 100*float64(h.Failed)/float64(h.Records)))
+		}
+		fmt.Fprintf(w, "most failing hosts: %s\n", strings.Join(parts, "; "))
 	}
+	if sum.SumMS > 0 && sum.Seconds > 0 {
+		oneByOne := time.Duration(sum.SumMS * float64(time.Millisecond))
+		took := time.Duration(sum.Seconds * float64(time.Second))
+		fmt.Fprintf(w, "one by one, these requests would have taken %v; concurrently they took %v (%.0fx faster)\n",
+			roundDuration(oneByOne), roundDuration(took), sum.SumMS/1000/sum.Seconds)
+	}
+	if sum.Skipped > 0 {
+		fmt.Fprintf(w, "%d inputs skipped (blank lines and # comments), not failures\n", sum.Skipped)
+	}
+	if sum.InputNote != "" {
+		fmt.Fprintf(w, "input: %s\n", sum.InputNote)
+	}
+}
+
+// roundDuration rounds d for a person to read: to the second from a
+// minute, to 10ms from a second, else to 0.1ms.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
 }
 
 func joinCounts(m map[string]int64) string {

@@ -70,15 +70,12 @@ the same requests would have taken one by one. No network, no set-up.`,
 			if prog != nil {
 				prog.total.Store(int64(n))
 			}
+			// The summary says how long the requests would have taken one
+			// by one against the time they took.
 			res, err := fetchAll(st, client, demoRequests(srv.URL(), n), w, prog, false, nil)
 			if err != nil {
 				return err
 			}
-			// The sum of every request's time is what one after another costs.
-			oneByOne := time.Duration(res.SumMS * float64(time.Millisecond))
-			took := time.Duration(res.Seconds * float64(time.Second))
-			fmt.Fprintf(stdio.err, "one by one, these requests would have taken %v; concurrently they took %v (%.0fx faster)\n",
-				oneByOne.Round(100*time.Millisecond), took.Round(10*time.Millisecond), oneByOne.Seconds()/took.Seconds())
 			return res.exit()
 		},
 	}

@@ -1,0 +1,113 @@
+package fetch
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The summary's hosts use the report's definitions: the slowest by median
+// latency (nearest rank, over the records that sent a request), labelled;
+// the most failing by failed count, then rate, with both shown.
+func TestStatsHostsMedianAndFailing(t *testing.T) {
+	s := NewStats()
+	add := func(host string, ms float64, failed bool) {
+		r := Record{URL: "http://" + host + "/x", MS: ms, Status: 200, Attempts: 1}
+		if failed {
+			r.Error, r.Status = &Error{Kind: KindHTTPStatus}, 500
+		}
+		s.Add(r)
+	}
+	// mean 1000, median 10: a mean would put it first.
+	for range 9 {
+		add("skewed:1", 10, false)
+	}
+	add("skewed:1", 9000, false)
+	// mean = median = 50.
+	for range 3 {
+		add("steady:2", 50, false)
+	}
+	// 25 of 100 failing, and two hosts failing 2 of 2.
+	for i := range 100 {
+		add("quarter:3", 1, i < 25)
+	}
+	for range 2 {
+		add("all-a:4", 1, true)
+		add("all-b:5", 1, true)
+	}
+	// A bad input has a host but no latency.
+	s.Add(Record{URL: "http://nolatency:6/", Error: &Error{Kind: KindBadInput}})
+	sum := s.Summary()
+	if len(sum.Slowest) < 2 || sum.Slowest[0].Host != "steady:2" || sum.Slowest[1].Host != "skewed:1" {
+		t.Fatalf("slowest %+v: want steady:2 (median 50) before skewed:1 (median 10)", sum.Slowest)
+	}
+	if m := sum.Slowest[1].MedianMS; m < 9.9 || m > 10.1 {
+		t.Errorf("skewed median %v, want 10 within 1%%", m)
+	}
+	for _, h := range sum.Slowest {
+		if h.Host == "nolatency:6" {
+			t.Errorf("a host without latencies ranks among the slowest")
+		}
+	}
+	want := []string{"quarter:3", "all-a:4", "all-b:5", "nolatency:6"}
+	var got []string
+	for _, h := range sum.MostFailed {
+		got = append(got, h.Host)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("most failing %v, want %v (by failed count, then rate)", got, want)
+	}
+	if r := sum.MostFailed[0].FailureRatio; r != 0.25 {
+		t.Errorf("failure ratio %v", r)
+	}
+	var b bytes.Buffer
+	sum.WriteText(&b)
+	text := b.String()
+	for _, s := range []string{"slowest hosts (by median latency): steady:2 median 50.0 ms", "most failing hosts: quarter:3 25 of 100 failed (25.0%)"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("summary lacks %q:\n%s", s, text)
+		}
+	}
+}
+
+// The summary says how long the requests would have taken one by one
+// against the wall time, the inputs skipped, and a note on the input;
+// the input's reader may set them while records are added.
+func TestSummaryOneByOneSkippedAndInputNote(t *testing.T) {
+	s := NewStats()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range 7 {
+			s.AddSkipped(1)
+		}
+		s.NoteInput("the input ended early at line 7, column 3: bare quote in CSV")
+	})
+	for range 100 {
+		s.Add(Record{URL: "http://h/x", MS: 5000, Status: 200, Attempts: 1})
+	}
+	wg.Wait()
+	sum := s.Summary()
+	sum.Seconds = 2 // as if the run took 2 s
+	sum.Speedup = sum.SumMS / 1000 / sum.Seconds
+	if sum.Skipped != 7 || sum.InputNote == "" || sum.SumMS != 500000 {
+		t.Fatalf("%+v", sum)
+	}
+	var b bytes.Buffer
+	sum.WriteText(&b)
+	text := b.String()
+	for _, s := range []string{
+		"one by one, these requests would have taken 8m20s; concurrently they took 2s (250x faster)",
+		"7 inputs skipped (blank lines and # comments)",
+		"the input ended early at line 7, column 3: bare quote in CSV",
+	} {
+		if !strings.Contains(text, s) {
+			t.Errorf("summary lacks %q:\n%s", s, text)
+		}
+	}
+	var empty bytes.Buffer
+	NewStats().Summary().WriteText(&empty)
+	if strings.Contains(empty.String(), "one by one") || strings.Contains(empty.String(), "skipped") {
+		t.Errorf("an empty summary: %s", empty.String())
+	}
+}
