@@ -72,7 +72,7 @@ the same requests would have taken one by one. No network, no set-up.`,
 			}
 			// The summary says how long the requests would have taken one
 			// by one against the time they took.
-			res, err := fetchAll(st, client, demoRequests(srv.URL(), n), w, prog, false, nil)
+			res, err := fetchAll(st, client, demoRequests(srv.URL(), n), nil, w, prog, false, nil)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -552,7 +551,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		w = output.JSONL(out)
 	}
 
-	sum, err := fetchAll(st, client, reqs, w, prog, f.quiet, j)
+	sum, err := fetchAll(st, client, reqs, spec, w, prog, f.quiet, j)
 	if err == nil && outFile != nil {
 		if cerr := outFile.Close(); cerr != nil {
 			err = &exitError{exitRuntime, fmt.Errorf("-o: %w", cerr)}
@@ -758,15 +757,16 @@ const flushEvery = 100 * time.Millisecond
 // records written, so every record written is complete. An output closed
 // by its reader stops the run the same way (the records finished are
 // still stored in the job), and the run ends with exit 3.
-func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w output.Writer, prog *progress, quiet bool, j *job.Job) (runSummary, error) {
+//
+// in, when not nil, tells what the input skipped and why it ended early,
+// for the summary.
+func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], in inputNotes, w output.Writer, prog *progress, quiet bool, j *job.Job) (runSummary, error) {
 	ctx := st.Context()
-	var read atomic.Int64
 	counted := func(yield func(fetch.Request) bool) {
 		for r := range reqs {
 			if st.Stopping() {
 				return
 			}
-			read.Add(1)
 			if !yield(r) {
 				return
 			}
@@ -815,13 +815,19 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w
 					return fail(err)
 				}
 			}
-			prog.update(progressState{Done: stats.Records, Failed: stats.Failed, Pending: read.Load() - stats.Records})
+			prog.update(progressState{Done: stats.Records, Failed: stats.Failed, Load: client.Load()})
 		}
 	}
 	prog.finish()
 	if closed == nil {
 		if err := written(w.Flush()); err != nil {
 			return runSummary{}, &exitError{exitRuntime, err}
+		}
+	}
+	if in != nil {
+		stats.AddSkipped(in.skippedLines())
+		if err := in.endedEarly(); err != nil {
+			stats.NoteInput("the input ended early: " + err.Error())
 		}
 	}
 	res := runSummary{Summary: stats.Summary(), interrupted: st.Signalled(), outputClosed: closed}
@@ -839,4 +845,10 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], w
 		}
 	}
 	return res, nil
+}
+
+// inputNotes is what the input's reader (a requestSpec) tells the summary.
+type inputNotes interface {
+	skippedLines() int64
+	endedEarly() error
 }

@@ -68,6 +68,9 @@ func TestFetchCommentedListExitsZero(t *testing.T) {
 	if res.code != exitOK || len(res.records) != 2 {
 		t.Fatalf("exit %d, %d records, want 0 and 2; stderr:\n%s", res.code, len(res.records), res.stderr)
 	}
+	if !strings.Contains(res.stderr, "5 inputs skipped") {
+		t.Errorf("the summary does not count the 5 skipped lines:\n%s", res.stderr)
+	}
 	for _, r := range res.records {
 		if (r.Line != 2 && r.Line != 6) || r.Error != nil {
 			t.Fatalf("record %+v", r)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/gogather/gather/fetch"
 	"io"
 	"os"
 	"sync/atomic"
@@ -30,9 +31,9 @@ type progress struct {
 // progressState is what the display shows at an update. Fields may be
 // added: each update passes the state whole.
 type progressState struct {
-	Done    int64 // records written (or stored) by this run
-	Failed  int64 // of which failed
-	Pending int64 // inputs read but not done: in flight or waiting for their host
+	Done   int64      // records written (or stored) by this run
+	Failed int64      // of which failed
+	Load   fetch.Load // requests on the wire, inputs waiting for a slot, a rate or a retry
 }
 
 // newProgress returns a display on standard error, or nil when it is not
@@ -78,7 +79,7 @@ func (p *progress) update(s progressState) {
 		p.bar.ChangeMax64(s.Done)
 	}
 	rate := float64(s.Done) / max(time.Since(p.start).Seconds(), 1e-3)
-	p.bar.Describe(fmt.Sprintf("%.0f/s  %d in flight  %d errors", rate, s.Pending, s.Failed))
+	p.bar.Describe(describeLoad(rate, s))
 	p.bar.Set64(s.Done)
 }
 
@@ -204,4 +205,15 @@ func (ir *interruptibleReader) pump() {
 			return
 		}
 	}
+}
+
+// describeLoad is the text after the bar: the rate, the requests on the
+// wire (never more than -c) and, apart, the inputs waiting for a slot (the
+// overall or the host's), a rate token or a retry's back-off.
+func describeLoad(rate float64, s progressState) string {
+	d := fmt.Sprintf("%.0f/s  %d on the wire", rate, s.Load.OnWire)
+	if l := s.Load; l.WaitingSlot+l.WaitingRate+l.WaitingRetry > 0 {
+		d += fmt.Sprintf(" (waiting: %d slot, %d rate, %d retry)", l.WaitingSlot, l.WaitingRate, l.WaitingRetry)
+	}
+	return d + fmt.Sprintf("  %d errors", s.Failed)
 }

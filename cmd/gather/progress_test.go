@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/gogather/gather/fetch"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,8 +47,8 @@ func TestProgressMovesWithRecords(t *testing.T) {
 	if got := p.total.Load(); got != 100 {
 		t.Fatalf("total %d, want 100 (the CSV header is not an input)", got)
 	}
-	p.update(progressState{Done: 10, Failed: 1, Pending: 4})
-	if s := out.String(); !strings.Contains(s, "10%") || !strings.Contains(s, "10/100") || !strings.Contains(s, "4 in flight") {
+	p.update(progressState{Done: 10, Failed: 1, Load: fetch.Load{OnWire: 4, WaitingSlot: 7, WaitingRetry: 1}})
+	if s := out.String(); !strings.Contains(s, "10%") || !strings.Contains(s, "10/100") || !strings.Contains(s, "4 on the wire (waiting: 7 slot, 0 rate, 1 retry)") {
 		t.Fatalf("after 10 records: %q", s)
 	}
 	out.Reset()
@@ -71,8 +72,8 @@ func TestProgressMovesWithRecords(t *testing.T) {
 func TestProgressWithoutTotal(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgressTo(&out, 0)
-	p.update(progressState{Done: 42, Failed: 2, Pending: 3})
-	if s := out.String(); !strings.Contains(s, "42") || !strings.Contains(s, "/s") || !strings.Contains(s, "2 errors") {
+	p.update(progressState{Done: 42, Failed: 2, Load: fetch.Load{OnWire: 3}})
+	if s := out.String(); !strings.Contains(s, "42") || !strings.Contains(s, "/s") || !strings.Contains(s, "2 errors") || strings.Contains(s, "waiting") {
 		t.Fatalf("%q", s)
 	}
 	p.finish()
