@@ -451,6 +451,13 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 			return err
 		}
 		defer j.Close() // after a failure; the normal end closes it below
+		if f.cfg.Body == fetch.BodyDir {
+			// A run of this job killed mid-body left its .part files;
+			// the job's lock says no other run writes there now.
+			if _, err := fetch.RemovePartFiles(f.cfg.BodyDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return &exitError{exitRuntime, fmt.Errorf("--body %s: %w", f.body, err)}
+			}
+		}
 	}
 	grace := time.Duration(0)
 	if j != nil {
