@@ -1,0 +1,92 @@
+//go:build unix
+
+package job
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// createLoopEnv makes the test binary, run as a child, create job files
+// in the directory it names, one after another, until it is killed.
+const createLoopEnv = "GATHER_JOB_CREATE_LOOP"
+
+func TestHelperCreateLoop(t *testing.T) {
+	dir := os.Getenv(createLoopEnv)
+	if dir == "" {
+		t.Skip("a helper: run as a child by TestCreateSurvivesKillAtAnyInstant")
+	}
+	ctx := context.Background()
+	for i := 0; ; i++ {
+		j, err := Open(ctx, filepath.Join(dir, fmt.Sprintf("j%d.db", i)), testSettings, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		j.Close()
+	}
+}
+
+// A process killed (SIGKILL) at any instant while it creates a job file
+// leaves a path that opens: the job it was creating, whole, or no file at
+// all. A child creates job files in a loop and is killed after a random
+// time, many times; then every path it used, and the next, must open.
+func TestCreateSurvivesKillAtAnyInstant(t *testing.T) {
+	kills := 25
+	if testing.Short() {
+		kills = 8
+	}
+	ctx := context.Background()
+	for k := range kills {
+		dir := t.TempDir()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCreateLoop$")
+		cmd.Env = append(os.Environ(), createLoopEnv+"="+dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait for the first file, so that the kill lands in the loop,
+		// then for a random part of a few creations.
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) > 0 {
+				break
+			}
+		}
+		time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) > 0 {
+			var names []string
+			for _, n := range m {
+				fi, _ := os.Stat(n)
+				names = append(names, fmt.Sprintf("%s:%d", filepath.Base(n), fi.Size()))
+			}
+			t.Logf("kill %d: %v", k, names[max(0, len(names)-4):])
+		}
+		for i := 0; ; i++ {
+			path := filepath.Join(dir, fmt.Sprintf("j%d.db", i))
+			_, statErr := os.Stat(path)
+			j, err := Open(ctx, path, testSettings, nil)
+			if err != nil {
+				t.Fatalf("kill %d: after a kill, %s does not open: %v", k, filepath.Base(path), err)
+			}
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if statErr != nil {
+				break // the path the child had not created yet, or was creating
+			}
+		}
+		// The next creation in the directory removed what the killed
+		// one left under a temporary name.
+		if m, _ := filepath.Glob(filepath.Join(dir, ".*"+tempInfix+"*")); len(m) > 0 {
+			t.Errorf("kill %d: temporary files left: %v", k, m)
+		}
+	}
+}
