@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -104,11 +106,21 @@ const tempInfix = ".new-"
 // removed by the next Open of the job. When a file appears at
 // path meanwhile (another process created the job), it is left as it is.
 func create(ctx context.Context, dir, base, path string, settings []Setting) error {
-	tmp, err := os.CreateTemp(dir, "."+base+tempInfix)
-	if err != nil {
-		return openError(path, err)
+	// Not os.CreateTemp: its files are 0600, a job file is 0644 less the
+	// umask, as before.
+	var tmp *os.File
+	var name string
+	for {
+		name = filepath.Join(dir, "."+base+tempInfix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		var err error
+		tmp, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return openError(path, err)
+		}
 	}
-	name := tmp.Name()
 	defer func() {
 		tmp.Close()
 		removeDB(name)

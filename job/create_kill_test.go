@@ -90,3 +90,24 @@ func TestCreateSurvivesKillAtAnyInstant(t *testing.T) {
 		}
 	}
 }
+
+// A new job file has the mode of any file the process creates with 0644
+// (less the umask), although it is made under a temporary name.
+func TestNewJobFileMode(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(context.Background(), filepath.Join(dir, "j.db"), testSettings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	f, err := os.OpenFile(filepath.Join(dir, "plain"), os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	want, _ := os.Stat(filepath.Join(dir, "plain"))
+	got, _ := os.Stat(filepath.Join(dir, "j.db"))
+	if got.Mode() != want.Mode() {
+		t.Errorf("job file mode %v, want %v", got.Mode(), want.Mode())
+	}
+}

@@ -56,9 +56,16 @@ type Job struct {
 	werr    error         // the writer's error, once done is closed
 	stop    context.CancelFunc
 
-	mu    sync.Mutex // guards front and last
+	tail *tail // the job's unterminated last record, as stored when the run began
+
+	mu    sync.Mutex // guards front, last, tailAt, tailNext and replace
 	front frontier
 	last  checkpoint // the newest checkpoint stored
+	// The transaction storing the result of line tailAt (when not 0)
+	// stores tailNext as the job's tail, or deletes it when nil.
+	tailAt   int
+	tailNext *tail
+	replace  map[int]bool // lines whose stored result is to be replaced
 
 	seq      int64 // results stored by this and earlier runs (the writer's)
 	stored   int64 // results stored by this run (the writer's)
@@ -67,6 +74,15 @@ type Job struct {
 	closed   bool
 	read     bool // the input was read to its end
 	lastRead int  // then, its last line
+}
+
+// tail is the meta table's "tail": the input's last record when it ended
+// without a newline (lines may be appended to it later), so that a resumed
+// run sees whether that line was changed by what was appended.
+type tail struct {
+	Line   int    `json:"line"`   // the record's first line
+	End    int64  `json:"end"`    // the input's size, where the record ended
+	SHA256 string `json:"sha256"` // of the input's first End bytes
 }
 
 // checkpoint is the meta table's "checkpoint": every input record ending
@@ -160,6 +176,17 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 		}
 	}
 	j.last = j.cp
+	var tl sql.NullString
+	err = db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'tail'").Scan(&tl)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fileError(j.path, err)
+	}
+	if tl.Valid {
+		j.tail = new(tail)
+		if err := json.Unmarshal([]byte(tl.String), j.tail); err != nil {
+			return fmt.Errorf("%s: the job's tail does not parse: %w", j.path, err)
+		}
+	}
 	// The last seq stored is in meta (a scan of a big results table for
 	// max(seq) would take seconds).
 	err = db.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq'").Scan(&j.seq)

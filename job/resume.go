@@ -138,6 +138,20 @@ func (in *Input) Reader() io.Reader { return in.r }
 func (in *Input) Take(num int, end input.Pos) bool {
 	j := in.job
 	j.records++
+	// The record that was the input's last, unterminated, when its result
+	// was stored: the same unless text was appended to its line.
+	isTail := j.tail != nil && num == j.tail.Line
+	changed := false
+	if t := j.tail; isTail {
+		in.r.hashTo(t.End)
+		changed = true
+		if end.Offset >= t.End && in.hash.n == t.End && in.hash.sum() == t.SHA256 {
+			switch rest, _ := in.r.peek(end.Offset - t.End); string(rest) {
+			case "", "\n", "\r\n":
+				changed = false
+			}
+		}
+	}
 	// Hash the record's bytes: the input's hash is known at every record's
 	// end, and noted at some of them for the checkpoints.
 	in.r.hashTo(end.Offset)
@@ -148,11 +162,30 @@ func (in *Input) Take(num int, end input.Pos) bool {
 	if len(in.above) > 0 && in.above[0] == num {
 		stored = true
 	}
+	replace := stored && changed
+	if replace {
+		stored = false // its result is of the line as it was: run it again
+	}
 	for len(in.retry) > 0 && in.retry[0] < num {
 		in.retry = in.retry[1:]
 	}
 	again := len(in.retry) > 0 && in.retry[0] == num
 	j.mu.Lock()
+	if replace {
+		if j.replace == nil {
+			j.replace = map[int]bool{}
+		}
+		j.replace[num] = true
+	}
+	unterminated := !in.hash.lastNL && in.hash.n == end.Offset
+	if !stored && (unterminated || isTail) {
+		// Stored with the record's result: the input ends here for now,
+		// mid-line (or the job's tail is this line, whole now).
+		j.tailAt, j.tailNext = num, nil
+		if unterminated {
+			j.tailNext = &tail{Line: num, End: end.Offset, SHA256: in.hash.sum()}
+		}
+	}
 	// Lines that start no record (a CSV header, the rest of a record on
 	// several lines) are done when read; so is a record with a result.
 	for l := in.lastEnd + 1; l <= end.Line; l++ {
@@ -220,6 +253,15 @@ func (t *teeReader) Read(p []byte) (int, error) {
 		t.start += behind
 	}
 	return n, err
+}
+
+// peek returns the next n bytes read and not hashed yet; ok is false when
+// fewer were read.
+func (t *teeReader) peek(n int64) (b []byte, ok bool) {
+	if n < 0 || n > int64(len(t.pending)-t.start) {
+		return nil, false
+	}
+	return t.pending[t.start : t.start+int(n)], true
 }
 
 // hashTo hashes the input up to offset, as far as it was read.
