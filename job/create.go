@@ -172,7 +172,7 @@ func initJob(ctx context.Context, db *sql.DB, settings []Setting) error {
 	if err := Init(ctx, db); err != nil {
 		return err
 	}
-	key := newKey()
+	key := makeKey()
 	stored, _ := jsonSettings(settings, key)
 	_, err := db.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('key', ?), ('settings', ?)", key, stored)
 	return err

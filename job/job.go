@@ -217,10 +217,10 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 func (j *Job) settings(ctx context.Context, settings []Setting) error {
 	db := j.db
 	var key string
+	newKey := false
 	err := db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'key'").Scan(&key)
 	if errors.Is(err, sql.ErrNoRows) {
-		key = newKey() // a job of an earlier release
-		_, err = db.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('key', ?)", key)
+		key, newKey, err = makeKey(), true, nil // a job of an earlier release
 	}
 	if err != nil {
 		return fileError(j.path, err)
@@ -242,6 +242,12 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 	oldMasked := masked(old, headers, key)
 	if err := compare(oldMasked, masked(settings, headers, key), headers); err != nil {
 		return fmt.Errorf("%s: %w", j.path, err)
+	}
+	// Written once the settings match: a refused run changes nothing.
+	if newKey {
+		if _, err := db.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('key', ?)", key); err != nil {
+			return fileError(j.path, err)
+		}
 	}
 	if b, _ := json.Marshal(oldMasked); string(b) != had {
 		if _, err := db.ExecContext(ctx, setMeta, "settings", string(b)); err != nil {

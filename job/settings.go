@@ -31,9 +31,9 @@ func SensitiveHeader(name string) bool {
 // hashedPrefix starts the stored form of a sensitive header's value.
 const hashedPrefix = "hmac-sha256:"
 
-// newKey returns a new job's key for the hashes of its secrets (meta
+// makeKey returns a new job's key for the hashes of its secrets (meta
 // "key"), in hex.
-func newKey() string {
+func makeKey() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return hex.EncodeToString(b)

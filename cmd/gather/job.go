@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/redact"
 	"github.com/gogather/gather/job"
 )
 
@@ -27,7 +29,7 @@ func jobSettings(f *fetchFlags, format string, body []byte) []job.Setting {
 		{Name: "--input-format", Value: format},
 		{Name: "--url", Value: f.urlTemplate},
 		{Name: "--method", Value: f.method},
-		{Name: "--header", Value: strings.Join(f.headers, "\n")},
+		{Name: "--header", Value: strings.Join(f.headers, "\n"), Headers: true}, // secrets kept hashed
 		{Name: "--data", Value: data},
 		{Name: "--keep", Value: strings.Join(f.keep, ",")},
 		{Name: "--body", Value: f.body},
@@ -43,6 +45,15 @@ func jobSettings(f *fetchFlags, format string, body []byte) []job.Setting {
 func openFetchJob(ctx context.Context, f *fetchFlags, format string, body []byte) (*job.Job, error) {
 	cfg := f.cfg
 	cfg.TLS = nil // not JSON; the flags say it
+	// The runs table keeps the run's settings for reading, not comparing:
+	// a secret header's value is not kept at all.
+	cfg.Header = make(http.Header, len(f.cfg.Header))
+	for name, values := range f.cfg.Header {
+		if job.SensitiveHeader(name) {
+			values = []string{redact.Mask}
+		}
+		cfg.Header[name] = values
+	}
 	run := struct {
 		fetch.Config
 		Input    string
