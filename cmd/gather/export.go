@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/redact"
 	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/output"
 	"github.com/spf13/cobra"
@@ -190,6 +191,9 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 		var r fetch.Record
 		if err := json.Unmarshal(rec, &r); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("a stored record does not parse: %w", err)}
+		}
+		if r.Error != nil {
+			r.Error.Message = redact.Text(r.Error.Message) // never a URL's password
 		}
 		if err := w.Write(r); err != nil {
 			return writeErr(err)
