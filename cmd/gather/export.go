@@ -14,6 +14,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/redact"
+	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/output"
 	"github.com/spf13/cobra"
@@ -122,6 +123,9 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	query, args, err := exportQuery(f)
 	if err != nil {
 		return err
+	}
+	if err := samefile.Check([]samefile.Named{{Name: "-o", Path: f.output}}, jobFiles(path)); err != nil {
+		return usageError("%v", err)
 	}
 	db, err := openJob(ctx, path)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/report"
 	"github.com/spf13/cobra"
@@ -42,6 +43,10 @@ script, nothing fetched from the network); --json writes the numbers.`,
 }
 
 func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
+	outputs := []samefile.Named{{Name: "--html", Path: htmlFile}, {Name: "--json", Path: jsonFile}}
+	if err := samefile.Check(outputs, jobFiles(path)); err != nil {
+		return usageError("%v", err)
+	}
 	db, err := openJob(ctx, path)
 	if err != nil {
 		return err
@@ -71,6 +76,17 @@ func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
 		return &exitError{exitRuntime, fmt.Errorf("writing the report: %w", err)}
 	}
 	return nil
+}
+
+// jobFiles names a job file and the files SQLite keeps beside it, which
+// no output may be.
+func jobFiles(path string) []samefile.Named {
+	return []samefile.Named{
+		{Name: "the job file", Path: path},
+		{Name: "the job's write-ahead log", Path: path + "-wal"},
+		{Name: "the job's shared memory file", Path: path + "-shm"},
+		{Name: "the job's journal", Path: path + "-journal"},
+	}
 }
 
 // openJob opens a job file for reading; any failure is a usage error of
