@@ -101,12 +101,32 @@ func dsn(path string, readOnly bool) string {
 func escapePath(path string) string { return (&url.URL{Path: path}).EscapedPath() }
 
 // verify runs SQLite's quick_check over db (the structure of every page
-// and index, without comparing indexes with their tables: about 3.5 s for
-// a job of a million results, 380 MB) and returns an error wrapping
-// ErrDamaged with the first problem found.
-func verify(ctx context.Context, db *sql.DB, path string) error {
+// and index, without comparing indexes with their tables: about 1.5 s of
+// CPU for a job of a million results, 317 MB) and returns an error
+// wrapping ErrDamaged with the first problem found. With a budget above
+// zero, a check that has not ended within it is given up, unfinished,
+// and verify returns nil: see Open.
+func verify(ctx context.Context, db *sql.DB, path string, budget time.Duration) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fileError(path, err)
+	}
+	defer conn.Close()
+	// Read through a mapping: a third less CPU than reading page by page.
+	if _, err := conn.ExecContext(ctx, "PRAGMA mmap_size = 4294967296"); err != nil {
+		return fileError(path, err)
+	}
+	qctx := ctx
+	if budget > 0 {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
 	var first string
-	err := db.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&first)
+	err = conn.QueryRowContext(qctx, "PRAGMA quick_check(1)").Scan(&first)
+	if err != nil && ctx.Err() == nil && qctx.Err() != nil {
+		return nil // the budget was spent
+	}
 	if err == nil && first == "ok" {
 		return nil
 	}
@@ -194,7 +214,7 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 		err = fmt.Errorf("%s: %w: an empty database", path, ErrNotJob)
 	}
 	if err == nil {
-		err = verify(ctx, db, path)
+		err = verify(ctx, db, path, 0)
 	}
 	if err != nil {
 		db.Close()
