@@ -26,12 +26,13 @@ type Input struct {
 	// (input.CSVHeader).
 	Prefix []byte
 
-	r       *teeReader
-	hash    *prefixHash
-	above   []int // lines past the checkpoint with a stored result, sorted
-	retry   []int // failed lines to run again, sorted
-	lastEnd int   // the last line of the previous record taken
-	snapAt  checkpoint
+	r          *teeReader
+	hash       *prefixHash
+	above      []int // lines past the checkpoint with a stored result, sorted
+	retry      []int // failed lines to run again, sorted
+	lastEnd    int   // the last line of the previous record taken (or line passed)
+	lastOffset int64 // and where it ends
+	snapAt     checkpoint
 }
 
 // snapshotEvery bounds the input between two checkpoints: after this many
@@ -92,7 +93,7 @@ func (j *Job) Input(ctx context.Context, r io.Reader, opts InputOptions) (*Input
 		in.hash = newPrefixHash()
 	}
 	in.r = &teeReader{r: r, hash: in.hash}
-	in.lastEnd = in.Start.Line
+	in.lastEnd, in.lastOffset = in.Start.Line, in.Start.Offset
 	in.snapAt = checkpoint{Line: in.Start.Line, Offset: in.Start.Offset, Records: j.records}
 	var err error
 	if in.above, err = j.lines(ctx, "SELECT line FROM results WHERE line > ? ORDER BY line", j.cp.Line); err != nil {
@@ -194,6 +195,7 @@ func (in *Input) Take(num int, end input.Pos) bool {
 		}
 	}
 	in.lastEnd = max(in.lastEnd, end.Line)
+	in.lastOffset = max(in.lastOffset, end.Offset)
 	// A checkpoint is only ever at the end of a line: a record that ends
 	// elsewhere is the input's last line without its newline (lines may be
 	// appended to it), or a line cut short by an interruption.
@@ -217,7 +219,10 @@ func (in *Input) Ended() {
 	j := in.job
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if in.hash.n > in.snapAt.Offset && in.hash.lastNL {
+	// Only where the last line taken or passed ends: the hash may be
+	// ahead of it, over lines no one was told of.
+	in.r.hashTo(in.lastOffset)
+	if in.hash.n > in.snapAt.Offset && in.hash.lastNL && in.hash.n == in.lastOffset {
 		in.snapAt = checkpoint{Line: in.lastEnd, Offset: in.hash.n, SHA256: in.hash.sum(), Records: j.records}
 		j.front.snaps = append(j.front.snaps, in.snapAt)
 		j.front.advance()
@@ -329,4 +334,25 @@ func (f *frontier) advance() {
 		f.ready = &s
 		f.snaps = slices.Delete(f.snaps, 0, i)
 	}
+}
+
+// Pass is told of each input line that is no record and is not given to
+// Take (a plain list's blank lines and comments), in order, with its end:
+// the line is done, and the input's hash and checkpoints move past it.
+func (in *Input) Pass(end input.Pos) {
+	j := in.job
+	in.r.hashTo(end.Offset)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for l := in.lastEnd + 1; l <= end.Line; l++ {
+		j.front.set(l)
+	}
+	in.lastEnd = max(in.lastEnd, end.Line)
+	in.lastOffset = max(in.lastOffset, end.Offset)
+	if in.hash.lastNL && in.hash.n == end.Offset &&
+		(end.Offset-in.snapAt.Offset >= snapshotBytes || j.records-in.snapAt.Records >= snapshotRecords) {
+		in.snapAt = checkpoint{Line: end.Line, Offset: end.Offset, SHA256: in.hash.sum(), Records: j.records}
+		j.front.snaps = append(j.front.snaps, in.snapAt)
+	}
+	j.front.advance()
 }
