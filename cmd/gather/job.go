@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -47,12 +46,11 @@ func openFetchJob(ctx context.Context, f *fetchFlags, format string, body []byte
 	cfg.TLS = nil // not JSON; the flags say it
 	// The runs table keeps the run's settings for reading, not comparing:
 	// a secret header's value is not kept at all.
-	cfg.Header = make(http.Header, len(f.cfg.Header))
-	for name, values := range f.cfg.Header {
+	cfg.Header = f.cfg.Header.Clone()
+	for name := range cfg.Header {
 		if job.SensitiveHeader(name) {
-			values = []string{redact.Mask}
+			cfg.Header[name] = []string{redact.Mask}
 		}
-		cfg.Header[name] = values
 	}
 	run := struct {
 		fetch.Config
