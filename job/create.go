@@ -117,6 +117,9 @@ func create(ctx context.Context, dir, base, path string, settings []Setting) err
 		if err == nil {
 			break
 		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("job file %s: its directory %s does not exist", path, dir)
+		}
 		if !errors.Is(err, fs.ErrExist) {
 			return openError(path, err)
 		}
