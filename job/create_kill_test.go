@@ -25,7 +25,12 @@ func TestHelperCreateLoop(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i := 0; ; i++ {
-		j, err := Open(ctx, filepath.Join(dir, fmt.Sprintf("j%d.db", i)), testSettings, nil)
+		path := filepath.Join(dir, fmt.Sprintf("j%d.db", i))
+		if i%2 == 1 {
+			// An empty file, as touch leaves it: made a job in place.
+			os.WriteFile(path, nil, 0o644)
+		}
+		j, err := Open(ctx, path, testSettings, nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -35,8 +40,8 @@ func TestHelperCreateLoop(t *testing.T) {
 }
 
 // A process killed (SIGKILL) at any instant while it creates a job file
-// leaves a path that opens: the job it was creating, whole, or no file at
-// all. A child creates job files in a loop and is killed after a random
+// (at a new path, or in an empty file) leaves a path that opens: the job
+// it was creating, whole, or no file at all, or an empty file. A child creates job files in a loop and is killed after a random
 // time, many times; then every path it used, and the next, must open.
 func TestCreateSurvivesKillAtAnyInstant(t *testing.T) {
 	kills := 25
@@ -58,7 +63,7 @@ func TestCreateSurvivesKillAtAnyInstant(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
+		time.Sleep(time.Duration(rand.IntN(120_000)) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) > 0 {
