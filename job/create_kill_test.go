@@ -3,6 +3,7 @@
 package job
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -53,19 +54,33 @@ func TestCreateSurvivesKillAtAnyInstant(t *testing.T) {
 		dir := t.TempDir()
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCreateLoop$")
 		cmd.Env = append(os.Environ(), createLoopEnv+"="+dir)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
 		// Wait for the first file, so that the kill lands in the loop,
-		// then for a random part of a few creations.
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		// then for a random part of a few creations. No timing decides
+		// the test: only whether the files open after the kill.
+	wait:
+		for {
 			if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) > 0 {
 				break
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("the child ended before it was killed: %v: %s", err, stderr.String())
+			case <-time.After(time.Millisecond):
+				continue wait
 			}
 		}
 		time.Sleep(time.Duration(rand.IntN(120_000)) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		if err := <-exited; cmd.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("the child ended before it was killed: %v: %s", err, stderr.String())
+		}
 		if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) > 0 {
 			var names []string
 			for _, n := range m {

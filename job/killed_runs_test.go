@@ -61,13 +61,22 @@ func TestKilledRunMarkedInterrupted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		<-exited
+	}()
+	// However long the child takes to start: no timing decides the test.
+	for {
 		if _, err := os.Stat(path + ".ready"); err == nil {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the child did not open the job")
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("the child ended before it opened the job: %v", err)
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	ctx := context.Background()
@@ -78,7 +87,8 @@ func TestKilledRunMarkedInterrupted(t *testing.T) {
 		t.Fatalf("runs while the first process lives: %v, want [running]", got)
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	err := <-exited
+	exited <- err
 	j, err := Open(ctx, path, testSettings, nil)
 	if err != nil {
 		t.Fatal(err)
