@@ -25,10 +25,20 @@
 //	    total        the number of input records, once the input was read
 //	                 to its end
 //	    seq          the last results.seq given
+//	    tail         JSON {"line", "end", "sha256"}: when the input ended
+//	                 without a newline, its last record's line, where it
+//	                 ended, and the hash of the input up to there
+//	    key          the random key (hex) of the job's keyed hashes
 //	A checkpoint is only ever at the end of a line: an input's last line
 //	without a newline is parsed again on resume (and skipped, its result
-//	being stored), so lines appended to the input later are numbered as a
-//	fresh run would number them.
+//	being stored, unless text appended to the input changed that line: the
+//	tail tells, and the line then runs again, its old result moved to
+//	history), so lines appended to the input later are numbered as a fresh
+//	run would number them.
+//	The settings' sensitive header values (see SensitiveHeader) are kept as
+//	"hmac-sha256:" and the HMAC-SHA256 of the value under the job's key;
+//	a job of an earlier release, which kept them in clear, gets a key and
+//	its values hashed the next time it is opened.
 //	runs(id, started, ended, status, settings)
 //	    one row per run of the command: unix seconds, "running", "done",
 //	    "interrupted" or "failed", and the run's full settings as JSON
@@ -43,7 +53,20 @@
 //	history(line, seq, run, status, error_kind, ok, attempts, ms,
 //	        finished, record)
 //	    every earlier result of an input, replaced by a later run
-//	    (--retry-failed)
+//	    (--retry-failed, or its line changed by text appended to it)
+//
+// # Creation, damage and locking
+//
+// A new job file is made whole under a temporary name beside it
+// (".NAME.new-N") and linked into place, so a process killed at any
+// instant leaves no file or a whole job (the next Open removes what it
+// left). Open runs SQLite's quick_check before writing anything, and
+// OpenReadOnly before reading: a damaged file is refused (ErrDamaged) and
+// left byte for byte as it is. A run holds an exclusive lock on the file
+// while it is open: flock(2) on Unix, LockFileEx on one byte far past
+// SQLite's own locks on Windows; both end with the process, however it
+// ends, so a run still "running" when the lock is taken was killed, and
+// Open marks it "interrupted".
 //
 // For example, the failures by kind:
 //

@@ -17,7 +17,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var testSettings = []Setting{{"--method", "GET"}, {"--url", ""}}
+var testSettings = []Setting{{Name: "--method", Value: "GET"}, {Name: "--url", Value: ""}}
 
 // runLines runs a job over the lines of file, "fetching" (storing a made
 // up result for) each taken line for which fetch says so, and stopping
@@ -143,7 +143,7 @@ func TestSettingsAndLock(t *testing.T) {
 		t.Fatalf("second open: %v, want ErrLocked", err)
 	}
 	j.Close()
-	_, err = Open(ctx, path, []Setting{{"--method", "POST"}, {"--url", ""}}, nil)
+	_, err = Open(ctx, path, []Setting{{Name: "--method", Value: "POST"}, {Name: "--url", Value: ""}}, nil)
 	if !errors.Is(err, ErrSettings) || !strings.Contains(err.Error(), `--method was "GET", this run has "POST"`) {
 		t.Fatalf("other method: %v", err)
 	}

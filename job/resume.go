@@ -26,12 +26,13 @@ type Input struct {
 	// (input.CSVHeader).
 	Prefix []byte
 
-	r       *teeReader
-	hash    *prefixHash
-	above   []int // lines past the checkpoint with a stored result, sorted
-	retry   []int // failed lines to run again, sorted
-	lastEnd int   // the last line of the previous record taken
-	snapAt  checkpoint
+	r          *teeReader
+	hash       *prefixHash
+	above      []int // lines past the checkpoint with a stored result, sorted
+	retry      []int // failed lines to run again, sorted
+	lastEnd    int   // the last line of the previous record taken (or line passed)
+	lastOffset int64 // and where it ends
+	snapAt     checkpoint
 }
 
 // snapshotEvery bounds the input between two checkpoints: after this many
@@ -92,7 +93,7 @@ func (j *Job) Input(ctx context.Context, r io.Reader, opts InputOptions) (*Input
 		in.hash = newPrefixHash()
 	}
 	in.r = &teeReader{r: r, hash: in.hash}
-	in.lastEnd = in.Start.Line
+	in.lastEnd, in.lastOffset = in.Start.Line, in.Start.Offset
 	in.snapAt = checkpoint{Line: in.Start.Line, Offset: in.Start.Offset, Records: j.records}
 	var err error
 	if in.above, err = j.lines(ctx, "SELECT line FROM results WHERE line > ? ORDER BY line", j.cp.Line); err != nil {
@@ -138,6 +139,20 @@ func (in *Input) Reader() io.Reader { return in.r }
 func (in *Input) Take(num int, end input.Pos) bool {
 	j := in.job
 	j.records++
+	// The record that was the input's last, unterminated, when its result
+	// was stored: the same unless text was appended to its line.
+	isTail := j.tail != nil && num == j.tail.Line
+	changed := false
+	if t := j.tail; isTail {
+		in.r.hashTo(t.End)
+		changed = true
+		if end.Offset >= t.End && in.hash.n == t.End && in.hash.sum() == t.SHA256 {
+			switch rest, _ := in.r.peek(end.Offset - t.End); string(rest) {
+			case "", "\n", "\r\n":
+				changed = false
+			}
+		}
+	}
 	// Hash the record's bytes: the input's hash is known at every record's
 	// end, and noted at some of them for the checkpoints.
 	in.r.hashTo(end.Offset)
@@ -148,11 +163,30 @@ func (in *Input) Take(num int, end input.Pos) bool {
 	if len(in.above) > 0 && in.above[0] == num {
 		stored = true
 	}
+	replace := stored && changed
+	if replace {
+		stored = false // its result is of the line as it was: run it again
+	}
 	for len(in.retry) > 0 && in.retry[0] < num {
 		in.retry = in.retry[1:]
 	}
 	again := len(in.retry) > 0 && in.retry[0] == num
 	j.mu.Lock()
+	if replace {
+		if j.replace == nil {
+			j.replace = map[int]bool{}
+		}
+		j.replace[num] = true
+	}
+	unterminated := !in.hash.lastNL && in.hash.n == end.Offset
+	if !stored && (unterminated || isTail) {
+		// Stored with the record's result: the input ends here for now,
+		// mid-line (or the job's tail is this line, whole now).
+		j.tailAt, j.tailNext = num, nil
+		if unterminated {
+			j.tailNext = &tail{Line: num, End: end.Offset, SHA256: in.hash.sum()}
+		}
+	}
 	// Lines that start no record (a CSV header, the rest of a record on
 	// several lines) are done when read; so is a record with a result.
 	for l := in.lastEnd + 1; l <= end.Line; l++ {
@@ -161,6 +195,7 @@ func (in *Input) Take(num int, end input.Pos) bool {
 		}
 	}
 	in.lastEnd = max(in.lastEnd, end.Line)
+	in.lastOffset = max(in.lastOffset, end.Offset)
 	// A checkpoint is only ever at the end of a line: a record that ends
 	// elsewhere is the input's last line without its newline (lines may be
 	// appended to it), or a line cut short by an interruption.
@@ -184,7 +219,10 @@ func (in *Input) Ended() {
 	j := in.job
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if in.hash.n > in.snapAt.Offset && in.hash.lastNL {
+	// Only where the last line taken or passed ends: the hash may be
+	// ahead of it, over lines no one was told of.
+	in.r.hashTo(in.lastOffset)
+	if in.hash.n > in.snapAt.Offset && in.hash.lastNL && in.hash.n == in.lastOffset {
 		in.snapAt = checkpoint{Line: in.lastEnd, Offset: in.hash.n, SHA256: in.hash.sum(), Records: j.records}
 		j.front.snaps = append(j.front.snaps, in.snapAt)
 		j.front.advance()
@@ -220,6 +258,15 @@ func (t *teeReader) Read(p []byte) (int, error) {
 		t.start += behind
 	}
 	return n, err
+}
+
+// peek returns the next n bytes read and not hashed yet; ok is false when
+// fewer were read.
+func (t *teeReader) peek(n int64) (b []byte, ok bool) {
+	if n < 0 || n > int64(len(t.pending)-t.start) {
+		return nil, false
+	}
+	return t.pending[t.start : t.start+int(n)], true
 }
 
 // hashTo hashes the input up to offset, as far as it was read.
@@ -287,4 +334,25 @@ func (f *frontier) advance() {
 		f.ready = &s
 		f.snaps = slices.Delete(f.snaps, 0, i)
 	}
+}
+
+// Pass is told of each input line that is no record and is not given to
+// Take (a plain list's blank lines and comments), in order, with its end:
+// the line is done, and the input's hash and checkpoints move past it.
+func (in *Input) Pass(end input.Pos) {
+	j := in.job
+	in.r.hashTo(end.Offset)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for l := in.lastEnd + 1; l <= end.Line; l++ {
+		j.front.set(l)
+	}
+	in.lastEnd = max(in.lastEnd, end.Line)
+	in.lastOffset = max(in.lastOffset, end.Offset)
+	if in.hash.lastNL && in.hash.n == end.Offset &&
+		(end.Offset-in.snapAt.Offset >= snapshotBytes || j.records-in.snapAt.Records >= snapshotRecords) {
+		in.snapAt = checkpoint{Line: end.Line, Offset: end.Offset, SHA256: in.hash.sum(), Records: j.records}
+		j.front.snaps = append(j.front.snaps, in.snapAt)
+	}
+	j.front.advance()
 }

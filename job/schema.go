@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ApplicationID marks a SQLite file as a gather job file (PRAGMA
@@ -92,7 +94,70 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "synchronous(FULL)")
 		q.Set("_txlock", "immediate")
 	}
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	return "file:" + escapePath(path) + "?" + q.Encode()
+}
+
+// escapePath escapes a file's path for a "file:" URI.
+func escapePath(path string) string { return (&url.URL{Path: path}).EscapedPath() }
+
+// verify runs SQLite's quick_check over db (the structure of every page
+// and index, without comparing indexes with their tables: about 1.5 s of
+// CPU for a job of a million results, 317 MB) and returns an error
+// wrapping ErrDamaged with the first problem found. With a budget above
+// zero, a check that has not ended within it is given up, unfinished,
+// and verify returns nil: see Open.
+func verify(ctx context.Context, db *sql.DB, path string, budget time.Duration) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fileError(path, err)
+	}
+	defer conn.Close()
+	// Read through a mapping: a third less CPU than reading page by page.
+	if _, err := conn.ExecContext(ctx, "PRAGMA mmap_size = 4294967296"); err != nil {
+		return fileError(path, err)
+	}
+	qctx := ctx
+	if budget > 0 {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
+	var first string
+	err = conn.QueryRowContext(qctx, "PRAGMA quick_check(1)").Scan(&first)
+	if err != nil && ctx.Err() == nil && qctx.Err() != nil {
+		return nil // the budget was spent
+	}
+	if err == nil && first == "ok" {
+		return nil
+	}
+	if err == nil {
+		// "*** in database main ***\nTree 4 page 4: ...": one line.
+		first = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(first), "*** in database main ***"))
+		err = errors.New(strings.Join(strings.Fields(first), " "))
+	}
+	return fmt.Errorf("%s: %w: SQLite's check found: %v; it was left as it is (sqlite3's .recover may save its results)", path, ErrDamaged, err)
+}
+
+// Damaged turns an error of reading a job file that SQLite found
+// malformed (a page met only now, past the checks made when the file was
+// opened) into one wrapping ErrDamaged, naming the file; other errors are
+// returned as they are.
+func Damaged(path string, err error) error {
+	if err == nil || errors.Is(err, ErrDamaged) {
+		return err
+	}
+	if code := sqliteCode(err); code == sqlite3.SQLITE_CORRUPT || code == sqlite3.SQLITE_NOTADB {
+		return fmt.Errorf("%s: %w: %v; it was left as it is (sqlite3's .recover may save its results)", path, ErrDamaged, err)
+	}
+	return err
+}
+
+// sqliteCode returns SQLite's primary result code of err, or 0.
+func sqliteCode(err error) int {
+	if se, ok := errors.AsType[*sqlite.Error](err); ok {
+		return se.Code() & 0xff
+	}
+	return 0
 }
 
 // check reports whether db is a job file of this schema version, or an
@@ -107,6 +172,9 @@ func check(ctx context.Context, db *sql.DB, path string) (fresh bool, err error)
 	}
 	var tables int
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		if se, ok := errors.AsType[*sqlite.Error](err); ok && se.Code() == sqlite3.SQLITE_READONLY_ROLLBACK {
+			return false, fmt.Errorf("%s: a transaction was cut short (by a killed process) and must be rolled back from %s-journal: run gather fetch --job %s once to roll it back", path, path, path)
+		}
 		if app == ApplicationID {
 			return false, fmt.Errorf("%s: %w: SQLite cannot read it (%v); it was left as it is (sqlite3's .recover may save its results)", path, ErrDamaged, err)
 		}
@@ -125,9 +193,16 @@ func check(ctx context.Context, db *sql.DB, path string) (fresh bool, err error)
 
 // OpenReadOnly opens an existing job file for reading (export, report),
 // alongside a run that may be writing it. It fails with an error wrapping
-// ErrNotJob for a file that is not a job file, and never changes the file.
+// ErrNotJob for a file that is not a job file (or not a regular file),
+// and ErrDamaged for one that SQLite's quick_check finds damaged; it never
+// changes the file. A damaged page met later, while reading, is an error
+// that Damaged turns into one wrapping ErrDamaged.
 func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(path, fi); err != nil {
 		return nil, err
 	}
 	db, err := sql.Open("sqlite", dsn(path, true))
@@ -137,6 +212,9 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 	fresh, err := check(ctx, db, path)
 	if err == nil && fresh {
 		err = fmt.Errorf("%s: %w: an empty database", path, ErrNotJob)
+	}
+	if err == nil {
+		err = verify(ctx, db, path, 0)
 	}
 	if err != nil {
 		db.Close()

@@ -178,8 +178,22 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 		return fileError(j.path, err)
 	}
 	defer tx.Rollback()
+	j.mu.Lock()
+	replace := map[int]bool{} // lines of this batch whose stored result is replaced
+	for _, s := range batch {
+		if j.replace[s.rec.Line] {
+			replace[s.rec.Line] = true
+		}
+	}
+	tailAt, tailNext := 0, j.tailNext
+	for _, s := range batch {
+		if j.tailAt != 0 && s.rec.Line == j.tailAt {
+			tailAt = j.tailAt
+		}
+	}
+	j.mu.Unlock()
 	var move, del *sql.Stmt
-	if j.retry != nil {
+	if j.retry != nil || len(replace) > 0 {
 		if move, err = tx.PrepareContext(ctx, moveToHistory); err != nil {
 			return fileError(j.path, err)
 		}
@@ -203,7 +217,7 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 			if err != nil {
 				return fmt.Errorf("encoding the result of line %d: %w", r.Line, err)
 			}
-			if move != nil {
+			if j.retry != nil || replace[r.Line] {
 				if _, err := move.ExecContext(ctx, r.Line); err != nil {
 					return fileError(j.path, err)
 				}
@@ -255,6 +269,17 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 			return fileError(j.path, err)
 		}
 	}
+	switch {
+	case tailAt != 0 && tailNext != nil:
+		b, _ := json.Marshal(tailNext)
+		if _, err := tx.ExecContext(ctx, setMeta, "tail", string(b)); err != nil {
+			return fileError(j.path, err)
+		}
+	case tailAt != 0:
+		if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key = 'tail'"); err != nil {
+			return fileError(j.path, err)
+		}
+	}
 	if len(lines) > 0 {
 		// The next seq, kept so that opening a job needs no scan for it.
 		if _, err := tx.ExecContext(ctx, setMeta, "seq", j.seq); err != nil {
@@ -267,6 +292,14 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 	if cp != nil {
 		j.last = *cp
 	}
+	j.mu.Lock()
+	if tailAt != 0 && j.tailAt == tailAt {
+		j.tailAt, j.tailNext = 0, nil
+	}
+	for l := range replace {
+		delete(j.replace, l)
+	}
+	j.mu.Unlock()
 	j.stored += int64(len(lines))
 	return nil
 }

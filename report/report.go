@@ -31,6 +31,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gogather/gather/internal/redact"
 )
 
 // A Report is what a job file says about its job.
@@ -408,6 +410,8 @@ func (r *Report) loadErrorKinds(ctx context.Context, q querier) error {
 		if err := rows.Scan(&k.Kind, &k.N, &k.ExampleLine, &k.ExampleURL, &k.ExampleMessage); err != nil {
 			return err
 		}
+		// Every form of the report shows these: never a URL's password.
+		k.ExampleURL, k.ExampleMessage = redact.URL(k.ExampleURL), redact.Text(k.ExampleMessage)
 		r.ErrorKinds = append(r.ErrorKinds, k)
 	}
 	return rows.Err()

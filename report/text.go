@@ -129,8 +129,13 @@ func (r *Report) runsText() string {
 		s := fmt.Sprintf("#%d %s, ", run.ID, run.Status)
 		if run.Ended != nil {
 			s += run.Started.Format(time.DateTime) + " to " + run.Ended.Format(timeOnly(run.Started, *run.Ended))
-		} else {
+		} else if run.Status == "running" {
 			s += "since " + run.Started.Format(time.DateTime)
+		} else {
+			// Marked by a later run: its process was killed, its end unknown.
+			s += "from " + run.Started.Format(time.DateTime) + " UTC, killed"
+			parts = append(parts, s)
+			continue
 		}
 		parts = append(parts, s+" UTC")
 	}

@@ -10,6 +10,9 @@
 #      lines alone: the full input then resumes past them), resumed REPEAT
 #      times from a copy; the time from the start of `gather fetch --job` to
 #      the upstream's first request, and to the end of the run
+#   3  the same resume after a kill -9 (the job's last run left "running",
+#      with sqlite3 when it is installed): the job file's integrity check is
+#      then whole, not bounded to 2.5 s
 #
 # The upstream runs pinned to CPU 1 and gather to CPU 0 (taskset, with 2
 # CPUs or more). Each run is timed with GNU time (wall, user+sys CPU, peak
@@ -100,6 +103,25 @@ for i in $(seq "$repeat"); do
 	awk -v s="$start" -v f="$first" '{ printf "%.3f %s %.3f %s\n", f - s, $1, $2 + $3, $4 }' "$tmp/resume.time" >>"$tmp/resume.times"
 done
 
+# resume_killed: scenario 3, when sqlite3 is installed.
+killed_row=
+if command -v sqlite3 >/dev/null; then
+	for i in $(seq "$repeat"); do
+		cp "$tmp/done.db" "$tmp/r.db"
+		rm -f "$tmp/r.db-wal" "$tmp/r.db-shm"
+		sqlite3 "$tmp/r.db" "UPDATE runs SET status = 'running', ended = NULL WHERE id = (SELECT max(id) FROM runs)"
+		reset
+		start=$(date +%s.%N)
+		/usr/bin/time -f '%e %U %S %M' -o "$tmp/resume.time" "${pin_cli[@]}" "$gather" fetch -c 64 -q --job "$tmp/r.db" "$tmp/big.txt" 2>>"$tmp/killed.log" &
+		pid=$!
+		while [[ $(requests) == 0 ]]; do sleep 0.005; done
+		first=$(date +%s.%N)
+		wait "$pid" || die "resume after a kill, run $i, exited $?"
+		awk -v s="$start" -v f="$first" '{ printf "%.3f %s %.3f %s\n", f - s, $1, $2 + $3, $4 }' "$tmp/resume.time" >>"$tmp/killed.times"
+	done
+	killed_row="| 3: the same after a kill -9 (the whole integrity check) | $(col killed 1) | $(col killed 2) | $(col killed 3) | $(awk -v k="$(col killed 4)" 'BEGIN { printf "%.1f", k / 1024 }') |"
+fi
+
 jw=$(col jsonl 1) jc=$(col jsonl 2) jr=$(col jsonl 3)
 bw=$(col job 1) bc=$(col job 2) br=$(col job 3)
 cat <<EOF
@@ -118,4 +140,5 @@ The job file costs $(awk -v a="$bw" -v b="$jw" 'BEGIN { printf "%.0f%%", (1 - b 
 | scenario | first request after s | whole run s | CPU s | peak RSS MB |
 | --- | ---: | ---: | ---: | ---: |
 | 2: resume $big inputs, $done_pct% done (job file $db_mb MB), $left to go | $(col resume 1) | $(col resume 2) | $(col resume 3) | $(awk -v k="$(col resume 4)" 'BEGIN { printf "%.1f", k / 1024 }') |
+$killed_row
 EOF

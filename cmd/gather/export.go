@@ -13,6 +13,9 @@ import (
 	"strings"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/redact"
+	"github.com/gogather/gather/internal/samefile"
+	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/output"
 	"github.com/spf13/cobra"
 )
@@ -121,6 +124,9 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := samefile.Check([]samefile.Named{{Name: "-o", Path: f.output}}, jobFiles(path)); err != nil {
+		return usageError("%v", err)
+	}
 	db, err := openJob(ctx, path)
 	if err != nil {
 		return err
@@ -131,33 +137,32 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	// time, in one read transaction.
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, err)}
+		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, job.Damaged(path, err))}
 	}
 	defer rows.Close()
 
-	out := io.Writer(os.Stdout)
-	var file *os.File
-	if f.output != "-" {
-		if file, err = os.Create(f.output); err != nil {
-			return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
-		}
-		defer file.Close()
-		out = file
+	if f.output == "-" {
+		return exportRows(rows, os.Stdout, f, path)
 	}
-	if err := exportRows(rows, out, f); err != nil {
-		return err
-	}
-	if file != nil {
-		if err := file.Close(); err != nil {
-			return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
+	// A file is written under a temporary name and renamed when whole: an
+	// export that fails half-way (a damaged page met late) leaves no half
+	// file, and an earlier file of that name as it was.
+	err = writeWhole(f.output, func(w io.Writer) error { return exportRows(rows, w, f, path) })
+	if err != nil {
+		if _, ok := err.(*exitError); ok {
+			return err
 		}
+		return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
 	}
 	return nil
 }
 
 // exportRows writes each row's record to out.
-func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags) error {
+func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) error {
 	writeErr := func(err error) error { return &exitError{exitRuntime, fmt.Errorf("writing: %w", err)} }
+	readErr := func(err error) error {
+		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, job.Damaged(path, err))}
+	}
 	var n int64
 	if f.format == "jsonl" {
 		// The stored text is the record as gather fetch wrote it: copied
@@ -166,7 +171,7 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags) error {
 		for rows.Next() {
 			var rec sql.RawBytes
 			if err := rows.Scan(&rec); err != nil {
-				return &exitError{exitRuntime, fmt.Errorf("reading results: %w", err)}
+				return readErr(err)
 			}
 			bw.Write(rec)
 			if err := bw.WriteByte('\n'); err != nil {
@@ -174,7 +179,7 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags) error {
 			}
 		}
 		if err := rows.Err(); err != nil {
-			return &exitError{exitRuntime, fmt.Errorf("reading results: %w", err)}
+			return readErr(err)
 		}
 		if err := bw.Flush(); err != nil {
 			return writeErr(err)
@@ -185,11 +190,14 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags) error {
 	for rows.Next() {
 		var rec sql.RawBytes
 		if err := rows.Scan(&rec); err != nil {
-			return &exitError{exitRuntime, fmt.Errorf("reading results: %w", err)}
+			return readErr(err)
 		}
 		var r fetch.Record
 		if err := json.Unmarshal(rec, &r); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("a stored record does not parse: %w", err)}
+		}
+		if r.Error != nil {
+			r.Error.Message = redact.Text(r.Error.Message) // never a URL's password
 		}
 		if err := w.Write(r); err != nil {
 			return writeErr(err)
@@ -197,7 +205,7 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags) error {
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return &exitError{exitRuntime, fmt.Errorf("reading results: %w", err)}
+		return readErr(err)
 	}
 	if n == 0 {
 		// No record: the header row alone, as a CSV reader expects.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/redact"
 	"github.com/gogather/gather/job"
 )
 
@@ -26,7 +27,7 @@ func jobSettings(f *fetchFlags, format string, body []byte) []job.Setting {
 		{Name: "--input-format", Value: format},
 		{Name: "--url", Value: f.urlTemplate},
 		{Name: "--method", Value: f.method},
-		{Name: "--header", Value: strings.Join(f.headers, "\n")},
+		{Name: "--header", Value: strings.Join(f.headers, "\n"), Headers: true}, // secrets kept hashed
 		{Name: "--data", Value: data},
 		{Name: "--keep", Value: strings.Join(f.keep, ",")},
 		{Name: "--body", Value: f.body},
@@ -42,6 +43,14 @@ func jobSettings(f *fetchFlags, format string, body []byte) []job.Setting {
 func openFetchJob(ctx context.Context, f *fetchFlags, format string, body []byte) (*job.Job, error) {
 	cfg := f.cfg
 	cfg.TLS = nil // not JSON; the flags say it
+	// The runs table keeps the run's settings for reading, not comparing:
+	// a secret header's value is not kept at all.
+	cfg.Header = f.cfg.Header.Clone()
+	for name := range cfg.Header {
+		if job.SensitiveHeader(name) {
+			cfg.Header[name] = []string{redact.Mask}
+		}
+	}
 	run := struct {
 		fetch.Config
 		Input    string

@@ -10,7 +10,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
+	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/report"
 	"github.com/spf13/cobra"
@@ -41,6 +43,10 @@ script, nothing fetched from the network); --json writes the numbers.`,
 }
 
 func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
+	outputs := []samefile.Named{{Name: "--html", Path: htmlFile}, {Name: "--json", Path: jsonFile}}
+	if err := samefile.Check(outputs, jobFiles(path)); err != nil {
+		return usageError("%v", err)
+	}
 	db, err := openJob(ctx, path)
 	if err != nil {
 		return err
@@ -48,16 +54,16 @@ func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
 	defer db.Close()
 	rep, err := report.Load(ctx, db)
 	if err != nil {
-		return &exitError{exitRuntime, fmt.Errorf("%s: %w", path, err)}
+		return &exitError{exitRuntime, fmt.Errorf("%s: %w", path, job.Damaged(path, err))}
 	}
 	rep.Job = path
 	if htmlFile != "" {
-		if err := writeFile(htmlFile, rep.WriteHTML); err != nil {
+		if err := writeWhole(htmlFile, rep.WriteHTML); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("--html: %w", err)}
 		}
 	}
 	if jsonFile != "" {
-		err := writeFile(jsonFile, func(w io.Writer) error {
+		err := writeWhole(jsonFile, func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
@@ -70,6 +76,17 @@ func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
 		return &exitError{exitRuntime, fmt.Errorf("writing the report: %w", err)}
 	}
 	return nil
+}
+
+// jobFiles names a job file and the files SQLite keeps beside it, which
+// no output may be.
+func jobFiles(path string) []samefile.Named {
+	return []samefile.Named{
+		{Name: "the job file", Path: path},
+		{Name: "the job's write-ahead log", Path: path + "-wal"},
+		{Name: "the job's shared memory file", Path: path + "-shm"},
+		{Name: "the job's journal", Path: path + "-journal"},
+	}
 }
 
 // openJob opens a job file for reading; any failure is a usage error of
@@ -85,8 +102,52 @@ func openJob(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// writeFile creates path and writes it through write, reporting the
-// first error of creating, writing or closing.
+// writeWhole writes the file at path through write: under a temporary
+// name in its directory, renamed to path once whole, so that a failure
+// half-way leaves no half file and an earlier file of that name as it was.
+// A path that exists and is not a regular file (a FIFO, /dev/stdout) is
+// written in place. It returns the first error of creating, writing,
+// closing or renaming; write's errors as they are.
+func writeWhole(path string, write func(io.Writer) error) error {
+	mode := fs.FileMode(0o644)
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return writeFile(path, write)
+	case err == nil:
+		mode = fi.Mode().Perm()
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, mode)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// writeFile creates (or truncates) path and writes it through write,
+// reporting the first error of creating, writing or closing.
 func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {

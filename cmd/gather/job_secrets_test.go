@@ -1,0 +1,113 @@
+package main
+
+import (
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gogather/gather/internal/upstream"
+	_ "modernc.org/sqlite"
+)
+
+// jobText returns the job's meta and runs tables as text, to look for
+// secrets in.
+func jobText(t *testing.T, path string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	for _, q := range []string{"SELECT key || '=' || value FROM meta", "SELECT settings FROM runs"} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			b.WriteString(s + "\n")
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// Sensitive header values (Authorization, Cookie, any name with token,
+// key, secret or auth) are kept in the job as keyed hashes, never in
+// clear, and a settings mismatch says which header differs without
+// showing either value. A job that kept them in clear (an earlier
+// release) still resumes with the same values, and is then rewritten
+// hashed.
+func TestJobKeepsNoSecrets(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := t.TempDir()
+	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/s/", 20, ""))
+	jobFile := filepath.Join(dir, "crawl.db")
+	secrets := []string{"tok-ONE-a1b2", "key-TWO-c3d4", "cookie-THREE", "tok-FOUR-e5f6"}
+	hdr := func(bearer string) []string {
+		return []string{"-H", "Authorization: Bearer " + bearer, "-H", "X-Api-Key: " + secrets[1], "-H", "Cookie: s=" + secrets[2], "-H", "Accept: text/plain"}
+	}
+	run := func(bearer string) rawResult {
+		return gatherRaw(t, append(append([]string{"fetch", "-q", "--job", jobFile}, hdr(bearer)...), urls)...)
+	}
+	if res := run(secrets[0]); res.code != 0 {
+		t.Fatalf("first run: exit %d: %s", res.code, res.stderr)
+	}
+	text := jobText(t, jobFile)
+	for _, s := range secrets[:3] {
+		if strings.Contains(text, s) {
+			t.Errorf("the job keeps %q in clear:\n%s", s, text)
+		}
+	}
+	if !strings.Contains(text, "Accept: text/plain") {
+		t.Errorf("the job does not keep a header that is not secret:\n%s", text)
+	}
+
+	res := run(secrets[3])
+	if res.code != exitUsage || strings.Count(res.stderr, "\n") != 1 || !strings.Contains(res.stderr, "Authorization") || !strings.Contains(res.stderr, "differs") {
+		t.Errorf("another bearer token: exit %d, %q; want exit 2, one line naming Authorization", res.code, res.stderr)
+	}
+	t.Log(res.stderr)
+	for _, s := range secrets {
+		if strings.Contains(res.stderr, s) {
+			t.Errorf("the mismatch shows %q: %s", s, res.stderr)
+		}
+	}
+
+	// A job as an earlier release kept it: values in clear, no key.
+	db, err := sql.Open("sqlite", jobFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings string
+	db.QueryRow("SELECT value FROM meta WHERE key = 'settings'").Scan(&settings)
+	i := strings.Index(settings, `"--header","value":"`)
+	j := strings.Index(settings[i:], `"}`)
+	plain := `"--header","value":"Authorization: Bearer ` + secrets[0] + `\nX-Api-Key: ` + secrets[1] + `\nCookie: s=` + secrets[2] + `\nAccept: text/plain`
+	settings = settings[:i] + plain + settings[i+j:]
+	if _, err := db.Exec("UPDATE meta SET value = ? WHERE key = 'settings'", settings); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec("DELETE FROM meta WHERE key = 'key'")
+	db.Exec("DELETE FROM results WHERE line > 10")
+	db.Exec("DELETE FROM meta WHERE key IN ('checkpoint', 'total')")
+	db.Close()
+	if !strings.Contains(jobText(t, jobFile), secrets[0]) {
+		t.Fatal("the test did not make a job with the values in clear")
+	}
+	if res := run(secrets[0]); res.code != 0 {
+		t.Fatalf("resuming a job with the values in clear: exit %d: %s", res.code, res.stderr)
+	}
+	text = jobText(t, jobFile)
+	for _, s := range secrets[:3] {
+		if strings.Contains(text, s) {
+			t.Errorf("after a run, the job still keeps %q in clear", s)
+		}
+	}
+	if res := run(secrets[0]); res.code != 0 {
+		t.Fatalf("a third run: exit %d: %s", res.code, res.stderr)
+	}
+}

@@ -1,0 +1,20 @@
+//go:build unix
+
+package job
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive advisory lock (flock) on f without waiting:
+// errWouldBlock when another process holds it. The lock ends when f is
+// closed, or when the process ends, however it ends.
+func lockFile(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return errWouldBlock
+	}
+	return err
+}

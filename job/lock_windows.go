@@ -1,0 +1,23 @@
+//go:build windows
+
+package job
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+// lockFile takes an exclusive lock (LockFileEx) on one byte of f, far
+// past any byte SQLite reads, writes or locks (its locks are at 1 GiB),
+// without waiting: errWouldBlock when another process holds it. The lock
+// ends when f is closed, or when the process ends, however it ends.
+func lockFile(f *os.File) error {
+	ol := &windows.Overlapped{Offset: 0, OffsetHigh: 0x40000000} // byte 2^62
+	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
+		return errWouldBlock
+	}
+	return err
+}
