@@ -514,7 +514,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 				rest = strings.NewReader("") // a bad header ended the input
 			}
 		}
-		all := spec.requestsContext(st.StopContext(), rest, jin.Start, header, jin.Take, nil)
+		all := spec.requestsContext(st.StopContext(), rest, jin.Start, header, jin.Take, jin.Pass)
 		reqs = func(yield func(fetch.Request) bool) {
 			for r := range all {
 				if !yield(r) {

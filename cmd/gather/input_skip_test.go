@@ -162,7 +162,6 @@ func FuzzPlainListResume(f *testing.F) {
 // number. It needs job.Input.Pass (lines that are no record) and
 // fetch.go passing it to requestsContext.
 func TestJobTrailingCommentsCheckpoint(t *testing.T) {
-	t.Skip("needs job.Input.Pass, wired in cmd/gather/fetch.go: see the input branch's report")
 	srv := startUpstream(t, upstream.Config{})
 	dir := t.TempDir()
 	// Lines of 16 bytes, so that the hash lag (a multiple of 16) ends on
