@@ -3,6 +3,8 @@ package gather_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -44,6 +46,66 @@ func TestScopeWaitReportsEveryFailure(t *testing.T) {
 			t.Fatalf("Wait = %v, reports a cancellation the first failure caused", err)
 		}
 	})
+}
+
+// ExampleScope_Wait, on a loaded machine (it once failed so in CI): every Go
+// is followed by a yield, so that a task may run, and fail, before the next
+// Go, while other goroutines keep the processors busy. The siblings are
+// started before the first failure, as in the example: a Go after it would be
+// refused (see TestScopeFailFast), and that sibling would never run nor fail.
+// Whatever the interleaving, Wait returns the first failure, then the
+// sibling's failure during the cleanup, and no cancellation.
+func TestScopeWaitKeepsCleanupFailureUnderLoad(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	stop := make(chan struct{})
+	var hogs sync.WaitGroup
+	defer hogs.Wait()
+	defer close(stop)
+	for range 3 {
+		hogs.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	const runs = 1000
+	for _, procs := range []int{1, 2, 4} {
+		runtime.GOMAXPROCS(procs)
+		for i := range runs {
+			errDisk := errors.New("disk full")
+			s := gather.NewScope(context.Background())
+			started := make(chan struct{})
+			gather.Go(s, func(context.Context) (int, error) {
+				<-started
+				return 0, errors.New("quota exceeded")
+			})
+			runtime.Gosched()
+			gather.Go(s, func(ctx context.Context) (int, error) {
+				<-ctx.Done()
+				return 0, errDisk
+			})
+			runtime.Gosched()
+			gather.Go(s, func(ctx context.Context) (int, error) {
+				<-ctx.Done()
+				return 0, ctx.Err()
+			})
+			if i%2 == 0 {
+				close(started)
+			} else {
+				go close(started)
+			}
+			err := s.Wait()
+			if err == nil || err.Error() != "quota exceeded\ndisk full" || !errors.Is(err, errDisk) ||
+				errors.Is(err, context.Canceled) {
+				t.Fatalf("GOMAXPROCS %d, run %d: Wait = %q, want quota exceeded, then disk full", procs, i, err)
+			}
+		}
+	}
 }
 
 func TestTwoFailuresAtOnceAreBothReported(t *testing.T) {

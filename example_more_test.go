@@ -45,10 +45,18 @@ func ExampleFuture_Cancel() {
 // No error is lost: the first failure comes first, a failure during the
 // cleanup comes with it, and the cancellation the first one caused is left
 // out. errors.Is and errors.As find each one.
+//
+// The first task fails only once its siblings are started: a Go after the
+// scope is cancelled starts nothing, so a sibling started after the first
+// failure would never run, nor fail.
 func ExampleScope_Wait() {
 	errDisk := errors.New("disk full")
 	s := gather.NewScope(context.Background())
-	gather.Go(s, func(context.Context) (int, error) { return 0, errors.New("quota exceeded") })
+	started := make(chan struct{})
+	gather.Go(s, func(context.Context) (int, error) {
+		<-started
+		return 0, errors.New("quota exceeded")
+	})
 	gather.Go(s, func(ctx context.Context) (int, error) {
 		<-ctx.Done()
 		return 0, errDisk // a real failure while stopping
@@ -57,6 +65,7 @@ func ExampleScope_Wait() {
 		<-ctx.Done()
 		return 0, ctx.Err() // cancelled by the first failure: left out
 	})
+	close(started)
 	err := s.Wait()
 	fmt.Println(err)
 	fmt.Println("disk full among them:", errors.Is(err, errDisk))
