@@ -35,10 +35,14 @@
 //	tail tells, and the line then runs again, its old result moved to
 //	history), so lines appended to the input later are numbered as a fresh
 //	run would number them.
-//	The settings' sensitive header values (see SensitiveHeader) are kept as
-//	"hmac-sha256:" and the HMAC-SHA256 of the value under the job's key;
-//	a job of an earlier release, which kept them in clear, gets a key and
-//	its values hashed the next time it is opened.
+//	The settings' sensitive header values (internal/redact.SensitiveHeader:
+//	Authorization, Cookie, and names holding auth, token, key, secret,
+//	pass, session, cookie or credential) are kept as "hmac-sha256:" and
+//	the HMAC-SHA256 of the value under the job's key; a job of an earlier
+//	release, which kept them in clear, gets a key and its values hashed the
+//	next time it is opened. The key is in the same file: the hash keeps a
+//	secret from being read off the file or a message, not from being
+//	guessed offline by someone who has the file, if it is guessable.
 //	runs(id, started, ended, status, settings)
 //	    one row per run of the command: unix seconds, "running", "done",
 //	    "interrupted" or "failed", and the run's full settings as JSON

@@ -29,8 +29,8 @@ type Setting struct {
 	Value string `json:"value"`
 	// Headers says Value is HTTP header lines ("Name: value", one a
 	// line): the job keeps the value of each sensitive one (see
-	// SensitiveHeader) as a keyed hash (HMAC-SHA256 under a random key of
-	// the job's), and a mismatch never shows it.
+	// internal/redact.SensitiveHeader) as a keyed hash (HMAC-SHA256 under
+	// a random key of the job's), and a mismatch never shows it.
 	Headers bool `json:"-"`
 }
 

@@ -7,26 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/gogather/gather/internal/redact"
 	"strings"
 )
-
-// SensitiveHeader reports whether the value of the HTTP header name is a
-// secret: Authorization, Proxy-Authorization, Cookie, and any header
-// whose name holds "token", "key", "secret" or "auth" (in any case). A
-// job keeps such values only as keyed hashes, and never shows them.
-func SensitiveHeader(name string) bool {
-	n := strings.ToLower(strings.TrimSpace(name))
-	switch n {
-	case "authorization", "proxy-authorization", "cookie":
-		return true
-	}
-	for _, w := range []string{"token", "key", "secret", "auth"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
 
 // hashedPrefix starts the stored form of a sensitive header's value.
 const hashedPrefix = "hmac-sha256:"
@@ -51,7 +34,7 @@ func maskHeaders(lines, key string) string {
 	hs := strings.Split(lines, "\n")
 	for i, h := range hs {
 		name, value, ok := strings.Cut(h, ":")
-		if !ok || !SensitiveHeader(name) {
+		if !ok || !redact.SensitiveHeader(name) {
 			continue
 		}
 		value = strings.TrimSpace(value)
@@ -122,7 +105,7 @@ func headersDiffer(name, was, now string) string {
 	wm, wo := values(was)
 	nm, no := values(now)
 	show := func(header, v string) string {
-		if SensitiveHeader(header) {
+		if redact.SensitiveHeader(header) {
 			return "a value (a secret, not shown)"
 		}
 		return fmt.Sprintf("%q", v)
@@ -133,7 +116,7 @@ func headersDiffer(name, was, now string) string {
 		switch {
 		case !had:
 			return fmt.Sprintf("%s %s: the job has none, this run has %s", name, h, show(h, nm[k]))
-		case w != nm[k] && SensitiveHeader(h):
+		case w != nm[k] && redact.SensitiveHeader(h):
 			return fmt.Sprintf("%s %s: the value differs from the job's (a secret: neither is shown)", name, h)
 		case w != nm[k]:
 			return fmt.Sprintf("%s %s: was %q, this run has %q", name, h, w, nm[k])

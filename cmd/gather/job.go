@@ -47,7 +47,7 @@ func openFetchJob(ctx context.Context, f *fetchFlags, format string, body []byte
 	// a secret header's value is not kept at all.
 	cfg.Header = f.cfg.Header.Clone()
 	for name := range cfg.Header {
-		if job.SensitiveHeader(name) {
+		if redact.SensitiveHeader(name) {
 			cfg.Header[name] = []string{redact.Mask}
 		}
 	}

@@ -35,8 +35,8 @@ func jobText(t *testing.T, path string) string {
 	return b.String()
 }
 
-// Sensitive header values (Authorization, Cookie, any name with token,
-// key, secret or auth) are kept in the job as keyed hashes, never in
+// Sensitive header values (Authorization, Cookie, any name with auth,
+// token, key, secret, pass, session, cookie or credential) are kept in the job as keyed hashes, never in
 // clear, and a settings mismatch says which header differs without
 // showing either value. A job that kept them in clear (an earlier
 // release) still resumes with the same values, and is then rewritten
@@ -46,9 +46,10 @@ func TestJobKeepsNoSecrets(t *testing.T) {
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/s/", 20, ""))
 	jobFile := filepath.Join(dir, "crawl.db")
-	secrets := []string{"tok-ONE-a1b2", "key-TWO-c3d4", "cookie-THREE", "tok-FOUR-e5f6"}
+	secrets := []string{"tok-ONE-a1b2", "key-TWO-c3d4", "cookie-THREE", "tok-FOUR-e5f6", "hunter2-FIVE", "sess-SIX"}
 	hdr := func(bearer string) []string {
-		return []string{"-H", "Authorization: Bearer " + bearer, "-H", "X-Api-Key: " + secrets[1], "-H", "Cookie: s=" + secrets[2], "-H", "Accept: text/plain"}
+		return []string{"-H", "Authorization: Bearer " + bearer, "-H", "X-Api-Key: " + secrets[1], "-H", "Cookie: s=" + secrets[2],
+			"-H", "X-Password: " + secrets[4], "-H", "X-Session-Id: " + secrets[5], "-H", "Accept: text/plain"}
 	}
 	run := func(bearer string) rawResult {
 		return gatherRaw(t, append(append([]string{"fetch", "-q", "--job", jobFile}, hdr(bearer)...), urls)...)
@@ -57,7 +58,7 @@ func TestJobKeepsNoSecrets(t *testing.T) {
 		t.Fatalf("first run: exit %d: %s", res.code, res.stderr)
 	}
 	text := jobText(t, jobFile)
-	for _, s := range secrets[:3] {
+	for _, s := range append(secrets[:3:3], secrets[4:]...) {
 		if strings.Contains(text, s) {
 			t.Errorf("the job keeps %q in clear:\n%s", s, text)
 		}
@@ -86,7 +87,8 @@ func TestJobKeepsNoSecrets(t *testing.T) {
 	db.QueryRow("SELECT value FROM meta WHERE key = 'settings'").Scan(&settings)
 	i := strings.Index(settings, `"--header","value":"`)
 	j := strings.Index(settings[i:], `"}`)
-	plain := `"--header","value":"Authorization: Bearer ` + secrets[0] + `\nX-Api-Key: ` + secrets[1] + `\nCookie: s=` + secrets[2] + `\nAccept: text/plain`
+	plain := `"--header","value":"Authorization: Bearer ` + secrets[0] + `\nX-Api-Key: ` + secrets[1] + `\nCookie: s=` + secrets[2] +
+		`\nX-Password: ` + secrets[4] + `\nX-Session-Id: ` + secrets[5] + `\nAccept: text/plain`
 	settings = settings[:i] + plain + settings[i+j:]
 	if _, err := db.Exec("UPDATE meta SET value = ? WHERE key = 'settings'", settings); err != nil {
 		t.Fatal(err)
@@ -102,7 +104,7 @@ func TestJobKeepsNoSecrets(t *testing.T) {
 		t.Fatalf("resuming a job with the values in clear: exit %d: %s", res.code, res.stderr)
 	}
 	text = jobText(t, jobFile)
-	for _, s := range secrets[:3] {
+	for _, s := range append(secrets[:3:3], secrets[4:]...) {
 		if strings.Contains(text, s) {
 			t.Errorf("after a run, the job still keeps %q in clear", s)
 		}

@@ -1,11 +1,14 @@
-// Package redact hides secrets in what gather prints: the password of a
-// URL's userinfo, wherever a URL is shown (summaries, progress, reports,
-// error messages, CSV error columns).
+// Package redact hides secrets in what gather prints: the userinfo of a
+// URL wherever a URL is shown (summaries, progress, reports, error
+// messages, CSV error columns), and the values of sensitive headers.
 //
 // URL masks one URL; Text masks every URL found inside free text, such as
 // an error message that quotes the URL it failed on. Both keep the user
-// name and replace the password with "xxxxx", as net/url's Redacted does,
-// so a reader still sees which account was used.
+// name of "user:password@" and replace the password with "xxxxx", as
+// net/url's Redacted does, so a reader still sees which account was used;
+// a user name alone ("https://TOKEN@host", how tokens are often given) is
+// masked whole. SensitiveHeader is the one rule for which header values
+// are secrets.
 package redact
 
 import (
@@ -16,9 +19,11 @@ import (
 // Mask replaces a password.
 const Mask = "xxxxx"
 
-// URL returns raw with the password of its userinfo replaced by Mask. A
-// string that does not parse as a URL is masked as text (see Text), so a
-// malformed URL with a password does not escape.
+// URL returns raw with the secret of its userinfo replaced by Mask: the
+// password of "user:password@", or the whole of "token@", a user name
+// alone being how tokens are given (https://TOKEN@host). A string that
+// does not parse as a URL is masked as text (see Text), so a malformed URL
+// with a secret does not escape.
 func URL(raw string) string {
 	if !strings.Contains(raw, "@") {
 		return raw
@@ -28,15 +33,17 @@ func URL(raw string) string {
 		return Text(raw)
 	}
 	if _, has := u.User.Password(); !has {
-		return raw
+		u.User = url.User(Mask)
+		return u.String()
 	}
 	return u.Redacted()
 }
 
-// Text returns s with the password of every "scheme://user:password@"
-// it holds replaced by Mask. It looks for "://", then for an "@" before
-// the next "/", "?", "#" or white space, and masks what follows the first
-// ":" between them. Text without "@" is returned as it is, at no cost.
+// Text returns s with the secret of every "scheme://user:password@" or
+// "scheme://token@" it holds replaced by Mask, as URL does. It looks for
+// "://", then for an "@" before the next "/", "?", "#", quote or white
+// space, and masks what follows the first ":" between them, or all of it
+// when there is no ":". Text without "@" is returned as it is, at no cost.
 func Text(s string) string {
 	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
 		return s
@@ -67,13 +74,39 @@ func Text(s string) string {
 			userinfo := authority[:at]
 			if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
 				b.WriteString(userinfo[:colon+1])
-				b.WriteString(Mask)
-				b.WriteString(authority[at:])
-				rest = rest[end:]
-				continue
 			}
+			b.WriteString(Mask)
+			b.WriteString(authority[at:])
+			rest = rest[end:]
+			continue
 		}
 		b.WriteString(authority)
 		rest = rest[end:]
 	}
+}
+
+// SensitiveHeader reports whether the value of the HTTP header name is a
+// secret that gather never prints or stores in clear: Authorization,
+// Proxy-Authorization, Cookie, Set-Cookie, and any header whose name holds
+// (in any case) auth, token, key, secret, pass, session, cookie or
+// credential: X-Api-Key, X-Auth-Token, X-Password, X-Session-Id...
+func SensitiveHeader(name string) bool {
+	n := strings.ToLower(strings.TrimSpace(name))
+	for _, w := range sensitiveWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+var sensitiveWords = []string{"auth", "token", "key", "secret", "pass", "session", "cookie", "credential"}
+
+// Header returns value, or Mask when the header name is sensitive (see
+// SensitiveHeader): the form in which a header value may be shown.
+func Header(name, value string) string {
+	if SensitiveHeader(name) {
+		return Mask
+	}
+	return value
 }

@@ -10,7 +10,8 @@ import (
 func TestURLMasksThePasswordAndKeepsTheRest(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://alice:s3cret@example.com/p?q=1": "https://alice:xxxxx@example.com/p?q=1",
-		"https://alice@example.com/p":            "https://alice@example.com/p",
+		"https://alice@example.com/p":            "https://xxxxx@example.com/p",
+		"http://ghp_TOKEN1@127.0.0.1:1/a":        "http://xxxxx@127.0.0.1:1/a",
 		"https://example.com/p?email=a@b.c":      "https://example.com/p?email=a@b.c",
 		"http://u:p@h:8080":                      "http://u:xxxxx@h:8080",
 		"not a url but://u:pw@host x":            "not a url but://u:xxxxx@host x",
@@ -30,7 +31,7 @@ func TestTextMasksEveryURLInAMessage(t *testing.T) {
 			t.Errorf("Text left %q in %q", secret, got)
 		}
 	}
-	want := `Get "https://bob:xxxxx@a.example/x": dial tcp; then http://c:xxxxx@b.example?x=1 and https://e@f.example/`
+	want := `Get "https://bob:xxxxx@a.example/x": dial tcp; then http://c:xxxxx@b.example?x=1 and https://xxxxx@f.example/`
 	if got != want {
 		t.Errorf("Text = %q, want %q", got, want)
 	}
@@ -47,4 +48,21 @@ func FuzzTextNeverLeavesAPasswordAfterScheme(f *testing.F) {
 			t.Fatalf("changed text without @: %q -> %q", s, out)
 		}
 	})
+}
+
+func TestSensitiveHeaderNames(t *testing.T) {
+	for _, name := range []string{"Authorization", "proxy-authorization", "Cookie", "Set-Cookie", "X-Api-Key",
+		"X-Auth-Token", "X-Password", "x-passwd", "X-Session-Id", "X-Secret", "X-Credentials"} {
+		if !redact.SensitiveHeader(name) {
+			t.Errorf("%s not sensitive", name)
+		}
+	}
+	for _, name := range []string{"Accept", "Content-Type", "User-Agent", "X-Request-Id"} {
+		if redact.SensitiveHeader(name) {
+			t.Errorf("%s sensitive", name)
+		}
+	}
+	if redact.Header("Authorization", "Bearer x") != redact.Mask || redact.Header("Accept", "a/b") != "a/b" {
+		t.Error("Header does not mask by name")
+	}
 }
