@@ -94,6 +94,19 @@ func lockPath(ctx context.Context, path string, settings []Setting) (*os.File, e
 	return nil, fmt.Errorf("job file %s: it keeps disappearing: another process removes it", path)
 }
 
+// InUse reports whether a process holds the job file at path: a run of
+// gather fetch in progress (the lock of Open, which ends with its process
+// however it ends). A run the job's runs table calls "running" while no
+// process holds the job was killed; the next Open marks it interrupted.
+func InUse(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, openError(path, err)
+	}
+	defer f.Close()
+	return lockedByOther(f)
+}
+
 // tempInfix names the files a job is created under, beside it:
 // ".crawl.db.new-123456".
 const tempInfix = ".new-"

@@ -18,3 +18,16 @@ func lockFile(f *os.File) error {
 	}
 	return err
 }
+
+// lockedByOther reports whether another process holds f's exclusive lock,
+// by taking a shared lock without waiting and giving it back at once.
+func lockedByOther(f *os.File) (bool, error) {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+}

@@ -96,6 +96,18 @@ type Run struct {
 	Status  string     `json:"status"`          // running, done, interrupted or failed
 }
 
+// MarkKilledRuns marks the runs still "running" as "interrupted", with no
+// end: call it when no process holds the job (job.InUse), so that a run
+// whose process was killed shows as killed, not as running since its
+// start. (The job's next Open marks them so in the file.)
+func (r *Report) MarkKilledRuns() {
+	for i := range r.Runs {
+		if r.Runs[i].Status == "running" {
+			r.Runs[i].Status, r.Runs[i].Ended = "interrupted", nil
+		}
+	}
+}
+
 // A Count is a number of results with some key.
 type Count struct {
 	Key string `json:"key"`

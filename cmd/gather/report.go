@@ -57,6 +57,9 @@ func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
 		return &exitError{exitRuntime, fmt.Errorf("%s: %w", path, job.Damaged(path, err))}
 	}
 	rep.Job = path
+	if inUse, err := job.InUse(path); err == nil && !inUse {
+		rep.MarkKilledRuns() // "running" with no process holding the job: killed
+	}
 	if htmlFile != "" {
 		if err := writeWhole(htmlFile, rep.WriteHTML); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("--html: %w", err)}
