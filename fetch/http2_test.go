@@ -15,12 +15,20 @@ import (
 )
 
 // With HTTP2, a server's limit on concurrent streams per connection does
-// not serialise the run: past it the client opens more connections.
+// not serialise the run: past it the client opens more connections. The
+// handler holds every request until more than the limit are in flight at
+// once (or, if that never happens, for 10 s in all, and the test fails),
+// so the outcome does not depend on the machine's speed.
 func TestHTTP2OpensConnectionsPastTheStreamLimit(t *testing.T) {
 	const streams, conc, n = 100, 400, 2000
 	var mu sync.Mutex
 	conns := map[string]bool{}
 	inFlight, maxInFlight, h1 := 0, 0, 0
+	past := make(chan struct{}) // closed once more than streams are in flight
+	var once sync.Once
+	release := func() { once.Do(func() { close(past) }) }
+	giveUp := time.AfterFunc(10*time.Second, release)
+	defer giveUp.Stop()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		conns[r.RemoteAddr] = true
@@ -29,8 +37,11 @@ func TestHTTP2OpensConnectionsPastTheStreamLimit(t *testing.T) {
 		}
 		inFlight++
 		maxInFlight = max(maxInFlight, inFlight)
+		if inFlight > streams {
+			release()
+		}
 		mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
+		<-past
 		mu.Lock()
 		inFlight--
 		mu.Unlock()
@@ -57,8 +68,7 @@ func TestHTTP2OpensConnectionsPastTheStreamLimit(t *testing.T) {
 	if h1 != 0 {
 		t.Errorf("%d requests were not HTTP/2", h1)
 	}
-	// More than streams at once needs a second connection; how many more
-	// the client opens depends on the machine's speed.
+	// More than streams at once needs a second connection.
 	if len(conns) < 2 || maxInFlight <= streams {
 		t.Errorf("%d connections, at most %d requests at once; want several connections and more than %d at once", len(conns), maxInFlight, streams)
 	}
