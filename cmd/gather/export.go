@@ -99,17 +99,20 @@ func exportQuery(f *exportFlags) (string, []any, error) {
 	return q, args, nil
 }
 
-// parseStatus reads a --status item: a code (0 to 999) or a class (1xx to
-// 9xx), as the range of codes it stands for.
+// parseStatus reads a --status item: a code (0, no response, or 100 to
+// 999) or a class (1xx to 5xx), as the range of codes it stands for.
 func parseStatus(s string) (lo, hi int, err error) {
 	s = strings.TrimSpace(s)
-	if len(s) == 3 && (strings.HasSuffix(s, "xx") || strings.HasSuffix(s, "XX")) && s[0] >= '1' && s[0] <= '9' {
+	if len(s) == 3 && strings.EqualFold(s[1:], "xx") {
+		if s[0] < '1' || s[0] > '5' {
+			return 0, 0, fmt.Errorf("%q is not a status class (1xx to 5xx)", s)
+		}
 		c := int(s[0]-'0') * 100
 		return c, c + 99, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > 999 {
-		return 0, 0, fmt.Errorf("%q is neither a status code (0 to 999) nor a class such as 5xx", s)
+	if err != nil || n != 0 && (n < 100 || n > 999) {
+		return 0, 0, fmt.Errorf("%q is neither a status code (100 to 999, or 0: no response) nor a class such as 5xx", s)
 	}
 	return n, n, nil
 }

@@ -330,6 +330,14 @@ func (f *fetchFlags) checkOutputs() error {
 			}
 		}
 	}
+	if f.job != "" {
+		// The job file is created at the start of the run: a directory
+		// that does not exist is a usage error, before anything is opened.
+		dir := filepath.Dir(f.job)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return usageError("--job %s: no such directory %s", f.job, dir)
+		}
+	}
 	for _, o := range outs {
 		st, err := os.Stat(o.Path)
 		if err == nil && st.IsDir() {
