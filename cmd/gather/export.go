@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -145,7 +144,7 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	defer rows.Close()
 
 	if f.output == "-" {
-		return exportRows(rows, os.Stdout, f, path)
+		return exportRows(rows, stdio.out, f, path)
 	}
 	// A file is written under a temporary name and renamed when whole: an
 	// export that fails half-way (a damaged page met late) leaves no half
@@ -160,9 +159,21 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	return nil
 }
 
+// errOutputClosed is the error of gather export and gather report when
+// their standard output was closed by its reader (gather export J | head
+// -1): they stop, exit 3, as gather fetch does.
+func errOutputClosed(what string) error {
+	return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): %s stopped", what)}
+}
+
 // exportRows writes each row's record to out.
 func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) error {
-	writeErr := func(err error) error { return &exitError{exitRuntime, fmt.Errorf("writing: %w", err)} }
+	writeErr := func(err error) error {
+		if isClosedOutput(err) {
+			return errOutputClosed("export")
+		}
+		return &exitError{exitRuntime, fmt.Errorf("writing: %w", err)}
+	}
 	readErr := func(err error) error {
 		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, job.Damaged(path, err))}
 	}
