@@ -88,10 +88,7 @@ template that fails) is a bad_input record with its line number.`,
 			f.outputSet, f.graceSet, f.input = fl.Changed("output"), fl.Changed("grace"), name
 			f.methodSet, f.jsonSet, f.jobSet, f.statsSet = fl.Changed("method"), fl.Changed("json"), fl.Changed("job"), fl.Changed("stats")
 			f.bodySet = fl.Changed("data") || f.jsonSet
-			if name == "-" {
-				args = nil
-			}
-			f.reads = readFiles(cmd, args)
+			f.reads = readFiles(cmd, args) // standard input too, if a file
 			return runFetch(cmd.Context(), name, &f)
 		},
 	}
