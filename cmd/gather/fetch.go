@@ -75,9 +75,10 @@ headers (-H) and body (--data) can be templates over its fields, as in
 --url 'https://api.example.com/users/${{ .id }}' (the ${{ }} hold jq
 expressions). Inputs are fetched concurrently with per-host limits, rate
 limits, retries and timeouts, and one record per input is written as each
-completes. An input that cannot be used (an empty or comment line, a bad
-URL, a CSV row of the wrong width, a JSON line that does not parse, a
-template that fails) is a bad_input record with its line number.`,
+completes. Blank lines, and a plain list's # comments, are skipped. An
+input that cannot be used (a bad URL, a CSV row of the wrong width, a JSON
+line that does not parse, a template that fails) is a bad_input record with
+its line number.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := "-"
