@@ -10,18 +10,20 @@ import (
 )
 
 // The CSV reader is a small RFC 4180 parser of its own rather than
-// encoding/csv, because encoding/csv skips empty lines without a trace (an
-// empty line must be a bad record here, with its line number), cannot say
-// where a row ends, and reads a line or a quoted field of any length into
+// encoding/csv, because encoding/csv skips empty lines without a trace (a
+// blank line must be a record here, with its line number and its end, so
+// that a caller can skip it and still account for it), cannot say where a
+// row ends, and reads a line or a quoted field of any length into
 // memory. Its rows are those of encoding/csv with FieldsPerRecord = -1 (a
-// test compares them): same fields, same errors, same line numbers.
+// test compares them): same fields, same errors, same line numbers (but for a line of white
+// space only, which is blank here).
 
 // A csvRow is one row of a CSV input, before the header gives it names.
 type csvRow struct {
 	start, end int      // the lines it spans, 1-based, inclusive
 	endOffset  int64    // the bytes consumed through its end
 	fields     []string // its fields, when neither empty nor err
-	empty      bool     // an empty line
+	empty      bool     // a blank line: empty or white space only
 	err        error
 	fatal      bool // a read error: nothing follows
 }
@@ -129,7 +131,7 @@ func (c *csvReader) next() (row csvRow, ok bool) {
 	case long:
 		row.err = fmt.Errorf("line %d: %w", c.line, errLineTooLong)
 		return row, true
-	case len(text) == 0:
+	case len(bytes.TrimSpace(text)) == 0:
 		row.empty = true
 		return row, true
 	}

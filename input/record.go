@@ -42,8 +42,10 @@ type Record struct {
 // sequence but does not wrap it.)
 var ErrEndsInput = errors.New("the input ends here")
 
-// ErrEmptyLine is the error of a Record read from an empty line (in a
-// JSONL input, a line holding only white space).
+// ErrEmptyLine is the error of a Record read from a blank line: empty or
+// holding only white space. Such a Record is no input but a line to skip,
+// with its Num and End: gather fetch makes no request of it and counts it
+// as skipped, as a plain list's blank lines.
 var ErrEmptyLine = errors.New("empty line")
 
 const bom = "\ufeff"
@@ -64,9 +66,10 @@ const bom = "\ufeff"
 //     into that field: its Record's error gives the quote's line and
 //     column and the lines read into it, wraps csv.ErrQuote and
 //     ErrEndsInput, and ends the sequence.
-//   - An empty line (outside a quoted field) yields a Record with
-//     ErrEmptyLine, also before the header. A one-column CSV must therefore
-//     write an empty value as "".
+//   - A blank line (outside a quoted field): empty, or white space only,
+//     yields a Record with ErrEmptyLine, also before the header; a caller
+//     skips it (see ErrEmptyLine). A one-column CSV must therefore write an
+//     empty value, or one of white space only, quoted: "".
 //   - A row with a different number of fields than the header, a bare
 //     quote in an unquoted field, or a quote followed by something other
 //     than a comma or the line's end yields a Record with the error (which
@@ -122,7 +125,7 @@ func CSVFrom(r io.Reader, start Pos, header []string) iter.Seq[Record] {
 }
 
 // CSVHeader reads the header of a CSV input from its first bytes: the names
-// CSV would give its records' fields. Empty lines before it are skipped; an
+// CSV would give its records' fields. Blank lines before it are skipped; an
 // input without a header row gives ErrNoHeader.
 func CSVHeader(r io.Reader) ([]string, error) {
 	for row := range csvRows(r, Pos{}) {
@@ -142,7 +145,7 @@ func CSVHeader(r io.Reader) ([]string, error) {
 }
 
 // ErrNoHeader is CSVHeader's error for an input without a header row: empty,
-// or only empty lines.
+// or only blank lines.
 var ErrNoHeader = errors.New("no header row")
 
 func checkHeader(fields []string) ([]string, error) {
@@ -165,8 +168,9 @@ func checkHeader(fields []string) ([]string, error) {
 // JSONL yields the records of a JSON Lines input: one JSON object per line.
 // Lines are read as by Lines, so a line over MaxLine bytes or a read error
 // is a Record with the error, the former going on after it. A UTF-8 byte
-// order mark at the start is skipped. A line that is empty or only white
-// space yields a Record with ErrEmptyLine; a line that is not one JSON
+// order mark at the start is skipped. A blank line (empty or only white
+// space) yields a Record with ErrEmptyLine, which a caller skips (see
+// ErrEmptyLine); a line that is not one JSON
 // object (bad syntax, another kind of value, more after the object) yields a
 // Record whose error gives the line and the 1-based byte column. Numbers
 // are decoded as json.Number.

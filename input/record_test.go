@@ -216,6 +216,9 @@ func encodingCSVRows(s string) []string {
 			out = append(out, fmt.Sprintf("%d error %v", pe.StartLine, errors.Is(err, csv.ErrBareQuote)))
 		default:
 			line, _ := r.FieldPos(0)
+			if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && strings.TrimSpace(strings.Split(s, "\n")[line-1]) == "" {
+				continue // a line of white space only: blank here, as an empty line is for both
+			}
 			out = append(out, fmt.Sprintf("%d %q", line, rec))
 		}
 	}
@@ -247,6 +250,8 @@ var csvSeeds = []string{
 	"", "\n", "\r\n", "\r", "a", "a\r", "a\r\r", "a,b\n1,2", "a,b\r\n1,2\r\n\r\n",
 	"\"a\nb\",c\n\n1,2\n", "\"a\"\"b\",\"\"\n", "\"a\"b\n", "a\"b\n", "\"a\n\n\nb\"\nx",
 	"\"\n\r", "\"a\r\nb\"\r\n", ",,\n,\n", "\"a\",\"b\nc\"x\nd\n", "\"\"\"\"", "\"x\n\"\"\n", "a,\"",
+	// Blank lines: white space only, trailing as editors add.
+	" \n", "a\n \n\t\n", "a,b\n1,2\n\n", "a,b\r\n1,2\r\n \r\n", "\" \"\n \n", "\"a\n \nb\"\n",
 }
 
 // every line of the input is in exactly one row, in order.
@@ -348,7 +353,7 @@ func TestJSONL(t *testing.T) {
 }
 
 func FuzzJSONL(f *testing.F) {
-	for _, s := range []string{"{}\n", "{\"a\":1}\n\n[1]\n", "{\"a\"", "\ufeff{\"a\":\"\\u00e9\"}\r\n", " {} {} ", "1e999", "{\"a\":1e999}", "\ufeff# c\n\n{}"} {
+	for _, s := range []string{"{}\n", "{\"a\":1}\n\n[1]\n", "{\"a\"", "\ufeff{\"a\":\"\\u00e9\"}\r\n", " {} {} ", "1e999", "{\"a\":1e999}", "\ufeff# c\n\n{}", "{}\n\n", "{}\n \t\r\n{}\n\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

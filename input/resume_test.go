@@ -41,6 +41,7 @@ func FuzzResumeLinesJSONL(f *testing.F) {
 	f.Add("{\"a\":1}\n\n{\"b\":2}\r\n[1]\n{")
 	f.Add("\ufeff{\"a\":1}\nx")
 	f.Add("\ufeff\n# comment\n  #x\n{\"a\":1}\n")
+	f.Add("{\"a\":1}\n \n\t\n{\"b\":2}\n\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		checkResume(t, s, func(s string) iter.Seq[Record] { return JSONL(strings.NewReader(s)) },
 			func(rest string, at Pos, _ string) iter.Seq[Record] { return JSONLFrom(strings.NewReader(rest), at) })
@@ -58,6 +59,7 @@ func FuzzResumeCSV(f *testing.F) {
 	f.Add("a,b\n1,2\n\n\"x\ny\",3\r\n4\n5,6")
 	f.Add("\ufeffa\n\"\"\n")
 	f.Add("\ufeffa,b\n# c,d\n1,\"x\n2,3\n")
+	f.Add("\n \na,b\n1,2\n \t\n3,4\n\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		checkResume(t, s, func(s string) iter.Seq[Record] { return CSV(strings.NewReader(s)) },
 			func(rest string, at Pos, prefix string) iter.Seq[Record] {

@@ -205,9 +205,25 @@ var Fields = []string{
 // DefaultCSVFields are the columns written when none are chosen.
 var DefaultCSVFields = []string{"line", "url", "status", "error_kind", "error", "attempts", "ms", "bytes", "sha256"}
 
+// InputPrefix starts a CSV column of an input field kept in the record
+// (gather fetch --keep): input.NAME is the record's Input[NAME], a string
+// as it is, null or a missing field as an empty cell, any other value as
+// compact JSON (a number exactly as the input wrote it).
+const InputPrefix = "input."
+
+// InputFields returns the CSV columns of the kept input fields names:
+// input.NAME each.
+func InputFields(names []string) []string {
+	cols := make([]string, len(names))
+	for i, n := range names {
+		cols[i] = InputPrefix + n
+	}
+	return cols
+}
+
 // CSV returns a writer of a header row and one row per record with the
-// given fields (DefaultCSVFields when none), or an error naming an unknown
-// field. The header row is written with the first record, or by Flush
+// given fields (DefaultCSVFields when none; Fields, and input.NAME for a
+// kept input field, InputPrefix), or an error naming an unknown field. The header row is written with the first record, or by Flush
 // when there is none: an output without records is the header alone.
 func CSV(w io.Writer, fields []string) (Writer, error) {
 	if len(fields) == 0 {
@@ -215,7 +231,7 @@ func CSV(w io.Writer, fields []string) (Writer, error) {
 	}
 	for _, f := range fields {
 		if value(fetch.Record{}, f) == nil {
-			return nil, fmt.Errorf("unknown CSV field %q (known: %s)", f, strings.Join(Fields, ", "))
+			return nil, fmt.Errorf("unknown CSV field %q (known: %s, and %sNAME for an input field kept with --keep NAME)", f, strings.Join(Fields, ", "), InputPrefix)
 		}
 	}
 	c := &csvWriter{s: newSink(w), fields: fields}
@@ -313,9 +329,31 @@ func value(r fetch.Record, f string) *string {
 	case "truncated":
 		s = strconv.FormatBool(r.Truncated)
 	default:
-		return nil
+		name, ok := strings.CutPrefix(f, InputPrefix)
+		if !ok || name == "" {
+			return nil
+		}
+		s = inputText(r.Input[name])
 	}
 	return &s
+}
+
+// inputText is a kept input field as CSV text: a string as it is, nothing
+// for null, other values as compact JSON.
+func inputText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // bodyText is a kept body as CSV text: a JSON string's contents, else the

@@ -33,6 +33,9 @@ the same requests would have taken one by one. No network, no set-up.`,
 			if n < 1 || concurrency < 1 || concurrency > maxConcurrency {
 				return usageError("--count must be at least 1 and -c 1 to %d", maxConcurrency)
 			}
+			if err := checkLatency(latency, jitter); err != nil {
+				return err
+			}
 			if cmd.Flags().Changed("output") && outPath == "" {
 				return usageError("-o: empty file name (- is standard output)")
 			}
@@ -88,6 +91,18 @@ the same requests would have taken one by one. No network, no set-up.`,
 	fl.DurationVar(&jitter, "jitter", 20*time.Millisecond, "extra random latency, up to this")
 	fl.StringVarP(&outPath, "output", "o", "", "write the records to this file, - for standard output (default: discard them)")
 	return cmd
+}
+
+// checkLatency refuses a negative --latency or --jitter (gather demo's
+// and gather upstream's) as a usage error.
+func checkLatency(latency, jitter time.Duration) error {
+	if latency < 0 {
+		return usageError("--latency must not be negative, got %v", latency)
+	}
+	if jitter < 0 {
+		return usageError("--jitter must not be negative, got %v", jitter)
+	}
+	return nil
 }
 
 func demoRequests(base string, n int) iter.Seq[fetch.Request] {

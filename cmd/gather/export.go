@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -52,7 +51,7 @@ the results of some statuses: codes and classes, as in --status 404,429,5xx
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "-", "write to this file instead of standard output")
 	fl.StringVar(&f.format, "format", "jsonl", "jsonl or csv")
-	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields, ",")+"; known: "+strings.Join(output.Fields, ",")+")")
+	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields, ",")+"; known: "+strings.Join(output.Fields, ",")+", input.NAME for a field kept with --keep NAME)")
 	fl.StringVar(&f.order, "order", "input", "input (by line) or stored (the order results were stored in)")
 	fl.BoolVar(&f.failed, "failed", false, "only the failed results")
 	fl.StringSliceVar(&f.status, "status", nil, "only these statuses: codes or classes, comma-separated (404,5xx)")
@@ -99,17 +98,20 @@ func exportQuery(f *exportFlags) (string, []any, error) {
 	return q, args, nil
 }
 
-// parseStatus reads a --status item: a code (0 to 999) or a class (1xx to
-// 9xx), as the range of codes it stands for.
+// parseStatus reads a --status item: a code (0, no response, or 100 to
+// 999) or a class (1xx to 5xx), as the range of codes it stands for.
 func parseStatus(s string) (lo, hi int, err error) {
 	s = strings.TrimSpace(s)
-	if len(s) == 3 && (strings.HasSuffix(s, "xx") || strings.HasSuffix(s, "XX")) && s[0] >= '1' && s[0] <= '9' {
+	if len(s) == 3 && strings.EqualFold(s[1:], "xx") {
+		if s[0] < '1' || s[0] > '5' {
+			return 0, 0, fmt.Errorf("%q is not a status class (1xx to 5xx)", s)
+		}
 		c := int(s[0]-'0') * 100
 		return c, c + 99, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > 999 {
-		return 0, 0, fmt.Errorf("%q is neither a status code (0 to 999) nor a class such as 5xx", s)
+	if err != nil || n != 0 && (n < 100 || n > 999) {
+		return 0, 0, fmt.Errorf("%q is neither a status code (100 to 999, or 0: no response) nor a class such as 5xx", s)
 	}
 	return n, n, nil
 }
@@ -142,7 +144,7 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	defer rows.Close()
 
 	if f.output == "-" {
-		return exportRows(rows, os.Stdout, f, path)
+		return exportRows(rows, stdio.out, f, path)
 	}
 	// A file is written under a temporary name and renamed when whole: an
 	// export that fails half-way (a damaged page met late) leaves no half
@@ -157,9 +159,21 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	return nil
 }
 
+// errOutputClosed is the error of gather export and gather report when
+// their standard output was closed by its reader (gather export J | head
+// -1): they stop, exit 3, as gather fetch does.
+func errOutputClosed(what string) error {
+	return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): %s stopped", what)}
+}
+
 // exportRows writes each row's record to out.
 func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) error {
-	writeErr := func(err error) error { return &exitError{exitRuntime, fmt.Errorf("writing: %w", err)} }
+	writeErr := func(err error) error {
+		if isClosedOutput(err) {
+			return errOutputClosed("export")
+		}
+		return &exitError{exitRuntime, fmt.Errorf("writing: %w", err)}
+	}
 	readErr := func(err error) error {
 		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, job.Damaged(path, err))}
 	}

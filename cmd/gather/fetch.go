@@ -75,9 +75,10 @@ headers (-H) and body (--data) can be templates over its fields, as in
 --url 'https://api.example.com/users/${{ .id }}' (the ${{ }} hold jq
 expressions). Inputs are fetched concurrently with per-host limits, rate
 limits, retries and timeouts, and one record per input is written as each
-completes. An input that cannot be used (an empty or comment line, a bad
-URL, a CSV row of the wrong width, a JSON line that does not parse, a
-template that fails) is a bad_input record with its line number.`,
+completes. Blank lines, and a plain list's # comments, are skipped. An
+input that cannot be used (a bad URL, a CSV row of the wrong width, a JSON
+line that does not parse, a template that fails) is a bad_input record with
+its line number.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := "-"
@@ -88,10 +89,7 @@ template that fails) is a bad_input record with its line number.`,
 			f.outputSet, f.graceSet, f.input = fl.Changed("output"), fl.Changed("grace"), name
 			f.methodSet, f.jsonSet, f.jobSet, f.statsSet = fl.Changed("method"), fl.Changed("json"), fl.Changed("job"), fl.Changed("stats")
 			f.bodySet = fl.Changed("data") || f.jsonSet
-			if name == "-" {
-				args = nil
-			}
-			f.reads = readFiles(cmd, args)
+			f.reads = readFiles(cmd, args) // standard input too, if a file
 			return runFetch(cmd.Context(), name, &f)
 		},
 	}
@@ -114,7 +112,7 @@ template that fails) is a bad_input record with its line number.`,
 	fl.StringVar(&f.json, "json", "", "request body sent as JSON (as curl's --json): --data with Content-Type and Accept application/json unless -H sets them")
 	fl.StringVar(&f.inputFormat, "input-format", "auto", "lines, csv or jsonl (auto: by the file's extension, else lines)")
 	fl.StringVar(&f.urlTemplate, "url", "", "URL template over each input's fields (default: the input's url field)")
-	fl.StringSliceVar(&f.keep, "keep", nil, "input fields to copy into each record's input object (comma-separated)")
+	fl.StringSliceVar(&f.keep, "keep", nil, "input fields to copy into each record's input object (comma-separated); with --format csv, columns input.NAME")
 	fl.StringVar(&f.body, "body", "hash", "what to keep of bodies: hash, text, base64, head, or dir:DIR")
 	f.bodyHead, f.maxBody = 1024, 10<<20
 	fl.Var(&f.bodyHead, "body-head", "bytes kept with --body head (a size: 512, 4k, 1KiB)")
@@ -126,7 +124,7 @@ template that fails) is a bad_input record with its line number.`,
 	fl.BoolVar(&f.cfg.Ordered, "ordered", false, "write records in input order (a bounded window)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write records to this file instead of standard output")
 	fl.StringVar(&f.format, "format", "jsonl", "record format: jsonl or csv")
-	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields, ",")+"; known: "+strings.Join(output.Fields, ",")+")")
+	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields, ",")+", then input.NAME for each --keep NAME; known: "+strings.Join(output.Fields, ",")+", input.NAME)")
 	fl.StringVar(&f.statsFile, "stats", "", "also write the summary as JSON to this file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on standard error")
 	fl.StringVar(&f.job, "job", "", "keep the run in this SQLite job file: run the same command again to resume it (records then go to the file, and to -o only if given)")
@@ -330,6 +328,14 @@ func (f *fetchFlags) checkOutputs() error {
 			}
 		}
 	}
+	if f.job != "" {
+		// The job file is created at the start of the run: a directory
+		// that does not exist is a usage error, before anything is opened.
+		dir := filepath.Dir(f.job)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return usageError("--job %s: no such directory %s", f.job, dir)
+		}
+	}
 	for _, o := range outs {
 		st, err := os.Stat(o.Path)
 		if err == nil && st.IsDir() {
@@ -341,6 +347,30 @@ func (f *fetchFlags) checkOutputs() error {
 			if st, derr := os.Stat(dir); derr != nil || !st.IsDir() {
 				return usageError("%s %s: no such directory %s", o.Name, o.Path, dir)
 			}
+		}
+	}
+	return nil
+}
+
+// keptColumns makes the CSV columns of the kept input fields: with
+// --format csv and --keep, the default columns are followed by input.NAME
+// for each kept field; --fields may name them, and only them.
+func (f *fetchFlags) keptColumns() error {
+	if f.format != "csv" {
+		return nil
+	}
+	if len(f.fields) == 0 {
+		if len(f.keep) > 0 {
+			f.fields = append(slices.Clone(output.DefaultCSVFields), output.InputFields(f.keep)...)
+		}
+		return nil
+	}
+	for _, col := range f.fields {
+		if slices.Contains(f.keep, col) && !slices.Contains(output.Fields, col) {
+			return usageError("--fields %s: the column of the kept input field %s is %s%s", col, col, output.InputPrefix, col)
+		}
+		if name, ok := strings.CutPrefix(col, output.InputPrefix); ok && !slices.Contains(f.keep, name) {
+			return usageError("--fields %s: the input field %s is not kept: give --keep %s", col, name, name)
 		}
 	}
 	return nil
@@ -404,6 +434,9 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	f.setBodyType()
 	// Everything is checked before the output is created: a usage error
 	// never truncates an existing file.
+	if err := f.keptColumns(); err != nil {
+		return err
+	}
 	if err := checkRecordFormat(f.format, f.fields); err != nil {
 		return err
 	}

@@ -139,7 +139,14 @@ func run(args []string) int {
 func readFiles(cmd *cobra.Command, args []string) []samefile.Named {
 	var files []samefile.Named
 	for _, a := range args {
-		files = append(files, samefile.Named{Name: "the input", Path: a})
+		if a != "-" {
+			files = append(files, samefile.Named{Name: "the input", Path: a})
+		}
+	}
+	if cmd.Name() == "fetch" && (len(args) == 0 || args[0] == "-") {
+		if in, ok := stdinFile(); ok {
+			files = append(files, in)
+		}
 	}
 	if fl := cmd.Flags().Lookup("job"); fl != nil && fl.Value.String() != "" {
 		for _, suffix := range []string{"", "-wal", "-journal", "-shm"} {
@@ -155,6 +162,21 @@ func readFiles(cmd *cobra.Command, args []string) []samefile.Named {
 		files = append(files, samefile.Named{Name: "--cacert", Path: fl.Value.String()})
 	}
 	return files
+}
+
+// stdinFile returns standard input as an input of the run when it is a
+// regular file (gather fetch - < in.txt), which no output may then be; a
+// pipe or a terminal is nothing an output could overwrite.
+func stdinFile() (samefile.Named, bool) {
+	f, ok := stdio.in.(*os.File)
+	if !ok {
+		return samefile.Named{}, false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return samefile.Named{}, false
+	}
+	return samefile.Named{Name: "standard input (the input)", Info: fi}, true
 }
 
 // version is gather's version: the module's (a tag when installed with go

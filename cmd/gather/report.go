@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
@@ -75,7 +76,10 @@ func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
 			return &exitError{exitRuntime, fmt.Errorf("--json: %w", err)}
 		}
 	}
-	if err := rep.WriteText(os.Stdout); err != nil {
+	if err := rep.WriteText(stdio.out); err != nil {
+		if isClosedOutput(err) {
+			return errOutputClosed("report")
+		}
 		return &exitError{exitRuntime, fmt.Errorf("writing the report: %w", err)}
 	}
 	return nil
@@ -126,7 +130,7 @@ func writeWhole(path string, write func(io.Writer) error) error {
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-")
 	if err != nil {
-		return err
+		return nameTheFile(err, path)
 	}
 	tmp := f.Name()
 	bw := bufio.NewWriterSize(f, 64<<10)
@@ -145,6 +149,23 @@ func writeWhole(path string, write func(io.Writer) error) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
+	}
+	return nameTheFile(err, path)
+}
+
+// nameTheFile makes an error of a file operation on writeWhole's
+// temporary file (.BASE.tmp-*) name the file the user gave instead.
+func nameTheFile(err error, path string) error {
+	tmp := func(p string) bool {
+		return strings.HasPrefix(filepath.Base(p), "."+filepath.Base(path)+".tmp-")
+	}
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe) && tmp(pe.Path):
+		pe.Path = path
+	case errors.As(err, &le) && tmp(le.Old):
+		return &fs.PathError{Op: le.Op, Path: path, Err: le.Err}
 	}
 	return err
 }

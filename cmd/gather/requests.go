@@ -29,7 +29,7 @@ type requestSpec struct {
 	rawBody []byte             // the body when constant (or nil)
 	keep    []string           // fields copied into the record
 
-	skipped atomic.Int64 // a plain list's lines skipped: blank, or comments
+	skipped atomic.Int64 // lines skipped: blank, or a plain list's comments
 	ended   atomic.Value // an error: why the input ended early
 }
 
@@ -126,11 +126,11 @@ func newRequestSpec(format, method, urlTemplate string, headers []string, data [
 // input record in order and says whether to fetch it (a job skips the
 // inputs it has done).
 //
-// A plain list's blank lines and comments (# after optional white space)
-// are no record: no request, not a failure. They are counted
-// (skippedLines), and pass, when not nil, is told of each one's end, in
-// order with take's calls; take never sees them. Line numbers stay those
-// of the file.
+// A plain list's blank lines and comments (# after optional white space),
+// and a CSV or JSONL input's blank lines (empty or white space only), are
+// no record: no request, not a failure. They are counted (skippedLines),
+// and pass, when not nil, is told of each one's end, in order with take's
+// calls; take never sees them. Line numbers stay those of the file.
 //
 // Once ctx is done, reading ends before the next record, which neither
 // take nor the engine sees: a run being stopped may cut its input short
@@ -189,15 +189,33 @@ func (s *requestSpec) read(ctx context.Context, r io.Reader, start input.Pos, he
 	}
 }
 
-// records reads r in the spec's format. A plain list's skipped lines are
-// no record: skip is told of them, unless stop says the run is stopping
-// (the line may be cut short).
+// records reads r in the spec's format. Skipped lines (a plain list's
+// blank lines and comments, a CSV or JSONL input's blank lines) are no
+// record: skip is told of them, unless stop says the run is stopping (the
+// line may be cut short).
 func (s *requestSpec) records(r io.Reader, start input.Pos, header []string, skip func(end input.Pos), stop func() bool) iter.Seq[input.Record] {
+	var recs iter.Seq[input.Record]
 	switch s.format {
 	case "csv":
-		return input.CSVFrom(r, start, header)
+		recs = input.CSVFrom(r, start, header)
 	case "jsonl":
-		return input.JSONLFrom(r, start)
+		recs = input.JSONLFrom(r, start)
+	}
+	if recs != nil {
+		return func(yield func(input.Record) bool) {
+			for rec := range recs {
+				if errors.Is(rec.Err, input.ErrEmptyLine) {
+					if stop() {
+						return
+					}
+					skip(rec.End)
+					continue
+				}
+				if !yield(rec) {
+					return
+				}
+			}
+		}
 	}
 	return func(yield func(input.Record) bool) {
 		for l := range input.LinesFrom(r, start) {
@@ -228,8 +246,8 @@ func skipLine(text string) bool {
 	return text == "" || text[0] == '#'
 }
 
-// skippedLines returns how many lines of a plain list were skipped so far
-// (blank lines and comments), over every sequence the spec made. It is
+// skippedLines returns how many lines were skipped so far (blank lines,
+// and a plain list's comments), over every sequence the spec made. It is
 // safe to call while a sequence is read.
 func (s *requestSpec) skippedLines() int64 { return s.skipped.Load() }
 

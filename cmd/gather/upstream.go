@@ -26,6 +26,9 @@ reset=1, hang=1, malformed=1, echo=1). GET /_stats returns its counters as
 JSON. It runs until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkLatency(cfg.Latency, cfg.LatencyJitter); err != nil {
+				return err
+			}
 			if size > 1<<30 {
 				return usageError("--size %d: at most 1GiB", size)
 			}

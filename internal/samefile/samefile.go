@@ -14,13 +14,18 @@ import (
 
 // Named is a path with the name a user knows it by, such as the flag that
 // gave it ("-o", "--job") or "the input".
+//
+// An input known by an open file rather than a path (standard input
+// redirected from a file: gather fetch - < in.txt) has Info, its Stat, and
+// may have no Path: it is compared by Info.
 type Named struct {
 	Name string
 	Path string
+	Info fs.FileInfo
 }
 
 // Check returns an error naming both paths when an output is the same
-// file as one of the inputs. Outputs or inputs that do not exist yet, and
+// file as one of the inputs (by its Info when it has one). Outputs or inputs that do not exist yet, and
 // empty paths or "-" (standard streams), are never the same as anything.
 // An output that cannot be examined for another reason (permission) is
 // not reported here: opening it will say why.
@@ -31,7 +36,10 @@ func Check(outputs, inputs []Named) error {
 			continue
 		}
 		for _, in := range inputs {
-			ii, ok := stat(in.Path)
+			ii, ok := in.Info, in.Info != nil
+			if !ok {
+				ii, ok = stat(in.Path)
+			}
 			if ok && os.SameFile(oi, ii) {
 				return &Error{Output: out, Input: in}
 			}
@@ -46,6 +54,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Input.Path == "" || e.Input.Path == "-" {
+		return fmt.Sprintf("%s %s is the same file as %s: writing it would destroy it", e.Output.Name, e.Output.Path, e.Input.Name)
+	}
 	if e.Output.Path == e.Input.Path {
 		return fmt.Sprintf("%s %s is also %s: writing it would destroy it", e.Output.Name, e.Output.Path, e.Input.Name)
 	}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/internal/upstream"
+)
+
+// blankLined are CSV and JSONL inputs with blank lines (empty, white
+// space only) before, among and after their records, the last a trailing
+// blank line as editors add: records on lines 3 and 6.
+var blankLined = []struct{ format, text string }{
+	{"csv", "\nurl\nhttp://a/1\n \n\t\nhttp://a/2\n\n"},
+	{"csv", "url\r\n\r\nhttp://a/1\r\n  \r\n\r\nhttp://a/2\r\n\r\n"},
+	{"jsonl", "\n\n{\"url\":\"http://a/1\"}\n \n\t\r\n{\"url\":\"http://a/2\"}\n\n"},
+}
+
+// Blank lines of a CSV or JSONL input are skipped as a plain list's are:
+// no request, counted, told to pass and never to take; line numbers stay
+// physical.
+func TestCSVJSONLBlankLinesSkipped(t *testing.T) {
+	for _, in := range blankLined {
+		spec, err := newRequestSpec(in.format, "GET", "", nil, nil, nil, http.Header{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var taken, passed []int
+		take := func(num int, end input.Pos) bool { taken = append(taken, num); return true }
+		pass := func(end input.Pos) { passed = append(passed, end.Line) }
+		var lines []int
+		for req := range spec.requestsContext(context.Background(), strings.NewReader(in.text), input.Pos{}, nil, take, pass) {
+			if req.Err != nil {
+				t.Errorf("%s %q: line %d: %v", in.format, in.text, req.Line, req.Err)
+			}
+			lines = append(lines, req.Line)
+		}
+		wantPassed := map[string][]int{
+			blankLined[0].text: {1, 4, 5, 7}, // line 2 is the header
+			blankLined[1].text: {2, 4, 5, 7}, // line 1 is the header
+			blankLined[2].text: {1, 2, 4, 5, 7},
+		}[in.text]
+		if !reflect.DeepEqual(lines, []int{3, 6}) || !reflect.DeepEqual(taken, []int{3, 6}) || !reflect.DeepEqual(passed, wantPassed) {
+			t.Errorf("%s %q: requests of lines %v, taken %v, passed %v; want [3 6], [3 6], %v", in.format, in.text, lines, taken, passed, wantPassed)
+		}
+		if n := spec.skippedLines(); n != int64(len(wantPassed)) {
+			t.Errorf("%s %q: %d skipped, want %d", in.format, in.text, n, len(wantPassed))
+		}
+	}
+}
+
+// A trailing blank line is no failure: exit 0; and a job run twice over
+// such an input fetches nothing the second time.
+func TestFetchTrailingBlankLineExitsZero(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := t.TempDir()
+	for i, in := range blankLined {
+		text := strings.ReplaceAll(in.text, "http://a", srv.URL()+"/b")
+		file := writeTestFile(t, dir, "in"+string(rune('0'+i))+"."+in.format, text)
+		res := runIn(t, "", "fetch", file)
+		if res.code != exitOK || len(res.records) != 2 || !strings.Contains(res.stderr, " inputs skipped") {
+			t.Errorf("%s %q: exit %d, %d records; stderr:\n%s", in.format, in.text, res.code, len(res.records), res.stderr)
+		}
+		jobFile := filepath.Join(dir, "j"+string(rune('0'+i))+".db")
+		before := requestsUnder(srv, "/b/")
+		for run := 1; run <= 2; run++ {
+			if res := runIn(t, "", "fetch", "-q", file, "--job", jobFile); res.code != exitOK {
+				t.Errorf("%s %q: job run %d: exit %d; stderr:\n%s", in.format, in.text, run, res.code, res.stderr)
+			}
+		}
+		if n := requestsUnder(srv, "/b/") - before; n != 2 {
+			t.Errorf("%s %q: %d requests over two job runs, want 2", in.format, in.text, n)
+		}
+		if got := jobMeta(t, jobFile, "total"); got != "2" {
+			t.Errorf("%s %q: the job's total is %q, want 2", in.format, in.text, got)
+		}
+	}
+}
