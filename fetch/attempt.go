@@ -73,6 +73,10 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 				return out
 			}
 		}
+		if out.kind == KindTimeoutHeaders {
+			out.message = fmt.Sprintf("no response headers within the headers timeout of %v", c.cfg.HeaderTimeout)
+			return out
+		}
 		out.message = redact.Text(err.Error())
 		return out
 	}
