@@ -34,6 +34,10 @@ type outcome struct {
 	truncated   bool
 	finalURL    string
 	contentType string
+	// noFiles is set when the attempt could not open a socket, the
+	// process being out of file descriptors: a local fault, retried
+	// (nothing was sent) and not counted against the host.
+	noFiles bool
 }
 
 func (o outcome) error() *Error {
@@ -72,6 +76,19 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 				out.message = c.contextMessage(ctx, tr)
 				return out
 			}
+		}
+		if outOfFiles(err) {
+			out.message = outOfFilesMessage + redact.Text(err.Error())
+			// Nothing was sent when a socket could not be opened: the
+			// attempt may be retried, for any method. A body file that
+			// could not be created comes after the response: not retried.
+			var saveErr *saveError
+			out.noFiles = !errors.As(err, &saveErr)
+			return out
+		}
+		if out.kind == KindTimeoutHeaders {
+			out.message = fmt.Sprintf("no response headers within the headers timeout of %v", c.cfg.HeaderTimeout)
+			return out
 		}
 		out.message = redact.Text(err.Error())
 		return out

@@ -119,6 +119,9 @@ func classify(attemptCtx context.Context, err error, tr *attemptTrace) Kind {
 		flateErr    flate.CorruptInputError
 	)
 	switch {
+	case outOfFiles(err):
+		// The process's limit, not the host's fault (see outOfFiles).
+		return KindOther
 	case errors.Is(err, errTooLarge):
 		return KindTooLarge
 	case errors.Is(err, errRedirectLoop):
@@ -170,6 +173,18 @@ func classify(attemptCtx context.Context, err error, tr *attemptTrace) Kind {
 	}
 	return KindOther
 }
+
+// outOfFiles reports whether err is the process (EMFILE) or the system
+// (ENFILE) running out of file descriptors: a socket or a file could not
+// be opened. It is a local fault, kind other, whatever the phase; a
+// connection that fails so says nothing of its host.
+func outOfFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+// outOfFilesMessage starts the message of an attempt that ran out of
+// file descriptors.
+const outOfFilesMessage = "the process ran out of open files (raise its limit, ulimit -n, or lower the concurrency): "
 
 // serverClosedIdle is the text of net/http's unexported
 // errServerClosedIdle: a connection taken from the pool was closed by the

@@ -681,8 +681,10 @@ func (c *Client) wait(ctx context.Context, stop <-chan struct{}, h *hostState) e
 func (c *Client) observe(h *hostState, out outcome) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch out.kind {
-	case KindConnect, KindTimeoutConnect, KindDNS:
+	switch {
+	case out.noFiles:
+		// The process's fault: the host's count of failures stands.
+	case out.kind == KindConnect, out.kind == KindTimeoutConnect, out.kind == KindDNS:
 		h.failures++
 		if c.cfg.BreakAfter > 0 && h.failures >= c.cfg.BreakAfter {
 			h.open = true
@@ -702,14 +704,17 @@ func (c *Client) retryable(method string, out outcome, attempt int) (time.Durati
 	if attempt > c.cfg.Retries {
 		return 0, false
 	}
-	switch out.kind {
-	case KindDNS, KindConnect, KindTimeoutConnect:
+	switch {
+	case out.noFiles:
+		// Out of file descriptors, nothing sent: after the back-off,
+		// requests in flight will have freed some.
+	case out.kind == KindDNS, out.kind == KindConnect, out.kind == KindTimeoutConnect:
 		// Nothing was sent: safe for every method.
-	case KindReset, KindTimeoutHeaders, KindTimeoutTotal, KindTimeoutTLS:
+	case out.kind == KindReset, out.kind == KindTimeoutHeaders, out.kind == KindTimeoutTotal, out.kind == KindTimeoutTLS:
 		if !idempotent(method) && !c.cfg.RetryUnsafe {
 			return 0, false
 		}
-	case "":
+	case out.kind == "":
 		switch out.status {
 		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		default:

@@ -6,10 +6,13 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gogather/gather/internal/human"
 )
@@ -83,7 +86,9 @@ func (s *Stats) Add(r Record) {
 		s.latency.add(r.MS)
 		s.SumMS += r.MS
 	}
-	if host := HostOf(r.URL); host != "" {
+	// A bad input was never sent: its host, never contacted, is no host
+	// of the run's.
+	if host := HostOf(r.URL); host != "" && (r.Error == nil || r.Error.Kind != KindBadInput) {
 		h := s.hosts[host]
 		if h == nil {
 			h = &hostStats{}
@@ -246,13 +251,19 @@ func topHosts(hosts []HostSummary, less func(a, b HostSummary) bool) []HostSumma
 	return hosts[:min(len(hosts), 5)]
 }
 
-// WriteText writes the summary for a person to read.
+// WriteText writes the summary for a person to read. What comes from the
+// input (hosts, the input note) is printed with its control characters
+// escaped, so that a host name cannot drive the terminal.
 func (sum Summary) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "%d records in %.2fs (%.0f/s): %d ok, %d failed, %d retries, %s read\n",
-		sum.Records, sum.Seconds, sum.PerSecond, sum.OK, sum.Failed, sum.Retries, human.Bytes(sum.Bytes))
-	fmt.Fprintf(w, "latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
-		sum.LatencyMS.P50, sum.LatencyMS.P90, sum.LatencyMS.P99, sum.LatencyMS.Max)
-	fmt.Fprintf(w, "status: %s\n", joinCounts(sum.Statuses))
+	if sum.Records == 0 {
+		fmt.Fprintf(w, "no records in %.2fs\n", sum.Seconds)
+	} else {
+		fmt.Fprintf(w, "%d records in %.2fs (%.0f/s): %d ok, %d failed, %d retries, %s read\n",
+			sum.Records, sum.Seconds, sum.PerSecond, sum.OK, sum.Failed, sum.Retries, human.Bytes(sum.Bytes))
+		fmt.Fprintf(w, "latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
+			sum.LatencyMS.P50, sum.LatencyMS.P90, sum.LatencyMS.P99, sum.LatencyMS.Max)
+		fmt.Fprintf(w, "status: %s\n", joinCounts(sum.Statuses))
+	}
 	if len(sum.ErrorKinds) > 0 {
 		kinds := map[string]int64{}
 		for k, n := range sum.ErrorKinds {
@@ -263,29 +274,66 @@ func (sum Summary) WriteText(w io.Writer) {
 	if len(sum.Slowest) > 1 {
 		var parts []string
 		for _, h := range sum.Slowest {
-			parts = append(parts, fmt.Sprintf("%s median %.1f ms (%d records, %d failed)", h.Host, h.MedianMS, h.Records, h.Failed))
+			parts = append(parts, fmt.Sprintf("%s median %.1f ms (%d records, %d failed)", escapeControls(h.Host), h.MedianMS, h.Records, h.Failed))
 		}
 		fmt.Fprintf(w, "slowest hosts (by median latency): %s\n", strings.Join(parts, "; "))
 	}
 	if len(sum.MostFailed) > 0 {
 		var parts []string
 		for _, h := range sum.MostFailed {
-			parts = append(parts, fmt.Sprintf("%s %d of %d failed (%.1f%%)", h.Host, h.Failed, h.Records, 100*float64(h.Failed)/float64(h.Records)))
+			parts = append(parts, fmt.Sprintf("%s %d of %d failed (%.1f%%)", escapeControls(h.Host), h.Failed, h.Records, 100*float64(h.Failed)/float64(h.Records)))
 		}
 		fmt.Fprintf(w, "most failing hosts: %s\n", strings.Join(parts, "; "))
 	}
-	if sum.SumMS > 0 && sum.Seconds > 0 {
+	// Below 10 ms of wall time the ratio says nothing.
+	if sum.Records > 0 && sum.SumMS > 0 && sum.Seconds >= 0.01 {
 		oneByOne := time.Duration(sum.SumMS * float64(time.Millisecond))
 		took := time.Duration(sum.Seconds * float64(time.Second))
-		fmt.Fprintf(w, "one by one, these requests would have taken %v; concurrently they took %v (%.0fx faster)\n",
-			roundDuration(oneByOne), roundDuration(took), sum.SumMS/1000/sum.Seconds)
+		fmt.Fprintf(w, "one by one, these requests would have taken %v; concurrently they took %v (%s faster)\n",
+			roundDuration(oneByOne), roundDuration(took), speedup(sum.SumMS/1000/sum.Seconds))
 	}
 	if sum.Skipped > 0 {
 		fmt.Fprintf(w, "%d inputs skipped (blank lines and # comments), not failures\n", sum.Skipped)
 	}
 	if sum.InputNote != "" {
-		fmt.Fprintf(w, "input: %s\n", sum.InputNote)
+		fmt.Fprintf(w, "input: %s\n", escapeControls(sum.InputNote))
 	}
+}
+
+// speedup formats a ratio: one decimal below 10, none from 10.
+func speedup(x float64) string {
+	if x < 10 {
+		return strconv.FormatFloat(x, 'f', 1, 64) + "x"
+	}
+	return strconv.FormatFloat(x, 'f', 0, 64) + "x"
+}
+
+// escapeControls returns s with its control characters (C0, DEL, C1)
+// and invalid UTF-8 escaped as strconv.Quote escapes them (\x1b, \a,
+// \r, \u0085), printable text, quotes and backslashes left as they are.
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if (r == utf8.RuneError && size <= 1) || unicode.IsControl(r) {
+			q := strconv.Quote(s[:size])
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteString(s[:size])
+		}
+		s = s[size:]
+	}
+	return b.String()
 }
 
 // roundDuration rounds d for a person to read: to the second from a

@@ -9,6 +9,8 @@ import (
 
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gogather/gather/internal/redact"
 )
 
 // What goes on the wire is checked before anything is resolved or sent:
@@ -147,22 +149,42 @@ func validHostName(name string) bool {
 // an error after the request was counted as sent): a name that is not a
 // token, a value with a control character other than tab (a CR or LF
 // would end the header early), a Host header with a space or a control
-// character.
+// character. The value of a sensitive header (redact.SensitiveHeader) is
+// never quoted in the error.
 func checkHeader(h http.Header) error {
 	for k, vs := range h {
 		if !isToken(k) {
+			if redact.SensitiveHeader(k) {
+				// What follows the token may be a value given in the name.
+				return fmt.Errorf("header name %q... is not valid (the rest hidden)", tokenPrefix(k))
+			}
 			return fmt.Errorf("header name %q is not valid", k)
 		}
 		host := http.CanonicalHeaderKey(k) == "Host"
 		for _, v := range vs {
 			for i := 0; i < len(v); i++ {
 				if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7F || (host && c <= ' ') {
+					if redact.SensitiveHeader(k) {
+						// The value is a secret: named, never shown.
+						return fmt.Errorf("header %s: the value (hidden) holds a control character (CR, LF, ...)", k)
+					}
 					return fmt.Errorf("header %s: the value %q holds a control character (CR, LF, ...) or, in Host, a space", k, v)
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// tokenPrefix returns the longest prefix of s that is made of token
+// characters.
+func tokenPrefix(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !isToken(s[i : i+1]) {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 // checkMethod reports a method that is not an HTTP token.
