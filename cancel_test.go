@@ -181,3 +181,29 @@ func TestFutureCancelRacesWithTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// Wait(FirstException) does not take a task's own cancellation for a
+// failure: it goes on waiting for the others, as asyncio's
+// FIRST_EXCEPTION ignores cancelled tasks.
+func TestWaitFirstExceptionIgnoresACancelledTask(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := gather.NewScope(context.Background())
+		victim := gather.Go(s, func(ctx context.Context) (int, error) {
+			<-ctx.Done()
+			return 0, ctx.Err()
+		})
+		other := gather.Go(s, func(ctx context.Context) (int, error) {
+			time.Sleep(time.Second)
+			return 2, nil
+		})
+		time.Sleep(time.Millisecond)
+		victim.Cancel(nil)
+		done, pending, err := gather.Wait(context.Background(), gather.FirstException, victim, other)
+		if err != nil || len(done) != 2 || len(pending) != 0 {
+			t.Fatalf("Wait = %d done, %d pending, %v; want both done: a cancelled task is no exception", len(done), len(pending), err)
+		}
+		if err := s.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

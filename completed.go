@@ -124,7 +124,8 @@ const (
 	// FirstCompleted returns when any future is done.
 	FirstCompleted
 	// FirstException returns when any future fails, or when every future is
-	// done if none fails.
+	// done if none fails. A task cancelled on its own (Future.Cancel) has
+	// not failed, as asyncio's FIRST_EXCEPTION ignores cancelled tasks.
 	FirstException
 )
 
@@ -161,7 +162,7 @@ func Wait[T any](ctx context.Context, mode WaitMode, futs ...*Future[T]) (done, 
 	defer stop()
 	for range futs {
 		i, ok := next(ctx, completions)
-		if !ok || mode == FirstCompleted || (mode == FirstException && futs[i].err != nil) {
+		if !ok || mode == FirstCompleted || (mode == FirstException && futs[i].failed()) {
 			break
 		}
 	}
@@ -169,7 +170,7 @@ func Wait[T any](ctx context.Context, mode WaitMode, futs ...*Future[T]) (done, 
 	for _, f := range futs {
 		if f.isDone() {
 			done = append(done, f)
-			failed = failed || f.err != nil
+			failed = failed || f.failed()
 		} else {
 			pending = append(pending, f)
 		}

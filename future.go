@@ -362,6 +362,10 @@ func (f *Future[T]) Cancelled() bool {
 	return f.state.Load()&(stateDone|stateCancelled) == stateDone|stateCancelled
 }
 
+// failed reports whether the future is done with an error other than its
+// own cancellation (see Cancel): what FirstException waits for.
+func (f *Future[T]) failed() bool { return f.isDone() && f.err != nil && !f.Cancelled() }
+
 // A Promise is the write side of a future resolved by hand, as asyncio's
 // Future() with set_result and set_exception. The first Resolve or Reject
 // settles the future; any later one returns ErrResolved and changes nothing.
