@@ -294,8 +294,8 @@ const partPattern = ".part-*"
 // policy (BodyDir) writes bodies through, which a run killed mid-body
 // leaves behind: regular files named ".part-" and decimal digits, the
 // names os.CreateTemp gives for partPattern, nothing else. It returns how
-// many it removed. Call it before a job resumes into the same directory,
-// when no other run writes there.
+// many it removed. Call it only when no other run writes there (gather
+// fetch holds a lock file in the directory for its run).
 func RemovePartFiles(dir string) (int, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {

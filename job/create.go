@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/gogather/gather/internal/lockfile"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -16,9 +17,6 @@ import (
 
 // errRetry is create's error when it should be tried again.
 var errRetry = errors.New("try again")
-
-// errWouldBlock is lockFile's error when another process holds the lock.
-var errWouldBlock = errors.New("the lock is held by another process")
 
 // openError is the error of opening (or creating) the job file at path.
 func openError(path string, err error) error {
@@ -82,9 +80,9 @@ func lockPath(ctx context.Context, path string, settings []Setting) (*os.File, e
 		if err != nil {
 			return nil, openError(path, err)
 		}
-		if err := lockFile(f); err != nil {
+		if err := lockfile.TryLock(f); err != nil {
 			f.Close()
-			if errors.Is(err, errWouldBlock) {
+			if errors.Is(err, lockfile.ErrWouldBlock) {
 				return nil, fmt.Errorf("job file %s: %w", path, ErrLocked)
 			}
 			return nil, fmt.Errorf("job file %s: locking: %w", path, err)
@@ -104,7 +102,7 @@ func InUse(path string) (bool, error) {
 		return false, openError(path, err)
 	}
 	defer f.Close()
-	return lockedByOther(f)
+	return lockfile.LockedByOther(f)
 }
 
 // tempInfix names the files a job is created under, beside it:
@@ -142,7 +140,7 @@ func create(ctx context.Context, dir, base, path string, settings []Setting) err
 		removeDB(name)
 	}()
 	// Locked while it is made, so that removeStale leaves it alone.
-	if err := lockFile(tmp); err != nil {
+	if err := lockfile.TryLock(tmp); err != nil {
 		return fmt.Errorf("job file %s: locking %s: %w", path, name, err)
 	}
 	db, err := openWrite(name)
@@ -212,7 +210,7 @@ func removeStale(dir, base string) {
 		if err != nil {
 			continue
 		}
-		err = lockFile(f)
+		err = lockfile.TryLock(f)
 		f.Close()
 		if err == nil {
 			removeDB(full)

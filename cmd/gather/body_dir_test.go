@@ -1,16 +1,25 @@
 package main
 
 import (
+	"github.com/gogather/gather/internal/lockfile"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
 )
 
-// A job resumed with --body dir: removes the .part files a killed run left
-// in the directory (and nothing else), then writes every body whole.
-func TestJobResumeRemovesPartFiles(t *testing.T) {
+// A run with --body dir: (a resumed job, or a run without a job) removes
+// the .part files a killed run left in the directory (and nothing else),
+// then writes every body whole.
+func TestBodyDirRunRemovesPartFiles(t *testing.T) {
+	for _, withJob := range []bool{true, false} {
+		t.Run(map[bool]string{true: "job", false: "no job"}[withJob], func(t *testing.T) { bodyDirRemovesPartFiles(t, withJob) })
+	}
+}
+
+func bodyDirRemovesPartFiles(t *testing.T, withJob bool) {
 	srv := startUpstream(t, upstream.Config{})
 	dir := t.TempDir()
 	bodies := filepath.Join(dir, "bodies")
@@ -21,7 +30,11 @@ func TestJobResumeRemovesPartFiles(t *testing.T) {
 		writeTestFile(t, bodies, name, "left over")
 	}
 	file := writeTestFile(t, dir, "urls.txt", srv.URL()+"/a\n"+srv.URL()+"/b\n")
-	res := gather(t, "", "fetch", file, "--job", filepath.Join(dir, "j.gather"), "--body", "dir:"+bodies, "-q")
+	args := []string{"fetch", file, "--body", "dir:" + bodies, "-q", "-o", filepath.Join(dir, "out.jsonl")}
+	if withJob {
+		args = append(args, "--job", filepath.Join(dir, "j.gather"))
+	}
+	res := gather(t, "", args...)
 	if res.code != exitOK {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
@@ -38,5 +51,27 @@ func TestJobResumeRemovesPartFiles(t *testing.T) {
 	}
 	if !got["notes.txt"] || !got[".part-x"] || !got["1.body"] || !got["2.body"] {
 		t.Errorf("want notes.txt, .part-x and the two bodies kept: %v", got)
+	}
+}
+
+// A body directory is one run's at a time: bodies are named by input
+// line, so a second run writing there is refused before any request.
+func TestBodyDirHeldByAnotherRunIsRefused(t *testing.T) {
+	srv := startUpstream(t, upstream.Config{})
+	dir := t.TempDir()
+	bodies := filepath.Join(dir, "bodies")
+	os.Mkdir(bodies, 0o755)
+	lf, err := os.OpenFile(filepath.Join(bodies, bodyDirLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	if err := lockfile.TryLock(lf); err != nil {
+		t.Fatal(err)
+	}
+	file := writeTestFile(t, dir, "urls.txt", srv.URL()+"/a\n")
+	res := gather(t, "", "fetch", file, "--body", "dir:"+bodies, "-q")
+	if res.code != exitUsage || !strings.Contains(res.stderr, "another gather run") || srv.Stats().Requests != 0 {
+		t.Fatalf("exit %d, %d requests: %s", res.code, srv.Stats().Requests, res.stderr)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gogather/gather/internal/lockfile"
 	"io"
 	"io/fs"
 	"iter"
@@ -484,13 +485,13 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 			return err
 		}
 		defer j.Close() // after a failure; the normal end closes it below
-		if f.cfg.Body == fetch.BodyDir {
-			// A run of this job killed mid-body left its .part files;
-			// the job's lock says no other run writes there now.
-			if _, err := fetch.RemovePartFiles(f.cfg.BodyDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return &exitError{exitRuntime, fmt.Errorf("--body %s: %w", f.body, err)}
-			}
+	}
+	if f.cfg.Body == fetch.BodyDir {
+		unlock, err := claimBodyDir(f.cfg.BodyDir)
+		if err != nil {
+			return err
 		}
+		defer unlock()
 	}
 	grace := time.Duration(0)
 	if j != nil {
@@ -891,4 +892,31 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], i
 type inputNotes interface {
 	skippedLines() int64
 	endedEarly() error
+}
+
+// bodyDirLock is the file in a --body dir: directory that one run at a
+// time holds locked: bodies are named by input line, so two runs writing
+// there would overwrite each other's.
+const bodyDirLock = ".gather.lock"
+
+// claimBodyDir locks the body directory for this run (a usage error when
+// another gather run holds it) and removes the .part files a run killed
+// mid-body left there: with the lock held, no other run is writing them.
+func claimBodyDir(dir string) (unlock func(), err error) {
+	lf, err := os.OpenFile(filepath.Join(dir, bodyDirLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, &exitError{exitRuntime, fmt.Errorf("--body dir:%s: %w", dir, err)}
+	}
+	if err := lockfile.TryLock(lf); err != nil {
+		lf.Close()
+		if errors.Is(err, lockfile.ErrWouldBlock) {
+			return nil, usageError("--body dir:%s: another gather run is writing bodies there (bodies are named by input line: give each run its own directory)", dir)
+		}
+		return nil, &exitError{exitRuntime, fmt.Errorf("--body dir:%s: locking: %w", dir, err)}
+	}
+	if _, err := fetch.RemovePartFiles(dir); err != nil {
+		lf.Close()
+		return nil, &exitError{exitRuntime, fmt.Errorf("--body dir:%s: %w", dir, err)}
+	}
+	return func() { lf.Close() }, nil
 }

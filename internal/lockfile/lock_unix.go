@@ -1,6 +1,6 @@
 //go:build unix
 
-package job
+package lockfile
 
 import (
 	"errors"
@@ -8,20 +8,20 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive advisory lock (flock) on f without waiting:
-// errWouldBlock when another process holds it. The lock ends when f is
+// TryLock takes an exclusive advisory lock (flock) on f without waiting:
+// ErrWouldBlock when another process holds it. The lock ends when f is
 // closed, or when the process ends, however it ends.
-func lockFile(f *os.File) error {
+func TryLock(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
-		return errWouldBlock
+		return ErrWouldBlock
 	}
 	return err
 }
 
-// lockedByOther reports whether another process holds f's exclusive lock,
+// LockedByOther reports whether another process holds f's exclusive lock,
 // by taking a shared lock without waiting and giving it back at once.
-func lockedByOther(f *os.File) (bool, error) {
+func LockedByOther(f *os.File) (bool, error) {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return true, nil

@@ -1,6 +1,6 @@
 //go:build windows
 
-package job
+package lockfile
 
 import (
 	"errors"
@@ -9,26 +9,26 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockFile takes an exclusive lock (LockFileEx) on one byte of f, far
+// TryLock takes an exclusive lock (LockFileEx) on one byte of f, far
 // past any byte SQLite reads, writes or locks (its locks are at 1 GiB),
-// without waiting: errWouldBlock when another process holds it. The lock
+// without waiting: ErrWouldBlock when another process holds it. The lock
 // ends when f is closed, or when the process ends, however it ends.
-func lockFile(f *os.File) error {
+func TryLock(f *os.File) error {
 	ol := lockByte()
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
-		return errWouldBlock
+		return ErrWouldBlock
 	}
 	return err
 }
 
-// lockByte is the byte lockFile locks: 2^62.
+// lockByte is the byte TryLock locks: 2^62.
 func lockByte() *windows.Overlapped { return &windows.Overlapped{Offset: 0, OffsetHigh: 0x40000000} }
 
-// lockedByOther reports whether another process holds f's exclusive lock,
+// LockedByOther reports whether another process holds f's exclusive lock,
 // by taking a shared lock on the same byte without waiting and giving it
 // back at once.
-func lockedByOther(f *os.File) (bool, error) {
+func LockedByOther(f *os.File) (bool, error) {
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, lockByte())
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
 		return true, nil
