@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gogather/gather/internal/redact"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -32,6 +33,12 @@ type Setting struct {
 	// internal/redact.SensitiveHeader) as a keyed hash (HMAC-SHA256 under
 	// a random key of the job's), and a mismatch never shows it.
 	Headers bool `json:"-"`
+	// URLs says Value may hold URLs ("scheme://user:password@host",
+	// "scheme://token@host"): the job keeps the secret of each URL's
+	// userinfo as a keyed hash, as for Headers, and the rest in clear; a
+	// mismatch shows the values with the secrets masked (redact), and
+	// says when only a secret differs.
+	URLs bool `json:"-"`
 }
 
 // ErrLocked is the error of a job file that another process has open.
@@ -204,8 +211,9 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 	if _, err := db.ExecContext(ctx, "UPDATE runs SET status = 'interrupted' WHERE status = 'running'"); err != nil {
 		return fileError(j.path, err)
 	}
+	// Kept for reading: the password of any URL in it is masked.
 	full, _ := json.Marshal(runSettings)
-	res, err := db.ExecContext(ctx, "INSERT INTO runs(started, status, settings) VALUES(?, 'running', ?)", unixNow(), string(full))
+	res, err := db.ExecContext(ctx, "INSERT INTO runs(started, status, settings) VALUES(?, 'running', ?)", unixNow(), redact.Text(string(full)))
 	if err != nil {
 		return fileError(j.path, err)
 	}
@@ -264,9 +272,9 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 	if err := json.Unmarshal([]byte(had), &old); err != nil {
 		return fmt.Errorf("%s: the job's settings do not parse: %w", j.path, err)
 	}
-	headers := headerSettings(settings)
-	oldMasked := masked(old, headers, key)
-	if err := compare(oldMasked, masked(settings, headers, key), headers); err != nil {
+	headers, urls := headerSettings(settings), urlSettings(settings)
+	oldMasked := masked(old, headers, urls, key)
+	if err := compare(oldMasked, masked(settings, headers, urls, key), headers, urls); err != nil {
 		return fmt.Errorf("%s: %w", j.path, err)
 	}
 	// Written once the settings match: a refused run changes nothing.
@@ -285,8 +293,9 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 
 // compare returns an ErrSettings error naming the first setting whose value
 // differs; a setting absent from one side counts as empty. Settings named
-// in headers are header lines, compared without showing a secret.
-func compare(old, now []Setting, headers map[string]bool) error {
+// in headers are header lines, compared without showing a secret; those
+// named in urls (masked by maskURLs) are shown with their secrets masked.
+func compare(old, now []Setting, headers, urls map[string]bool) error {
 	values := map[string]string{}
 	for _, s := range old {
 		values[s.Name] = s.Value
@@ -296,12 +305,15 @@ func compare(old, now []Setting, headers map[string]bool) error {
 		if v == "" {
 			return "(none)"
 		}
-		return fmt.Sprintf("%q", v)
+		return fmt.Sprintf("%q", showURLs(v))
 	}
 	for _, s := range now {
 		seen[s.Name] = true
 		if values[s.Name] != s.Value && headers[s.Name] {
 			return fmt.Errorf("%w: %s; settings that change results cannot change within a job (use a new job file)", ErrSettings, headersDiffer(s.Name, values[s.Name], s.Value))
+		}
+		if values[s.Name] != s.Value && urls[s.Name] && showURLs(values[s.Name]) == showURLs(s.Value) {
+			return fmt.Errorf("%w: %s differs (a secret: neither is shown); settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name)
 		}
 		if values[s.Name] != s.Value {
 			return fmt.Errorf("%w: %s was %s, this run has %s; settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name, show(values[s.Name]), show(s.Value))
