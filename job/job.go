@@ -79,8 +79,9 @@ type Job struct {
 	skipped  int64 // inputs skipped, their result stored (the reader's)
 	records  int64 // input records read, skipped ones included (the reader's)
 	closed   bool
-	read     bool // the input was read to its end
-	lastRead int  // then, its last line
+	final    *Progress // the final figures, once Close ended without an error
+	read     bool      // the input was read to its end
+	lastRead int       // then, its last line
 }
 
 // tail is the meta table's "tail": the input's last record when it ended
@@ -362,18 +363,31 @@ type Progress struct {
 }
 
 // Progress counts the job's results. Call it after Close for the final
-// figures.
+// figures: a job that Close closed without an error keeps them, and
+// returns them without opening the file again.
 func (j *Job) Progress(ctx context.Context) (Progress, error) {
-	p := Progress{Total: -1, Skipped: j.skipped, New: j.stored}
+	if j.db == nil && j.final != nil {
+		return *j.final, nil
+	}
 	db := j.db
 	if db == nil {
 		var err error
 		if db, err = OpenReadOnly(ctx, j.path); err != nil {
-			return p, err
+			return Progress{Total: -1, Skipped: j.skipped, New: j.stored}, err
 		}
 		defer db.Close()
 	}
-	err := db.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(ok = 0), 0) FROM results").Scan(&p.Stored, &p.Failed)
+	return j.progress(ctx, db)
+}
+
+// progress counts the job's results in db.
+func (j *Job) progress(ctx context.Context, db *sql.DB) (Progress, error) {
+	p := Progress{Total: -1, Skipped: j.skipped, New: j.stored}
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM results").Scan(&p.Stored)
+	if err == nil {
+		// Through the partial index of the failures.
+		err = db.QueryRowContext(ctx, "SELECT count(*) FROM results WHERE ok = 0").Scan(&p.Failed)
+	}
 	if err != nil {
 		return p, fileError(j.path, err)
 	}
