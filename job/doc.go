@@ -66,7 +66,10 @@
 // instant leaves no file or a whole job (the next Open removes what it
 // left). Open runs SQLite's quick_check before writing anything, and
 // OpenReadOnly before reading: a damaged file is refused (ErrDamaged) and
-// left byte for byte as it is. A run holds an exclusive lock on the file
+// left byte for byte as it is. The file a run of this process has just
+// closed cleanly, unchanged since, is read without a second check
+// (OpenReadOnly with AfterClose), and the closed Job's Progress is the one
+// Close kept. A run holds an exclusive lock on the file
 // while it is open: flock(2) on Unix, LockFileEx on one byte far past
 // SQLite's own locks on Windows; both end with the process, however it
 // ends, so a run still "running" when the lock is taken was killed, and

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gogather/gather/internal/redact"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -32,6 +33,12 @@ type Setting struct {
 	// internal/redact.SensitiveHeader) as a keyed hash (HMAC-SHA256 under
 	// a random key of the job's), and a mismatch never shows it.
 	Headers bool `json:"-"`
+	// URLs says Value may hold URLs ("scheme://user:password@host",
+	// "scheme://token@host"): the job keeps the secret of each URL's
+	// userinfo as a keyed hash, as for Headers, and the rest in clear; a
+	// mismatch shows the values with the secrets masked (redact), and
+	// says when only a secret differs.
+	URLs bool `json:"-"`
 }
 
 // ErrLocked is the error of a job file that another process has open.
@@ -72,8 +79,9 @@ type Job struct {
 	skipped  int64 // inputs skipped, their result stored (the reader's)
 	records  int64 // input records read, skipped ones included (the reader's)
 	closed   bool
-	read     bool // the input was read to its end
-	lastRead int  // then, its last line
+	final    *Progress // the final figures, once Close ended without an error
+	read     bool      // the input was read to its end
+	lastRead int       // then, its last line
 }
 
 // tail is the meta table's "tail": the input's last record when it ended
@@ -204,8 +212,9 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 	if _, err := db.ExecContext(ctx, "UPDATE runs SET status = 'interrupted' WHERE status = 'running'"); err != nil {
 		return fileError(j.path, err)
 	}
+	// Kept for reading: the password of any URL in it is masked.
 	full, _ := json.Marshal(runSettings)
-	res, err := db.ExecContext(ctx, "INSERT INTO runs(started, status, settings) VALUES(?, 'running', ?)", unixNow(), string(full))
+	res, err := db.ExecContext(ctx, "INSERT INTO runs(started, status, settings) VALUES(?, 'running', ?)", unixNow(), redact.Text(string(full)))
 	if err != nil {
 		return fileError(j.path, err)
 	}
@@ -264,9 +273,9 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 	if err := json.Unmarshal([]byte(had), &old); err != nil {
 		return fmt.Errorf("%s: the job's settings do not parse: %w", j.path, err)
 	}
-	headers := headerSettings(settings)
-	oldMasked := masked(old, headers, key)
-	if err := compare(oldMasked, masked(settings, headers, key), headers); err != nil {
+	headers, urls := headerSettings(settings), urlSettings(settings)
+	oldMasked := masked(old, headers, urls, key)
+	if err := compare(oldMasked, masked(settings, headers, urls, key), headers, urls); err != nil {
 		return fmt.Errorf("%s: %w", j.path, err)
 	}
 	// Written once the settings match: a refused run changes nothing.
@@ -285,8 +294,9 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 
 // compare returns an ErrSettings error naming the first setting whose value
 // differs; a setting absent from one side counts as empty. Settings named
-// in headers are header lines, compared without showing a secret.
-func compare(old, now []Setting, headers map[string]bool) error {
+// in headers are header lines, compared without showing a secret; those
+// named in urls (masked by maskURLs) are shown with their secrets masked.
+func compare(old, now []Setting, headers, urls map[string]bool) error {
 	values := map[string]string{}
 	for _, s := range old {
 		values[s.Name] = s.Value
@@ -296,12 +306,15 @@ func compare(old, now []Setting, headers map[string]bool) error {
 		if v == "" {
 			return "(none)"
 		}
-		return fmt.Sprintf("%q", v)
+		return fmt.Sprintf("%q", showURLs(v))
 	}
 	for _, s := range now {
 		seen[s.Name] = true
 		if values[s.Name] != s.Value && headers[s.Name] {
 			return fmt.Errorf("%w: %s; settings that change results cannot change within a job (use a new job file)", ErrSettings, headersDiffer(s.Name, values[s.Name], s.Value))
+		}
+		if values[s.Name] != s.Value && urls[s.Name] && showURLs(values[s.Name]) == showURLs(s.Value) {
+			return fmt.Errorf("%w: %s differs (a secret: neither is shown); settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name)
 		}
 		if values[s.Name] != s.Value {
 			return fmt.Errorf("%w: %s was %s, this run has %s; settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name, show(values[s.Name]), show(s.Value))
@@ -350,18 +363,31 @@ type Progress struct {
 }
 
 // Progress counts the job's results. Call it after Close for the final
-// figures.
+// figures: a job that Close closed without an error keeps them, and
+// returns them without opening the file again.
 func (j *Job) Progress(ctx context.Context) (Progress, error) {
-	p := Progress{Total: -1, Skipped: j.skipped, New: j.stored}
+	if j.db == nil && j.final != nil {
+		return *j.final, nil
+	}
 	db := j.db
 	if db == nil {
 		var err error
 		if db, err = OpenReadOnly(ctx, j.path); err != nil {
-			return p, err
+			return Progress{Total: -1, Skipped: j.skipped, New: j.stored}, err
 		}
 		defer db.Close()
 	}
-	err := db.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(ok = 0), 0) FROM results").Scan(&p.Stored, &p.Failed)
+	return j.progress(ctx, db)
+}
+
+// progress counts the job's results in db.
+func (j *Job) progress(ctx context.Context, db *sql.DB) (Progress, error) {
+	p := Progress{Total: -1, Skipped: j.skipped, New: j.stored}
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM results").Scan(&p.Stored)
+	if err == nil {
+		// Through the partial index of the failures.
+		err = db.QueryRowContext(ctx, "SELECT count(*) FROM results WHERE ok = 0").Scan(&p.Failed)
+	}
 	if err != nil {
 		return p, fileError(j.path, err)
 	}

@@ -49,16 +49,31 @@ func maskHeaders(lines, key string) string {
 }
 
 // masked returns settings with the values of the sensitive headers of the
-// settings named in headers masked (see maskHeaders).
-func masked(settings []Setting, headers map[string]bool, key string) []Setting {
+// settings named in headers masked (see maskHeaders), and the URL
+// userinfo secrets of those named in urls (see maskURLs).
+func masked(settings []Setting, headers, urls map[string]bool, key string) []Setting {
 	out := make([]Setting, len(settings))
 	for i, s := range settings {
 		if headers[s.Name] {
 			s.Value = maskHeaders(s.Value, key)
 		}
+		if urls[s.Name] {
+			s.Value = maskURLs(s.Value, key)
+		}
 		out[i] = s
 	}
 	return out
+}
+
+// urlSettings names the settings that may hold URLs with a secret.
+func urlSettings(settings []Setting) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range settings {
+		if s.URLs {
+			m[s.Name] = true
+		}
+	}
+	return m
 }
 
 // headerSettings names the settings of header lines.
@@ -75,7 +90,7 @@ func headerSettings(settings []Setting) map[string]bool {
 // jsonSettings returns settings as stored in a job of key: JSON, with
 // the sensitive header values masked.
 func jsonSettings(settings []Setting, key string) (string, []Setting) {
-	m := masked(settings, headerSettings(settings), key)
+	m := masked(settings, headerSettings(settings), urlSettings(settings), key)
 	b, _ := json.Marshal(m)
 	return string(b), m
 }

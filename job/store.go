@@ -97,9 +97,23 @@ func (j *Job) Close() error {
 				err = fileError(j.path, uerr)
 			}
 		}
+		if err == nil {
+			// The final figures, the last batch included: Progress
+			// returns them once the job is closed, without opening it
+			// (and checking it whole) again.
+			p, perr := j.progress(ctx, j.db)
+			if perr != nil {
+				err = perr
+			} else {
+				j.final = &p
+			}
+		}
 	}
 	if cerr := j.closeFiles(); cerr != nil && err == nil {
 		err = fileError(j.path, cerr)
+	}
+	if err == nil {
+		closedCleanly(j.path)
 	}
 	return err
 }

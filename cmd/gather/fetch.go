@@ -677,7 +677,7 @@ func writeFromJob(ctx context.Context, jobPath, path, format string, fields []st
 		}
 	}()
 	tmp.Chmod(mode)
-	db, err := job.OpenReadOnly(ctx, jobPath)
+	db, err := job.OpenReadOnly(ctx, jobPath, job.AfterClose()) // checked whole unless this process just closed it cleanly
 	if err != nil {
 		return err
 	}

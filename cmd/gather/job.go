@@ -25,10 +25,10 @@ func jobSettings(f *fetchFlags, format string, body []byte) []job.Setting {
 	}
 	return []job.Setting{
 		{Name: "--input-format", Value: format},
-		{Name: "--url", Value: f.urlTemplate},
+		{Name: "--url", Value: f.urlTemplate, URLs: true}, // a userinfo secret kept hashed
 		{Name: "--method", Value: f.method},
 		{Name: "--header", Value: strings.Join(f.headers, "\n"), Headers: true}, // secrets kept hashed
-		{Name: "--data", Value: data},
+		{Name: "--data", Value: data, URLs: true},
 		{Name: "--keep", Value: strings.Join(f.keep, ",")},
 		{Name: "--body", Value: f.body},
 		{Name: "--body-head", Value: strconv.Itoa(f.cfg.BodyHead)},
@@ -44,7 +44,8 @@ func openFetchJob(ctx context.Context, f *fetchFlags, format string, body []byte
 	cfg := f.cfg
 	cfg.TLS = nil // not JSON; the flags say it
 	// The runs table keeps the run's settings for reading, not comparing:
-	// a secret header's value is not kept at all.
+	// a secret header's value is not kept at all, nor (job.Open masks
+	// them with redact) the password of a URL.
 	cfg.Header = f.cfg.Header.Clone()
 	for name := range cfg.Header {
 		if redact.SensitiveHeader(name) {

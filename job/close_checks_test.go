@@ -1,0 +1,94 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/input"
+)
+
+// A job closed cleanly keeps its final figures, the last batch included:
+// Progress returns them without opening the file again, and
+// OpenReadOnly with AfterClose reads it without a whole-file check, unless
+// the file changed since.
+func TestClosedJobNeedsNoWholeCheck(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "j.db")
+	file := writeLines(t, 300)
+	var checks, whole int
+	CheckHook = func(p string, w bool) {
+		checks++
+		if w {
+			whole++
+		}
+	}
+	t.Cleanup(func() { CheckHook = nil })
+
+	j, err := Open(ctx, path, testSettings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in, err := j.Input(ctx, f, InputOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Start(ctx, nil)
+	for l := range input.LinesFrom(in.Reader(), in.Start) {
+		if !in.Take(l.Num, l.End) {
+			continue
+		}
+		r := fetch.Record{Line: l.Num, URL: fmt.Sprintf("http://h/%d", l.Num), Method: "GET", Status: 200, Attempts: 1}
+		if l.Num%10 == 0 {
+			r = fetch.Record{Line: l.Num, URL: r.URL, Method: "GET", Error: &fetch.Error{Kind: fetch.KindConnect}}
+		}
+		if err := j.Store(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.Ended()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checks, whole = 0, 0
+	p, err := j.Progress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Progress{Stored: 300, Failed: 30, Total: 300, New: 300}); p != want {
+		t.Errorf("Progress after Close = %+v, want %+v", p, want)
+	}
+	if checks != 0 {
+		t.Errorf("Progress after Close made %d quick_checks", checks)
+	}
+	db, err := OpenReadOnly(ctx, path, AfterClose())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	db.QueryRow("SELECT count(*) FROM results").Scan(&n)
+	db.Close()
+	if n != 300 || checks != 0 {
+		t.Errorf("OpenReadOnly(AfterClose) after a clean Close: %d results, %d quick_checks; want 300, none", n, checks)
+	}
+	// A file changed since (here only its time) is checked whole.
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(path, later, later)
+	db, err = OpenReadOnly(ctx, path, AfterClose())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if whole != 1 {
+		t.Errorf("OpenReadOnly(AfterClose) of a file changed since Close: %d whole checks, want 1", whole)
+	}
+}
