@@ -303,11 +303,9 @@ func (f *fetchFlags) buildConfig() error {
 	return nil
 }
 
-// checkOutputs refuses, before anything is opened for writing, an output
-// that is the same file as one the run reads (the input, the job file) or
-// that names a directory, and a --stats whose directory does not exist
-// (found otherwise only after the whole run).
-func (f *fetchFlags) checkOutputs() error {
+// outputs names the files the run writes: -o (unless standard output)
+// and --stats.
+func (f *fetchFlags) outputs() []samefile.Named {
 	var outs []samefile.Named
 	if f.output != "-" && f.output != "" {
 		outs = append(outs, samefile.Named{Name: "-o", Path: f.output})
@@ -315,6 +313,15 @@ func (f *fetchFlags) checkOutputs() error {
 	if f.statsFile != "" {
 		outs = append(outs, samefile.Named{Name: "--stats", Path: f.statsFile})
 	}
+	return outs
+}
+
+// checkOutputs refuses, before anything is opened for writing, an output
+// that is the same file as one the run reads (the input, the job file) or
+// that names a directory, and a --stats whose directory does not exist
+// (found otherwise only after the whole run).
+func (f *fetchFlags) checkOutputs() error {
+	outs := f.outputs()
 	if err := samefile.Check(outs, f.reads); err != nil {
 		return usageError("%v", err)
 	}
@@ -484,6 +491,11 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 			return err
 		}
 		defer j.Close() // after a failure; the normal end closes it below
+		// The job file exists now: an output that reaches it by another
+		// name (a linked directory) is found by identity.
+		if err := samefile.Check(f.outputs(), jobFiles(f.job)); err != nil {
+			return usageError("%v", err)
+		}
 		if f.cfg.Body == fetch.BodyDir {
 			// A run of this job killed mid-body left its .part files;
 			// the job's lock says no other run writes there now.
@@ -625,11 +637,26 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 }
 
 // samePath reports whether two paths name the same file by their names,
-// made absolute and cleaned.
+// made absolute and cleaned, their directories' links followed (L/new.db
+// is d/new.db when L links to d).
 func samePath(a, b string) bool {
-	a, aerr := filepath.Abs(a)
-	b, berr := filepath.Abs(b)
+	a, aerr := resolvedPath(a)
+	b, berr := resolvedPath(b)
 	return aerr == nil && berr == nil && a == b
+}
+
+// resolvedPath is path made absolute, with its directory's links
+// followed when the directory exists.
+func resolvedPath(path string) (string, error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	dir, base := filepath.Split(path)
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		return filepath.Join(d, base), nil
+	}
+	return path, nil
 }
 
 // isRegularOrNew reports whether path is a regular file (after links) or
