@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -207,7 +206,7 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 			return readErr(err)
 		}
 		var r fetch.Record
-		if err := json.Unmarshal(rec, &r); err != nil {
+		if err := decodeRecord(rec, &r); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("a stored record does not parse: %w", err)}
 		}
 		if r.Error != nil {

@@ -730,7 +730,7 @@ func writeFromJob(ctx context.Context, jobPath, path, format string, fields []st
 			err = raw.WriteJSON(line, rec) // as stored: the record as fetch wrote it
 		} else {
 			var r fetch.Record
-			if err = json.Unmarshal(rec, &r); err == nil {
+			if err = decodeRecord(rec, &r); err == nil {
 				err = w.Write(r)
 			}
 		}
@@ -751,6 +751,21 @@ func writeFromJob(ctx context.Context, jobPath, path, format string, fields []st
 		return err
 	}
 	return os.Rename(tmp.Name(), target)
+}
+
+// decodeRecord decodes a record stored in a job. Numbers in kept input
+// fields stay json.Number, written as the input wrote them
+// (12345678901234567890, 1.50), as the streamed output does.
+func decodeRecord(b []byte, r *fetch.Record) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(r); err != nil {
+		return err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return errors.New("invalid character after top-level value")
+	}
+	return nil
 }
 
 // discard is the output of a job run without -o: the records go to the
