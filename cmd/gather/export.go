@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/atomicfile"
 	"github.com/gogather/gather/internal/redact"
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
@@ -148,7 +149,7 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	// A file is written under a temporary name and renamed when whole: an
 	// export that fails half-way (a damaged page met late) leaves no half
 	// file, and an earlier file of that name as it was.
-	err = writeWhole(f.output, func(w io.Writer) error { return exportRows(rows, w, f, path) })
+	err = atomicfile.Write(f.output, func(w io.Writer) error { return exportRows(rows, w, f, path) })
 	if err != nil {
 		if _, ok := err.(*exitError); ok {
 			return err

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/internal/atomicfile"
 	"github.com/gogather/gather/internal/human"
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
@@ -670,87 +671,54 @@ func isRegularOrNew(path string) bool {
 // in input order, in the format of -o: to a temporary file beside it,
 // synced, then renamed over it. A kill at any moment leaves path as the
 // previous run wrote it (or absent), never half written; only a
-// temporary file (.NAME.gather-*.tmp) may be left, which the next run
-// removes.
-func writeFromJob(ctx context.Context, jobPath, path, format string, fields []string) (err error) {
-	target := path
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		target = p // write the file a link points to, not over the link
-	}
-	dir, base := filepath.Split(target)
-	if dir == "" {
-		dir = "."
-	}
-	pattern := "." + base + ".gather-*.tmp"
-	if stale, _ := filepath.Glob(filepath.Join(dir, pattern)); len(stale) > 0 {
-		for _, s := range stale {
-			os.Remove(s) // left by a run killed while writing -o
-		}
-	}
-	mode := fs.FileMode(0o644)
-	if st, err := os.Stat(target); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return fmt.Errorf("-o: %w", err)
-	}
-	defer func() {
+// temporary file (.NAME.gather-DIGITS.tmp) may be left, which the next
+// run removes (atomicfile.Write).
+func writeFromJob(ctx context.Context, jobPath, path, format string, fields []string) error {
+	err := atomicfile.Write(path, func(tmp io.Writer) error {
+		db, err := job.OpenReadOnly(ctx, jobPath)
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("-o %s: writing it from the job: %w; the file is as the previous run left it", path, err)
-		}
-	}()
-	tmp.Chmod(mode)
-	db, err := job.OpenReadOnly(ctx, jobPath)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT line, record FROM results ORDER BY line")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var w output.Writer
-	if format == "csv" {
-		w, _ = output.CSV(tmp, fields) // checked before the run
-	} else {
-		w = output.JSONL(tmp)
-	}
-	raw, _ := w.(output.JSONWriter)
-	for rows.Next() {
-		var line int
-		var rec []byte
-		if err := rows.Scan(&line, &rec); err != nil {
 			return err
 		}
-		if raw != nil {
-			err = raw.WriteJSON(line, rec) // as stored: the record as fetch wrote it
+		defer db.Close()
+		rows, err := db.QueryContext(ctx, "SELECT line, record FROM results ORDER BY line")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var w output.Writer
+		if format == "csv" {
+			w, _ = output.CSV(tmp, fields) // checked before the run
 		} else {
-			var r fetch.Record
-			if err = decodeRecord(rec, &r); err == nil {
-				err = w.Write(r)
+			w = output.JSONL(tmp)
+		}
+		raw, _ := w.(output.JSONWriter)
+		for rows.Next() {
+			var line int
+			var rec []byte
+			if err := rows.Scan(&line, &rec); err != nil {
+				return err
+			}
+			if raw != nil {
+				err = raw.WriteJSON(line, rec) // as stored: the record as fetch wrote it
+			} else {
+				var r fetch.Record
+				if err = decodeRecord(rec, &r); err == nil {
+					err = w.Write(r)
+				}
+			}
+			if err != nil {
+				return err
 			}
 		}
-		if err != nil {
+		if err := rows.Err(); err != nil {
 			return err
 		}
+		return w.Flush()
+	})
+	if err != nil {
+		return fmt.Errorf("-o %s: writing it from the job: %w; the file is as the previous run left it", path, err)
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), target)
+	return nil
 }
 
 // decodeRecord decodes a record stored in a job. Numbers in kept input
