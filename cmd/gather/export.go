@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -177,7 +176,6 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 	readErr := func(err error) error {
 		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, job.Damaged(path, err))}
 	}
-	var n int64
 	if f.format == "jsonl" {
 		// The stored text is the record as gather fetch wrote it: copied
 		// as it is, without decoding.
@@ -216,25 +214,12 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 		if err := w.Write(r); err != nil {
 			return writeErr(err)
 		}
-		n++
 	}
 	if err := rows.Err(); err != nil {
 		return readErr(err)
 	}
-	if n == 0 {
-		// No record: the header row alone, as a CSV reader expects.
-		fields := f.fields
-		if len(fields) == 0 {
-			fields = output.DefaultCSVFields
-		}
-		cw := csv.NewWriter(out)
-		cw.Write(fields)
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return writeErr(err)
-		}
-		return nil
-	}
+	// No record: Flush writes the header row alone, as a CSV reader
+	// expects.
 	if err := w.Flush(); err != nil {
 		return writeErr(err)
 	}
