@@ -453,6 +453,17 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		return err
 	}
 	in, size := stdio.in, int64(-1)
+	var inFile *os.File // a regular file read from its offset inOff
+	var inOff int64
+	if f, ok := stdio.in.(*os.File); ok && name == "-" {
+		// gather fetch - < file: standard input is a regular file, whose
+		// lines can be counted as a named file's.
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if off, err := f.Seek(0, io.SeekCurrent); err == nil {
+				inFile, inOff, size = f, off, st.Size()
+			}
+		}
+	}
 	if name != "-" {
 		file, err := os.Open(name)
 		if err != nil {
@@ -464,7 +475,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 			return usageError("%s is a directory; want a file of inputs", name)
 		}
 		if err == nil && st.Mode().IsRegular() {
-			size = st.Size()
+			inFile, size = file, st.Size()
 		}
 		in = file
 	}
@@ -529,7 +540,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 				prog.base = p.Stored
 			}
 		}
-		prog.countLines(st.StopContext(), name, format == "csv")
+		defer prog.countLinesFrom(st.StopContext(), inFile, inOff, format == "csv")()
 	}
 	var reqs iter.Seq[fetch.Request]
 	if j != nil {
