@@ -319,8 +319,8 @@ func (f *fetchFlags) outputs() []samefile.Named {
 
 // checkOutputs refuses, before anything is opened for writing, an output
 // that is the same file as one the run reads (the input, the job file) or
-// that names a directory, and a -o or --stats whose directory does not
-// exist (found otherwise only after the whole run).
+// that names a directory, and a --stats (or with --job a -o) whose
+// directory does not exist (found otherwise only after the whole run).
 func (f *fetchFlags) checkOutputs() error {
 	outs := f.outputs()
 	if err := samefile.Check(outs, f.reads); err != nil {
@@ -351,8 +351,9 @@ func (f *fetchFlags) checkOutputs() error {
 		}
 		// --stats is written only after the run, and so is -o with a
 		// job: a directory that does not exist is found now, before any
-		// request (and -o without a job says the same).
-		if dir := filepath.Dir(o.Path); err != nil {
+		// request. -o without a job is created before any request (exit
+		// 3 if it cannot be).
+		if dir := filepath.Dir(o.Path); err != nil && (o.Name == "--stats" || f.job != "") {
 			if st, derr := os.Stat(dir); derr != nil || !st.IsDir() {
 				return usageError("%s %s: no such directory %s", o.Name, o.Path, dir)
 			}

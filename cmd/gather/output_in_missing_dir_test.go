@@ -8,22 +8,22 @@ import (
 	"github.com/gogather/gather/internal/upstream"
 )
 
-// -o in a directory that does not exist is a usage error before any
-// request, with --job (where -o is written only at the end) as without.
+// With --job (where -o is written only at the end), -o in a directory
+// that does not exist is a usage error before any request; without a job
+// -o cannot be created, exit 3, also before any request.
 func TestOutputInMissingDirectoryIsUsageError(t *testing.T) {
 	srv := startUpstream(t, upstream.Config{})
 	dir := t.TempDir()
 	in := writeTestFile(t, dir, "in.txt", urlLines(srv, "/s/", 3, ""))
 	nodir := filepath.Join(dir, "nodir")
-	for _, args := range [][]string{
-		{"fetch", "-q", "--job", filepath.Join(dir, "j.db"), "-o", filepath.Join(nodir, "out.jsonl"), in},
-		{"fetch", "-q", "-o", filepath.Join(nodir, "out.jsonl"), in},
-	} {
-		requests := srv.Stats().Requests
-		wantUsage(t, runIn(t, "", args...), args, "no such directory "+nodir)
-		if n := srv.Stats().Requests; n != requests {
-			t.Errorf("%v: %d requests were sent", args, n-requests)
-		}
+	args := []string{"fetch", "-q", "--job", filepath.Join(dir, "j.db"), "-o", filepath.Join(nodir, "out.jsonl"), in}
+	wantUsage(t, runIn(t, "", args...), args, "no such directory "+nodir)
+	args = []string{"fetch", "-q", "-o", filepath.Join(nodir, "out.jsonl"), in}
+	if res := runIn(t, "", args...); res.code != exitRuntime {
+		t.Errorf("%v: exit %d, want %d: %s", args, res.code, exitRuntime, res.stderr)
+	}
+	if n := srv.Stats().Requests; n != 0 {
+		t.Errorf("%d requests were sent", n)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "j.db")); err == nil {
 		t.Errorf("the job file was made by a refused run")
