@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -87,14 +88,55 @@ type truncater interface {
 	Seek(int64, int) (int64, error)
 }
 
+// sizer is a file that says its size (an *os.File).
+type sizer interface {
+	Stat() (os.FileInfo, error)
+}
+
+// newSink returns a sink writing to w. When w is a file, the sink takes
+// the offset its writes go to: the current offset, or the end for a file
+// opened for appending (whose offset is 0 before its first write, when the
+// shell opened it with >>). When that cannot be told, the sink cuts a file
+// back only when its size shows the failed write began where the sink
+// thinks, and never below the size the file had at the start.
 func newSink(w io.Writer) *sink {
 	s := &sink{w: w}
-	if t, ok := w.(truncater); ok {
-		if off, err := t.Seek(0, io.SeekCurrent); err == nil {
-			s.file, s.off = t, off
+	t, ok := w.(truncater)
+	if !ok {
+		return s
+	}
+	whence := io.SeekCurrent
+	appendOnly, known := appending(w)
+	if appendOnly {
+		whence = io.SeekEnd
+	}
+	off, err := t.Seek(0, whence)
+	if err != nil {
+		return s
+	}
+	if !known {
+		// Perhaps opened for appending: the writes go at the end, so
+		// never cut below it.
+		if st, ok := w.(sizer); ok {
+			if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > off {
+				off = fi.Size()
+			}
 		}
 	}
+	s.file, s.off = t, off
 	return s
+}
+
+// canCut reports whether the file can be cut back to end: the failed
+// write of n bytes began at s.off (the file's size is s.off+n, when the
+// file says its size), so end is not below what the file held before it.
+func (s *sink) canCut(n int) bool {
+	st, ok := s.file.(sizer)
+	if !ok {
+		return true
+	}
+	fi, err := st.Stat()
+	return err == nil && fi.Size() == s.off+int64(n)
 }
 
 // add appends one whole record (line 0 for a header) and writes the
@@ -142,7 +184,7 @@ func (s *sink) flush() error {
 	we := &WriteError{Err: err, Records: s.whole, LastLine: s.last}
 	if n > whole {
 		cut := true
-		if s.file != nil {
+		if s.file != nil && s.canCut(n) {
 			end := s.off + int64(whole)
 			if s.file.Truncate(end) == nil {
 				if _, serr := s.file.Seek(end, io.SeekStart); serr == nil {

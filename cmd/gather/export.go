@@ -4,14 +4,13 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/atomicfile"
 	"github.com/gogather/gather/internal/redact"
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
@@ -149,7 +148,7 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	// A file is written under a temporary name and renamed when whole: an
 	// export that fails half-way (a damaged page met late) leaves no half
 	// file, and an earlier file of that name as it was.
-	err = writeWhole(f.output, func(w io.Writer) error { return exportRows(rows, w, f, path) })
+	err = atomicfile.Write(f.output, func(w io.Writer) error { return exportRows(rows, w, f, path) })
 	if err != nil {
 		if _, ok := err.(*exitError); ok {
 			return err
@@ -177,7 +176,6 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 	readErr := func(err error) error {
 		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, job.Damaged(path, err))}
 	}
-	var n int64
 	if f.format == "jsonl" {
 		// The stored text is the record as gather fetch wrote it: copied
 		// as it is, without decoding.
@@ -207,7 +205,7 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 			return readErr(err)
 		}
 		var r fetch.Record
-		if err := json.Unmarshal(rec, &r); err != nil {
+		if err := decodeRecord(rec, &r); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("a stored record does not parse: %w", err)}
 		}
 		if r.Error != nil {
@@ -216,25 +214,12 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 		if err := w.Write(r); err != nil {
 			return writeErr(err)
 		}
-		n++
 	}
 	if err := rows.Err(); err != nil {
 		return readErr(err)
 	}
-	if n == 0 {
-		// No record: the header row alone, as a CSV reader expects.
-		fields := f.fields
-		if len(fields) == 0 {
-			fields = output.DefaultCSVFields
-		}
-		cw := csv.NewWriter(out)
-		cw.Write(fields)
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return writeErr(err)
-		}
-		return nil
-	}
+	// No record: Flush writes the header row alone, as a CSV reader
+	// expects.
 	if err := w.Flush(); err != nil {
 		return writeErr(err)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/internal/atomicfile"
 	"github.com/gogather/gather/internal/human"
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
@@ -304,11 +305,9 @@ func (f *fetchFlags) buildConfig() error {
 	return nil
 }
 
-// checkOutputs refuses, before anything is opened for writing, an output
-// that is the same file as one the run reads (the input, the job file) or
-// that names a directory, and a --stats whose directory does not exist
-// (found otherwise only after the whole run).
-func (f *fetchFlags) checkOutputs() error {
+// outputs names the files the run writes: -o (unless standard output)
+// and --stats.
+func (f *fetchFlags) outputs() []samefile.Named {
 	var outs []samefile.Named
 	if f.output != "-" && f.output != "" {
 		outs = append(outs, samefile.Named{Name: "-o", Path: f.output})
@@ -316,6 +315,15 @@ func (f *fetchFlags) checkOutputs() error {
 	if f.statsFile != "" {
 		outs = append(outs, samefile.Named{Name: "--stats", Path: f.statsFile})
 	}
+	return outs
+}
+
+// checkOutputs refuses, before anything is opened for writing, an output
+// that is the same file as one the run reads (the input, the job file) or
+// that names a directory, and a --stats (or with --job a -o) whose
+// directory does not exist (found otherwise only after the whole run).
+func (f *fetchFlags) checkOutputs() error {
+	outs := f.outputs()
 	if err := samefile.Check(outs, f.reads); err != nil {
 		return usageError("%v", err)
 	}
@@ -342,9 +350,11 @@ func (f *fetchFlags) checkOutputs() error {
 		if err == nil && st.IsDir() {
 			return usageError("%s %s is a directory; want a file", o.Name, o.Path)
 		}
-		// -o is created before any request (exit 3 if it cannot be);
-		// --stats only after the run, so its directory is checked now.
-		if dir := filepath.Dir(o.Path); err != nil && o.Name == "--stats" {
+		// --stats is written only after the run, and so is -o with a
+		// job: a directory that does not exist is found now, before any
+		// request. -o without a job is created before any request (exit
+		// 3 if it cannot be).
+		if dir := filepath.Dir(o.Path); err != nil && (o.Name == "--stats" || f.job != "") {
 			if st, derr := os.Stat(dir); derr != nil || !st.IsDir() {
 				return usageError("%s %s: no such directory %s", o.Name, o.Path, dir)
 			}
@@ -445,6 +455,17 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		return err
 	}
 	in, size := stdio.in, int64(-1)
+	var inFile *os.File // a regular file read from its offset inOff
+	var inOff int64
+	if f, ok := stdio.in.(*os.File); ok && name == "-" {
+		// gather fetch - < file: standard input is a regular file, whose
+		// lines can be counted as a named file's.
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if off, err := f.Seek(0, io.SeekCurrent); err == nil {
+				inFile, inOff, size = f, off, st.Size()
+			}
+		}
+	}
 	if name != "-" {
 		file, err := os.Open(name)
 		if err != nil {
@@ -456,7 +477,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 			return usageError("%s is a directory; want a file of inputs", name)
 		}
 		if err == nil && st.Mode().IsRegular() {
-			size = st.Size()
+			inFile, size = file, st.Size()
 		}
 		in = file
 	}
@@ -485,6 +506,11 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 			return err
 		}
 		defer j.Close() // after a failure; the normal end closes it below
+		// The job file exists now: an output that reaches it by another
+		// name (a linked directory) is found by identity.
+		if err := samefile.Check(f.outputs(), jobFiles(f.job)); err != nil {
+			return usageError("%v", err)
+		}
 	}
 	if f.cfg.Body == fetch.BodyDir {
 		unlock, err := claimBodyDir(f.cfg.BodyDir)
@@ -516,7 +542,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 				prog.base = p.Stored
 			}
 		}
-		prog.countLines(st.StopContext(), name, format == "csv")
+		defer prog.countLinesFrom(st.StopContext(), inFile, inOff, format == "csv")()
 	}
 	var reqs iter.Seq[fetch.Request]
 	if j != nil {
@@ -626,11 +652,26 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 }
 
 // samePath reports whether two paths name the same file by their names,
-// made absolute and cleaned.
+// made absolute and cleaned, their directories' links followed (L/new.db
+// is d/new.db when L links to d).
 func samePath(a, b string) bool {
-	a, aerr := filepath.Abs(a)
-	b, berr := filepath.Abs(b)
+	a, aerr := resolvedPath(a)
+	b, berr := resolvedPath(b)
 	return aerr == nil && berr == nil && a == b
+}
+
+// resolvedPath is path made absolute, with its directory's links
+// followed when the directory exists.
+func resolvedPath(path string) (string, error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	dir, base := filepath.Split(path)
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		return filepath.Join(d, base), nil
+	}
+	return path, nil
 }
 
 // isRegularOrNew reports whether path is a regular file (after links) or
@@ -644,87 +685,69 @@ func isRegularOrNew(path string) bool {
 // in input order, in the format of -o: to a temporary file beside it,
 // synced, then renamed over it. A kill at any moment leaves path as the
 // previous run wrote it (or absent), never half written; only a
-// temporary file (.NAME.gather-*.tmp) may be left, which the next run
-// removes.
-func writeFromJob(ctx context.Context, jobPath, path, format string, fields []string) (err error) {
-	target := path
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		target = p // write the file a link points to, not over the link
-	}
-	dir, base := filepath.Split(target)
-	if dir == "" {
-		dir = "."
-	}
-	pattern := "." + base + ".gather-*.tmp"
-	if stale, _ := filepath.Glob(filepath.Join(dir, pattern)); len(stale) > 0 {
-		for _, s := range stale {
-			os.Remove(s) // left by a run killed while writing -o
-		}
-	}
-	mode := fs.FileMode(0o644)
-	if st, err := os.Stat(target); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return fmt.Errorf("-o: %w", err)
-	}
-	defer func() {
+// temporary file (.NAME.gather-DIGITS.tmp) may be left, which the next
+// run removes (atomicfile.Write).
+func writeFromJob(ctx context.Context, jobPath, path, format string, fields []string) error {
+	err := atomicfile.Write(path, func(tmp io.Writer) error {
+		db, err := job.OpenReadOnly(ctx, jobPath, job.AfterClose()) // checked whole unless this process just closed it cleanly
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("-o %s: writing it from the job: %w; the file is as the previous run left it", path, err)
-		}
-	}()
-	tmp.Chmod(mode)
-	db, err := job.OpenReadOnly(ctx, jobPath, job.AfterClose()) // checked whole unless this process just closed it cleanly
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT line, record FROM results ORDER BY line")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var w output.Writer
-	if format == "csv" {
-		w, _ = output.CSV(tmp, fields) // checked before the run
-	} else {
-		w = output.JSONL(tmp)
-	}
-	raw, _ := w.(output.JSONWriter)
-	for rows.Next() {
-		var line int
-		var rec []byte
-		if err := rows.Scan(&line, &rec); err != nil {
 			return err
 		}
-		if raw != nil {
-			err = raw.WriteJSON(line, rec) // as stored: the record as fetch wrote it
+		defer db.Close()
+		rows, err := db.QueryContext(ctx, "SELECT line, record FROM results ORDER BY line")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var w output.Writer
+		if format == "csv" {
+			w, _ = output.CSV(tmp, fields) // checked before the run
 		} else {
-			var r fetch.Record
-			if err = json.Unmarshal(rec, &r); err == nil {
-				err = w.Write(r)
+			w = output.JSONL(tmp)
+		}
+		raw, _ := w.(output.JSONWriter)
+		for rows.Next() {
+			var line int
+			var rec []byte
+			if err := rows.Scan(&line, &rec); err != nil {
+				return err
+			}
+			if raw != nil {
+				err = raw.WriteJSON(line, rec) // as stored: the record as fetch wrote it
+			} else {
+				var r fetch.Record
+				if err = decodeRecord(rec, &r); err == nil {
+					err = w.Write(r)
+				}
+			}
+			if err != nil {
+				return err
 			}
 		}
-		if err != nil {
+		if err := rows.Err(); err != nil {
 			return err
 		}
+		return w.Flush()
+	})
+	if err != nil {
+		return fmt.Errorf("-o %s: writing it from the job: %w; the file is as the previous run left it", path, err)
 	}
-	if err := rows.Err(); err != nil {
+	return nil
+}
+
+// decodeRecord decodes a record stored in a job. Numbers in kept input
+// fields stay json.Number, written as the input wrote them
+// (12345678901234567890, 1.50), as the streamed output does.
+func decodeRecord(b []byte, r *fetch.Record) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(r); err != nil {
 		return err
 	}
-	if err := w.Flush(); err != nil {
-		return err
+	if _, err := d.Token(); err != io.EOF {
+		return errors.New("invalid character after top-level value")
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), target)
+	return nil
 }
 
 // discard is the output of a job run without -o: the records go to the

@@ -38,7 +38,7 @@ type progressState struct {
 
 // newProgress returns a display on standard error, or nil when it is not
 // a terminal.
-func newProgress() *progress {
+var newProgress = func() *progress {
 	f, ok := stdio.err.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
@@ -85,13 +85,34 @@ func (p *progress) update(s progressState) {
 
 // countLines counts the lines of the regular file name beside the run, so
 // that the display knows the inputs to do: lines, less a CSV header and
-// the base already done. It stops when ctx ends.
-func (p *progress) countLines(ctx context.Context, name string, header bool) {
+// the base already done. The count stops when ctx ends or when stop is
+// called; stop returns once the count is over. The run owns the count:
+// it calls stop at its end.
+func (p *progress) countLines(ctx context.Context, name string, header bool) (stop func()) {
+	return p.count(ctx, header, func(ctx context.Context) (int64, error) {
+		return countFileLines(ctx, name)
+	})
+}
+
+// countLinesFrom counts, as countLines does, the lines of the open
+// regular file f from offset off (where its reader starts: standard input
+// redirected from a file may have been read in part), by ReadAt: f's
+// offset, which the run reads from, is left alone.
+func (p *progress) countLinesFrom(ctx context.Context, f *os.File, off int64, header bool) (stop func()) {
+	return p.count(ctx, header, func(ctx context.Context) (int64, error) {
+		return countLinesAt(ctx, f, off)
+	})
+}
+
+func (p *progress) count(ctx context.Context, header bool, count func(context.Context) (int64, error)) (stop func()) {
 	if p == nil {
-		return
+		return func() {}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
-		n, err := countFileLines(ctx, name)
+		defer close(done)
+		n, err := count(ctx)
 		if err != nil {
 			return
 		}
@@ -100,17 +121,26 @@ func (p *progress) countLines(ctx context.Context, name string, header bool) {
 		}
 		p.total.Store(max(n-p.base, 0))
 	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
-// countFileLines counts the lines of a file (a last line without a
-// newline counts), reading it in large blocks: gigabytes a second. It
-// returns ctx's error once ctx ends.
+// countFileLines counts the lines of the file name, as countLinesAt does.
 func countFileLines(ctx context.Context, name string) (int64, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	return countLinesAt(ctx, f, 0)
+}
+
+// countLinesAt counts the lines of r from offset off (a last line without
+// a newline counts), reading it in large blocks: gigabytes a second. It
+// returns ctx's error once ctx ends.
+func countLinesAt(ctx context.Context, r io.ReaderAt, off int64) (int64, error) {
 	buf := make([]byte, 1<<20)
 	var n int64
 	last := byte('\n')
@@ -118,7 +148,8 @@ func countFileLines(ctx context.Context, name string) (int64, error) {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		k, err := f.Read(buf)
+		k, err := r.ReadAt(buf, off)
+		off += int64(k)
 		if k > 0 {
 			n += int64(bytes.Count(buf[:k], []byte{'\n'}))
 			last = buf[k-1]

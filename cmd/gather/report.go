@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/gogather/gather/internal/atomicfile"
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/report"
@@ -62,12 +59,12 @@ func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
 		rep.MarkKilledRuns() // "running" with no process holding the job: killed
 	}
 	if htmlFile != "" {
-		if err := writeWhole(htmlFile, rep.WriteHTML); err != nil {
+		if err := atomicfile.Write(htmlFile, rep.WriteHTML); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("--html: %w", err)}
 		}
 	}
 	if jsonFile != "" {
-		err := writeWhole(jsonFile, func(w io.Writer) error {
+		err := atomicfile.Write(jsonFile, func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
@@ -107,83 +104,4 @@ func openJob(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, usageError("%v", err)
 	}
 	return db, nil
-}
-
-// writeWhole writes the file at path through write: under a temporary
-// name in its directory, renamed to path once whole, so that a failure
-// half-way leaves no half file and an earlier file of that name as it was.
-// A path that exists and is not a regular file (a FIFO, /dev/stdout) is
-// written in place. It returns the first error of creating, writing,
-// closing or renaming; write's errors as they are.
-func writeWhole(path string, write func(io.Writer) error) error {
-	mode := fs.FileMode(0o644)
-	fi, err := os.Stat(path)
-	switch {
-	case err == nil && !fi.Mode().IsRegular():
-		return writeFile(path, write)
-	case err == nil:
-		mode = fi.Mode().Perm()
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-")
-	if err != nil {
-		return nameTheFile(err, path)
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 64<<10)
-	err = write(bw)
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, mode)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return nameTheFile(err, path)
-}
-
-// nameTheFile makes an error of a file operation on writeWhole's
-// temporary file (.BASE.tmp-*) name the file the user gave instead.
-func nameTheFile(err error, path string) error {
-	tmp := func(p string) bool {
-		return strings.HasPrefix(filepath.Base(p), "."+filepath.Base(path)+".tmp-")
-	}
-	var pe *fs.PathError
-	var le *os.LinkError
-	switch {
-	case errors.As(err, &pe) && tmp(pe.Path):
-		pe.Path = path
-	case errors.As(err, &le) && tmp(le.Old):
-		return &fs.PathError{Op: le.Op, Path: path, Err: le.Err}
-	}
-	return err
-}
-
-// writeFile creates (or truncates) path and writes it through write,
-// reporting the first error of creating, writing or closing.
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(f)
-	err = write(bw)
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
