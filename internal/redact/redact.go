@@ -40,11 +40,24 @@ func URL(raw string) string {
 }
 
 // Text returns s with the secret of every "scheme://user:password@" or
-// "scheme://token@" it holds replaced by Mask, as URL does. It looks for
-// "://", then for an "@" before the next "/", "?", "#", quote or white
-// space, and masks what follows the first ":" between them, or all of it
-// when there is no ":". Text without "@" is returned as it is, at no cost.
+// "scheme://token@" it holds replaced by Mask, as URL does: what follows
+// the first ":" of the userinfo, or all of it when there is no ":". Text
+// without "@" is returned as it is, at no cost.
 func Text(s string) string {
+	return EachUserinfo(s, func(userinfo string) string {
+		if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
+			return userinfo[:colon+1] + Mask
+		}
+		return Mask
+	})
+}
+
+// EachUserinfo returns s with the userinfo of every "scheme://userinfo@"
+// it holds replaced by what f returns for it. A userinfo is found after
+// "://", before the last "@" ahead of the next "/", "?", "#", quote, angle
+// bracket or white space. Text without "@" is returned as it is, at no
+// cost, and f is not called.
+func EachUserinfo(s string, f func(userinfo string) string) string {
 	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
 		return s
 	}
@@ -71,16 +84,11 @@ func Text(s string) string {
 		}
 		authority := rest[:end]
 		if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-			userinfo := authority[:at]
-			if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
-				b.WriteString(userinfo[:colon+1])
-			}
-			b.WriteString(Mask)
+			b.WriteString(f(authority[:at]))
 			b.WriteString(authority[at:])
-			rest = rest[end:]
-			continue
+		} else {
+			b.WriteString(authority)
 		}
-		b.WriteString(authority)
 		rest = rest[end:]
 	}
 }
