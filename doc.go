@@ -44,7 +44,7 @@
 //	task.cancel(msg), task.cancelled()     fut.Cancel(cause) bool, fut.Cancelled(); context.Cause(ctx) in the task
 //	cancel every task                      scope.Cancel()
 //	TaskGroup, ExceptionGroup              NewScope + Wait: every failure, joined (errors.Is/As)
-//	loop.run_in_executor(None, fn)         Offload(ctx, fn)
+//	loop.run_in_executor(None, fn)         Offload(ctx, fn); as a future: GoOffload(scope, nil, fn)
 //	executor.shutdown(wait=True)           exec.Close(ctx): *StillRunningError names what still runs
 //
 // # Cancelling one task

@@ -340,6 +340,36 @@ func ExampleOffload() {
 	// digest ad527270
 }
 
+// run_in_executor in one call: the CPU-bound function runs on an executor
+// of two slots, and its future belongs to the scope, whose Wait joins it.
+func ExampleGoOffload() {
+	e := gather.NewExecutor(2)
+	defer e.Close(context.Background())
+	s := gather.NewScope(context.Background())
+	var digests []*gather.Future[string]
+	for _, seed := range []string{"a", "b", "c"} {
+		digests = append(digests, gather.GoOffload(s, e, func() (string, error) {
+			sum := sha256.Sum256([]byte(seed))
+			for range 10_000 {
+				sum = sha256.Sum256(sum[:])
+			}
+			return fmt.Sprintf("%s %x", seed, sum[:2]), nil
+		}))
+	}
+	if err := s.Wait(); err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	for _, d := range digests {
+		v, _ := d.Result()
+		fmt.Println(v)
+	}
+	// Output:
+	// a de97
+	// b 1cbc
+	// c 89de
+}
+
 // A future made by hand and resolved later, with a done callback:
 // asyncio's Future(), set_result and add_done_callback.
 func ExamplePromise() {

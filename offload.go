@@ -44,8 +44,8 @@ var ErrExecutorClosed = errors.New("gather: executor closed")
 
 // A RunningCall is a function an executor is running, as Close reports it.
 type RunningCall struct {
-	// Caller is the file:line of the call to Offload or OffloadTo that
-	// started the function.
+	// Caller is the file:line of the call to Offload, OffloadTo or
+	// GoOffload that started the function.
 	Caller string
 	// Started is when the function started running.
 	Started time.Time
@@ -151,7 +151,7 @@ func (e *Executor) Close(ctx context.Context) error {
 // Offload runs fn on the default executor and returns what it returns. See
 // OffloadTo.
 func Offload[T any](ctx context.Context, fn func() (T, error)) (T, error) {
-	return offload(ctx, defaultExecutor(), fn)
+	return offload(ctx, defaultExecutor(), fn, "")
 }
 
 // OffloadTo waits for a free slot of e and runs fn in it, and returns what fn
@@ -165,7 +165,36 @@ func Offload[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 // A function whose ctx can never be done (context.Background) runs in the
 // calling goroutine.
 func OffloadTo[T any](ctx context.Context, e *Executor, fn func() (T, error)) (T, error) {
-	return offload(ctx, e, fn)
+	return offload(ctx, e, fn, "")
+}
+
+// GoOffload starts fn on the executor e as a task of the scope s, and
+// returns the task's future: asyncio's loop.run_in_executor, which returns a
+// future. It is Go(s, f) with f calling OffloadTo(ctx, e, fn) with the
+// task's context, and has both guarantees:
+//
+//   - The scope owns the future: the task counts against the scope's Limit
+//     while it waits for a slot of e and while fn runs, Wait waits for the
+//     future and reports its failure, and the future's Cancel cancels it.
+//   - The executor owns fn: if the task's context is done (the future's
+//     Cancel, the scope cancelled) before fn returns, the future settles at
+//     once with the context's error (Cancelled after its own Cancel) and fn
+//     runs on to its end in e, which drops its result; Executor.Close waits
+//     for it. If the context is done before fn has a slot, fn never runs.
+//
+// A nil e is the DefaultExecutor. A panic in fn is the future's error as a
+// *PanicError, a failure of the task. On a closed executor the future fails
+// with ErrExecutorClosed. The RunningCall of fn names the caller of
+// GoOffload.
+func GoOffload[T any](s *Scope, e *Executor, fn func() (T, error)) *Future[T] {
+	if e == nil {
+		e = defaultExecutor()
+	}
+	caller := "?"
+	if _, file, line, ok := runtime.Caller(1); ok {
+		caller = fmt.Sprintf("%s:%d", file, line)
+	}
+	return Go(s, func(ctx context.Context) (T, error) { return offload(ctx, e, fn, caller) })
 }
 
 type outcome[T any] struct {
@@ -173,8 +202,10 @@ type outcome[T any] struct {
 	err error
 }
 
-func offload[T any](ctx context.Context, e *Executor, fn func() (T, error)) (v T, err error) {
-	r, err := e.acquire(ctx)
+// offload runs fn in a slot of e. caller names who started it; "" is the
+// caller of Offload or OffloadTo, found on the stack.
+func offload[T any](ctx context.Context, e *Executor, fn func() (T, error), caller string) (v T, err error) {
+	r, err := e.acquire(ctx, caller)
 	if err != nil {
 		return v, err
 	}
@@ -211,9 +242,10 @@ func call[T any](fn func() (T, error)) (v T, err error) {
 	return fn()
 }
 
-// acquire takes a slot for a call from Offload or OffloadTo and registers it
-// as running.
-func (e *Executor) acquire(ctx context.Context) (*RunningCall, error) {
+// acquire takes a slot for a call from Offload, OffloadTo or GoOffload and
+// registers it as running, started by caller ("": by the caller of Offload or
+// OffloadTo).
+func (e *Executor) acquire(ctx context.Context, caller string) (*RunningCall, error) {
 	select {
 	case <-e.closing:
 		return nil, ErrExecutorClosed
@@ -226,9 +258,11 @@ func (e *Executor) acquire(ctx context.Context) (*RunningCall, error) {
 	case <-e.closing:
 		return nil, ErrExecutorClosed
 	}
-	r := &RunningCall{Started: time.Now()}
-	if _, file, line, ok := runtime.Caller(3); ok { // acquire, offload, Offload or OffloadTo, the caller
-		r.Caller = fmt.Sprintf("%s:%d", file, line)
+	r := &RunningCall{Caller: caller, Started: time.Now()}
+	if caller == "" {
+		if _, file, line, ok := runtime.Caller(3); ok { // acquire, offload, Offload or OffloadTo, the caller
+			r.Caller = fmt.Sprintf("%s:%d", file, line)
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

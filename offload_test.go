@@ -178,3 +178,95 @@ func TestExecutorClose(t *testing.T) {
 		}
 	})
 }
+
+func TestGoOffloadFutureBelongsToTheScope(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := gather.NewExecutor(1)
+		s := gather.NewScope(context.Background())
+		release := make(chan struct{})
+		first := gather.GoOffload(s, e, func() (int, error) { <-release; return 1, nil })
+		var ranSecond atomic.Bool
+		second := gather.GoOffload(s, e, func() (int, error) { ranSecond.Store(true); return 2, nil })
+		def := gather.GoOffload(s, nil, func() (string, error) { return "default", nil })
+		synctest.Wait()
+		if ranSecond.Load() {
+			t.Fatal("the second function ran while the executor's only slot was taken")
+		}
+		close(release)
+		if err := s.Wait(); err != nil {
+			t.Fatalf("Wait = %v", err)
+		}
+		if v, err := first.Result(); v != 1 || err != nil {
+			t.Fatalf("first = %d, %v", v, err)
+		}
+		if v, err := second.Result(); v != 2 || err != nil {
+			t.Fatalf("second = %d, %v", v, err)
+		}
+		if v, err := def.Result(); v != "default" || err != nil {
+			t.Fatalf("on the default executor = %q, %v", v, err)
+		}
+		if err := e.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestGoOffloadCancelLeavesTheFunctionToTheExecutor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := gather.NewExecutor(1)
+		s := gather.NewScope(context.Background())
+		started, release := make(chan struct{}), make(chan struct{})
+		var finished atomic.Bool
+		f := gather.GoOffload(s, e, func() (int, error) {
+			close(started)
+			<-release
+			finished.Store(true)
+			return 1, nil
+		})
+		<-started
+		cause := errors.New("not needed")
+		if !f.Cancel(cause) {
+			t.Fatal("Cancel found the task already ended")
+		}
+		if _, err := f.Await(context.Background()); !errors.Is(err, cause) || !f.Cancelled() {
+			t.Fatalf("Await = %v, cancelled %v; want the cause, cancelled", err, f.Cancelled())
+		}
+		if err := s.Wait(); err != nil {
+			t.Fatalf("Wait = %v; a cancelled task is not a failure", err)
+		}
+		if finished.Load() {
+			t.Fatal("the function ended before its release")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		sre, ok := errors.AsType[*gather.StillRunningError](e.Close(ctx))
+		if !ok || len(sre.Running) != 1 || !strings.Contains(sre.Running[0].Caller, "offload_test.go") {
+			t.Fatalf("Close = %v; want the function still running, started from this file", sre)
+		}
+		close(release)
+		if err := e.Close(context.Background()); err != nil || !finished.Load() {
+			t.Fatalf("Close = %v, finished %v; want it to wait for the function", err, finished.Load())
+		}
+	})
+}
+
+func TestGoOffloadPanicAndClosedExecutorFailTheFuture(t *testing.T) {
+	e := gather.NewExecutor(1)
+	s := gather.NewScope(context.Background(), gather.KeepGoing())
+	p := gather.GoOffload(s, e, func() (int, error) { panic("cpu bug") })
+	if _, err := p.Await(context.Background()); err == nil {
+		t.Fatal("a panicking function resolved its future")
+	} else if pe, ok := errors.AsType[*gather.PanicError](err); !ok || pe.Value != "cpu bug" {
+		t.Fatalf("Await = %v, want a *PanicError", err)
+	}
+	if err := e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := gather.GoOffload(s, e, func() (int, error) { return 1, nil })
+	if _, err := c.Await(context.Background()); !errors.Is(err, gather.ErrExecutorClosed) {
+		t.Fatalf("on a closed executor: %v, want ErrExecutorClosed", err)
+	}
+	if err := s.Wait(); err != nil {
+		t.Fatalf("Wait = %v; both failures were retrieved", err)
+	}
+}
