@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -266,4 +267,41 @@ func TestMapWindowBound(t *testing.T) {
 			yielded.Store(int64(r.Index) + 1)
 		}
 	})
+}
+
+func TestKeyedLimiterSurvivesUnhashableKeyAndRefusesNaN(t *testing.T) {
+	l := NewKeyedLimiter[any](4, 1)
+	func() {
+		defer func() { recover() }()
+		l.Acquire(context.Background(), []int{1})
+	}()
+	if err := l.Acquire(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	l.Release(1)
+	fl := NewKeyedLimiter[float64](1, 1)
+	if err := fl.Acquire(context.Background(), math.NaN()); !errors.Is(err, ErrKeyNotEqual) {
+		t.Fatalf("NaN key: %v", err)
+	}
+	if err := fl.Acquire(context.Background(), 1.5); err != nil {
+		t.Fatal("the refused NaN took the only global slot")
+	}
+	fl.Release(1.5)
+}
+
+func TestKeyedLimiterReleaseMoreThanHeldPanics(t *testing.T) {
+	l := NewKeyedLimiter[string](2, 2)
+	l.Acquire(context.Background(), "a")
+	l.Release("a")
+	l.Acquire(context.Background(), "a")
+	l.Acquire(context.Background(), "a")
+	l.Release("a")
+	l.Release("a")
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a third Release of two holds did not panic")
+		}
+	}()
+	l.Acquire(context.Background(), "b") // keeps state for "b" alive...
+	l.Release("a")                       // ...but "a" has no holder
 }
