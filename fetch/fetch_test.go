@@ -360,36 +360,54 @@ func TestConfigErrors(t *testing.T) {
 	_ = errors.New
 }
 
-func TestReviewFixes(t *testing.T) {
+// With redirects off (MaxRedirects -1) the 302 itself is the record.
+func TestNoRedirectsRecordsThe302(t *testing.T) {
 	t.Parallel()
 	srv := startUpstream(t, upstream.Config{})
-	ctx := context.Background()
-
 	noRedirects := newClient(t, fetch.Config{MaxRedirects: -1})
-	if rec := noRedirects.Do(ctx, fetch.Request{Line: 1, URL: srv.URL() + "/r?redirect=1"}); rec.Status != 302 || kindOf(rec) != "" {
+	if rec := noRedirects.Do(context.Background(), fetch.Request{Line: 1, URL: srv.URL() + "/r?redirect=1"}); rec.Status != 302 || kindOf(rec) != "" {
 		t.Errorf("no redirects: the 302 itself should be the record: %+v", rec)
 	}
+}
 
+// A Host header sets the request's host.
+func TestHostHeaderSetsHost(t *testing.T) {
+	t.Parallel()
+	srv := startUpstream(t, upstream.Config{})
 	text := newClient(t, fetch.Config{Body: fetch.BodyText})
-	rec := text.Do(ctx, fetch.Request{Line: 1, URL: srv.URL() + "/h?echo=1", Header: map[string][]string{"Host": {"vhost.example"}}})
+	rec := text.Do(context.Background(), fetch.Request{Line: 1, URL: srv.URL() + "/h?echo=1", Header: map[string][]string{"Host": {"vhost.example"}}})
 	if !strings.Contains(string(rec.Body), `"host":"vhost.example"`) {
 		t.Errorf("a Host header should set the request's host: %s", rec.Body)
 	}
+}
 
-	if rec := text.Do(ctx, fetch.Request{Line: 1, URL: "http://127.0.0.1:99999/"}); kindOf(rec) != fetch.KindBadInput || rec.Attempts != 0 {
+// A port out of range is bad input: no attempt is made.
+func TestPortOutOfRangeIsBadInput(t *testing.T) {
+	t.Parallel()
+	client := newClient(t, fetch.Config{})
+	if rec := client.Do(context.Background(), fetch.Request{Line: 1, URL: "http://127.0.0.1:99999/"}); kindOf(rec) != fetch.KindBadInput || rec.Attempts != 0 {
 		t.Errorf("port 99999: %+v", rec)
 	}
+}
 
+// An input whose rate wait would outlast the deadline ends deadline.
+func TestRateWaitPastDeadline(t *testing.T) {
+	t.Parallel()
+	srv := startUpstream(t, upstream.Config{})
 	slow := newClient(t, fetch.Config{PerHostRate: 0.1, Deadline: time.Second})
 	var kinds []fetch.Kind
-	for r := range slow.Run(ctx, requests(srv.URL()+"/a", srv.URL()+"/b")) {
+	for r := range slow.Run(context.Background(), requests(srv.URL()+"/a", srv.URL()+"/b")) {
 		kinds = append(kinds, kindOf(r))
 	}
 	slices.Sort(kinds)
 	if !slices.Equal(kinds, []fetch.Kind{"", fetch.KindDeadline}) {
 		t.Errorf("a rate wait past the deadline: kinds %v, want one ok and one deadline", kinds)
 	}
+}
 
+// New refuses negative body sizes.
+func TestNewRefusesNegativeSizes(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []fetch.Config{{Body: fetch.BodyHead, BodyHead: -1}, {MaxBody: -5}} {
 		if _, err := fetch.New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted a negative size", cfg)
