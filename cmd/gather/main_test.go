@@ -400,9 +400,9 @@ func TestTemplateSyntaxErrorIsUsageError(t *testing.T) {
 	}
 }
 
-func TestReviewFixesCLI(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "keep.jsonl")
+// A usage error leaves an existing -o file as it was.
+func TestUsageErrorKeepsOutputFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "keep.jsonl")
 	os.WriteFile(out, []byte("precious\n"), 0o644)
 	if res := gather(t, "", "fetch", "--format", "xml", "-o", out); res.code != exitUsage {
 		t.Fatalf("--format xml: exit %d", res.code)
@@ -410,12 +410,25 @@ func TestReviewFixesCLI(t *testing.T) {
 	if b, _ := os.ReadFile(out); string(b) != "precious\n" {
 		t.Fatalf("a usage error truncated the output file: %q", b)
 	}
-	if res := gather(t, "", "fetch", "-o", filepath.Join(dir, "no", "such", "dir", "x")); res.code != exitRuntime {
+}
+
+// Without --job, an -o in a directory that does not exist is a runtime
+// error (exit 3).
+func TestOutputInMissingDirIsRuntimeError(t *testing.T) {
+	if res := gather(t, "", "fetch", "-o", filepath.Join(t.TempDir(), "no", "such", "dir", "x")); res.code != exitRuntime {
 		t.Fatalf("unwritable -o: exit %d, want %d", res.code, exitRuntime)
 	}
+}
+
+// A negative --body-head is a usage error.
+func TestNegativeBodyHeadIsUsageError(t *testing.T) {
 	if res := gather(t, "", "fetch", "--body", "head", "--body-head", "-1"); res.code != exitUsage {
 		t.Fatalf("--body-head -1: exit %d", res.code)
 	}
+}
+
+// A constant and a templated header of one name are both sent.
+func TestConstantAndTemplatedHeaderOfOneName(t *testing.T) {
 	srv := startUpstream(t, upstream.Config{})
 	res := gather(t, `{"y":"b"}`+"\n", "fetch", "--input-format", "jsonl", "--url", srv.URL()+"/e?echo=1",
 		"-H", "X-T: a", "-H", "X-T: ${{ .y }}", "--body", "text")
