@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // A full disk while standard input is open but quiet: the run should stop
 // with exit 3, not wait for the next input line.
 func TestJobFullDiskIdleStdin(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	lines := urlLines(srv, "/f/", 1000, "size=4000&latency=200ms")
 	jobFile := filepath.Join(t.TempDir(), "crawl.db")
 	cmd := exec.Command("prlimit", "--fsize=2097152", binary, "fetch", "-q", "-c", "2000", "--body", "text", "--job", jobFile, "-")
@@ -60,7 +61,7 @@ func tmpfs(t *testing.T, size int) string {
 // A job file on a read-only file system is a clear error (exit 3), and is
 // left as it was.
 func TestJobReadOnlyFileSystem(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := tmpfs(t, 4<<20)
 	urls := filepath.Join(t.TempDir(), "urls.txt")
 	os.WriteFile(urls, []byte(srv.URL()+"/a\n"+srv.URL()+"/b\n"), 0o644)
@@ -86,7 +87,7 @@ func TestJobReadOnlyFileSystem(t *testing.T) {
 // A job on a file system that fills up (a 1 MiB tmpfs) stops with a clear
 // error, keeps what it stored, and is still a job file.
 func TestJobTmpfsFull(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := tmpfs(t, 1<<20)
 	urls := writeTestFile(t, t.TempDir(), "urls.txt", urlLines(srv, "/t/", 20000, ""))
 	jobFile := filepath.Join(dir, "crawl.db")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/job"
 )
 
@@ -46,7 +47,7 @@ func waitUntil(t *testing.T, what string, d time.Duration, f func() bool) {
 // numbered every line after it one too high).
 func TestJobCtrlCMidLineKeepsLineNumbers(t *testing.T) {
 	const attempt = 0
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	const n = 1000
 	var lines []string
 	slow := fmt.Sprintf("/slow%d", attempt)
@@ -127,7 +128,7 @@ func TestJobCtrlCMidLineKeepsLineNumbers(t *testing.T) {
 // After Ctrl-C no new request should start; with --per-host, inputs read
 // ahead and waiting for their host's slot still start during --grace.
 func TestJobNoNewRequestAfterCtrlC(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	file := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/g/", 40, "latency=300ms"))
 	cmd := exec.Command(binary, "fetch", "-q", "--job", filepath.Join(dir, "j.db"), "-c", "8", "--per-host", "1", "--grace", "5s", file)
@@ -150,7 +151,7 @@ func TestJobNoNewRequestAfterCtrlC(t *testing.T) {
 // A CSV job (BOM, multi-line rows, blank lines, bad rows) killed at random
 // moments: each record's result under its own line, exactly once.
 func TestJobCSVKilled(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	var b strings.Builder
 	b.WriteString("\ufeffid,url,note\n")
 	line := 2
@@ -249,7 +250,7 @@ func TestJobEndsOnABadCSVHeader(t *testing.T) {
 // Ctrl-C with a quiet standard input and nothing in flight ends the run at
 // once, not after the grace period.
 func TestJobCtrlCQuietStdin(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	jobFile := filepath.Join(t.TempDir(), "crawl.db")
 	cmd := exec.Command(binary, "fetch", "-q", "--job", jobFile, "--grace", "30s", "-")
 	stdin, _ := cmd.StdinPipe()
