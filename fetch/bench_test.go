@@ -12,17 +12,14 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // BenchmarkRun fetches b.N URLs from the local upstream, with no added
 // latency, 64 at a time, through Client.Run: the engine's overhead per
 // request on top of net/http (client and server share the machine).
 func BenchmarkRun(b *testing.B) {
-	srv, err := upstream.Start(upstream.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv := upstreamtest.Start(b, upstream.Config{})
 	c, err := fetch.New(fetch.Config{Concurrency: 64})
 	if err != nil {
 		b.Fatal(err)
@@ -59,11 +56,7 @@ func BenchmarkRun(b *testing.B) {
 // http.Transport, each reading and discarding bodies, against the same
 // server. BenchmarkRun's cost above it is the engine's.
 func BenchmarkPlainPool(b *testing.B) {
-	srv, err := upstream.Start(upstream.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv := upstreamtest.Start(b, upstream.Config{})
 	tr := &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}

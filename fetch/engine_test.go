@@ -14,6 +14,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // Headers: Config.Header on every request, a request's own headers win,
@@ -22,7 +23,7 @@ import (
 // each other's.
 func TestRequestHeaders(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Body: fetch.BodyText, Concurrency: 16,
 		Header: http.Header{"X-All": {"all"}, "X-Over": {"config"}}})
 	echo := srv.URL() + "/h?echo=1"
@@ -71,7 +72,7 @@ func TestRequestHeaders(t *testing.T) {
 // after a body that was too large, and kept bodies are whole.
 func TestBodiesThroughPooledReaders(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	sizes := []int{0, 1, 100, 4095, 4096, 4097, 32 << 10, 32<<10 + 1, 100000, 7}
 	want := map[int]string{}
 	for _, n := range sizes {
@@ -123,7 +124,7 @@ func TestBodiesThroughPooledReaders(t *testing.T) {
 // URL after redirects differs from the input as written.
 func TestURLAsGivenAndFinalURL(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Body: fetch.BodyText})
 	cases := []struct {
 		url, final, rawQuery string

@@ -12,20 +12,11 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func startUpstream(t *testing.T, cfg upstream.Config) *upstream.Server {
-	t.Helper()
-	srv, err := upstream.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
 
 func newClient(t *testing.T, cfg fetch.Config) *fetch.Client {
 	t.Helper()
@@ -68,7 +59,7 @@ func kindOf(r fetch.Record) fetch.Kind {
 // One record per input across a mix of faults, each with the right kind.
 func TestFaultMix(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	u := srv.URL()
 	cases := []struct {
 		url    string
@@ -118,7 +109,7 @@ func TestFaultMix(t *testing.T) {
 
 func TestRetriesStopAtLimitAndHonourRetryAfter(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Retries: 2, RetryBase: time.Millisecond})
 	start := time.Now()
 	rec := client.Do(context.Background(), fetch.Request{Line: 1, URL: srv.URL() + "/x?status=503&retry_after=1"})
@@ -141,7 +132,7 @@ func TestRetriesStopAtLimitAndHonourRetryAfter(t *testing.T) {
 
 func TestNonIdempotentNotRetriedAfterResponse(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Retries: 3, RetryBase: time.Millisecond})
 	rec := client.Do(context.Background(), fetch.Request{Line: 1, Method: "POST", URL: srv.URL() + "/p?status=503"})
 	if rec.Attempts != 1 {
@@ -155,9 +146,9 @@ func TestNonIdempotentNotRetriedAfterResponse(t *testing.T) {
 
 func TestPerHostLimitAndSlowHostDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
-	slow := startUpstream(t, upstream.Config{Latency: 200 * time.Millisecond})
-	fast1 := startUpstream(t, upstream.Config{})
-	fast2 := startUpstream(t, upstream.Config{})
+	slow := upstreamtest.Start(t, upstream.Config{Latency: 200 * time.Millisecond})
+	fast1 := upstreamtest.Start(t, upstream.Config{})
+	fast2 := upstreamtest.Start(t, upstream.Config{})
 	var urls []string
 	for i := range 30 {
 		urls = append(urls, fmt.Sprintf("%s/s/%d", slow.URL(), i))
@@ -201,7 +192,7 @@ func TestPerHostLimitAndSlowHostDoesNotBlockOthers(t *testing.T) {
 
 func TestRateLimitHoldsAtHighConcurrency(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Concurrency: 200, Rate: 100})
 	var urls []string
 	for i := range 101 {
@@ -217,7 +208,7 @@ func TestRateLimitHoldsAtHighConcurrency(t *testing.T) {
 
 func TestPerHostRate(t *testing.T) {
 	t.Parallel()
-	a := startUpstream(t, upstream.Config{})
+	a := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Concurrency: 50, PerHostRate: 20})
 	var urls []string
 	for i := range 21 {
@@ -232,7 +223,7 @@ func TestPerHostRate(t *testing.T) {
 
 func TestOrdered(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	var urls []string
 	for i := range 50 {
 		urls = append(urls, fmt.Sprintf("%s/o/%d?latency=%dms", srv.URL(), i, (i*37)%20))
@@ -249,7 +240,7 @@ func TestOrdered(t *testing.T) {
 
 func TestHeadNoContentNotModified(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{BodySize: 100})
+	srv := upstreamtest.Start(t, upstream.Config{BodySize: 100})
 	client := newClient(t, fetch.Config{Body: fetch.BodyText})
 	for _, c := range []struct {
 		method, query string
@@ -264,7 +255,7 @@ func TestHeadNoContentNotModified(t *testing.T) {
 
 func TestBodyPolicies(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	ctx := context.Background()
 	echo := srv.URL() + "/e?echo=1"
 	text := newClient(t, fetch.Config{Body: fetch.BodyText})
@@ -314,7 +305,7 @@ func TestCircuitBreaker(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Retries: 10, RetryBase: 100 * time.Millisecond, Deadline: 500 * time.Millisecond})
 	rec := client.Do(context.Background(), fetch.Request{Line: 1, URL: srv.URL() + "/d?status=503"})
 	// Retries stop at the deadline: with the last 503 when the next back-off
@@ -330,7 +321,7 @@ func TestDeadline(t *testing.T) {
 
 func TestCancelledRun(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Concurrency: 4})
 	ctx, cancel := context.WithCancel(context.Background())
 	var urls []string
@@ -360,36 +351,54 @@ func TestConfigErrors(t *testing.T) {
 	_ = errors.New
 }
 
-func TestReviewFixes(t *testing.T) {
+// With redirects off (MaxRedirects -1) the 302 itself is the record.
+func TestNoRedirectsRecordsThe302(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
-	ctx := context.Background()
-
+	srv := upstreamtest.Start(t, upstream.Config{})
 	noRedirects := newClient(t, fetch.Config{MaxRedirects: -1})
-	if rec := noRedirects.Do(ctx, fetch.Request{Line: 1, URL: srv.URL() + "/r?redirect=1"}); rec.Status != 302 || kindOf(rec) != "" {
+	if rec := noRedirects.Do(context.Background(), fetch.Request{Line: 1, URL: srv.URL() + "/r?redirect=1"}); rec.Status != 302 || kindOf(rec) != "" {
 		t.Errorf("no redirects: the 302 itself should be the record: %+v", rec)
 	}
+}
 
+// A Host header sets the request's host.
+func TestHostHeaderSetsHost(t *testing.T) {
+	t.Parallel()
+	srv := upstreamtest.Start(t, upstream.Config{})
 	text := newClient(t, fetch.Config{Body: fetch.BodyText})
-	rec := text.Do(ctx, fetch.Request{Line: 1, URL: srv.URL() + "/h?echo=1", Header: map[string][]string{"Host": {"vhost.example"}}})
+	rec := text.Do(context.Background(), fetch.Request{Line: 1, URL: srv.URL() + "/h?echo=1", Header: map[string][]string{"Host": {"vhost.example"}}})
 	if !strings.Contains(string(rec.Body), `"host":"vhost.example"`) {
 		t.Errorf("a Host header should set the request's host: %s", rec.Body)
 	}
+}
 
-	if rec := text.Do(ctx, fetch.Request{Line: 1, URL: "http://127.0.0.1:99999/"}); kindOf(rec) != fetch.KindBadInput || rec.Attempts != 0 {
+// A port out of range is bad input: no attempt is made.
+func TestPortOutOfRangeIsBadInput(t *testing.T) {
+	t.Parallel()
+	client := newClient(t, fetch.Config{})
+	if rec := client.Do(context.Background(), fetch.Request{Line: 1, URL: "http://127.0.0.1:99999/"}); kindOf(rec) != fetch.KindBadInput || rec.Attempts != 0 {
 		t.Errorf("port 99999: %+v", rec)
 	}
+}
 
+// An input whose rate wait would outlast the deadline ends deadline.
+func TestRateWaitPastDeadline(t *testing.T) {
+	t.Parallel()
+	srv := upstreamtest.Start(t, upstream.Config{})
 	slow := newClient(t, fetch.Config{PerHostRate: 0.1, Deadline: time.Second})
 	var kinds []fetch.Kind
-	for r := range slow.Run(ctx, requests(srv.URL()+"/a", srv.URL()+"/b")) {
+	for r := range slow.Run(context.Background(), requests(srv.URL()+"/a", srv.URL()+"/b")) {
 		kinds = append(kinds, kindOf(r))
 	}
 	slices.Sort(kinds)
 	if !slices.Equal(kinds, []fetch.Kind{"", fetch.KindDeadline}) {
 		t.Errorf("a rate wait past the deadline: kinds %v, want one ok and one deadline", kinds)
 	}
+}
 
+// New refuses negative body sizes.
+func TestNewRefusesNegativeSizes(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []fetch.Config{{Body: fetch.BodyHead, BodyHead: -1}, {MaxBody: -5}} {
 		if _, err := fetch.New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted a negative size", cfg)
@@ -399,7 +408,7 @@ func TestReviewFixes(t *testing.T) {
 
 func TestStoppedDuringBackoffIsCanceled(t *testing.T) {
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Retries: 3, RetryBase: 10 * time.Second, RetryMax: 10 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background()) // no deadline: the back-off starts
 	defer cancel()
@@ -413,7 +422,7 @@ func TestStoppedDuringBackoffIsCanceled(t *testing.T) {
 // Once StopStarting's channel is closed, no request is sent: inputs
 // waiting for their host's slot end canceled, the one in flight finishes.
 func TestStopStarting(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	client := newClient(t, fetch.Config{Concurrency: 8, PerHost: 1})
 	urls := make([]string, 20)
 	for i := range urls {

@@ -16,3 +16,22 @@ func TestCreateInAMissingDirectory(t *testing.T) {
 		t.Fatalf("Open in a missing directory: %v", err)
 	}
 }
+
+// A kill between Init's commit and the settings' insert (two transactions)
+// leaves a job file no run can open.
+func TestKilledWhileCreatingTheJob(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	db, err := openWrite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Init(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	db.Close() // the process dies here
+	j, err := Open(context.Background(), path, testSettings, nil)
+	if err != nil {
+		t.Fatalf("the job can never be opened again: %v", err)
+	}
+	j.Close()
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // A run with --body dir: (a resumed job, or a run without a job) removes
@@ -20,7 +21,7 @@ func TestBodyDirRunRemovesPartFiles(t *testing.T) {
 }
 
 func bodyDirRemovesPartFiles(t *testing.T, withJob bool) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	bodies := filepath.Join(dir, "bodies")
 	if err := os.Mkdir(bodies, 0o755); err != nil {
@@ -57,7 +58,7 @@ func bodyDirRemovesPartFiles(t *testing.T, withJob bool) {
 // A body directory is one run's at a time: bodies are named by input
 // line, so a second run writing there is refused before any request.
 func TestBodyDirHeldByAnotherRunIsRefused(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	bodies := filepath.Join(dir, "bodies")
 	os.Mkdir(bodies, 0o755)

@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/output"
 )
 
 // --keep with --format csv: the kept input fields are columns, input.NAME,
 // appended to the default columns or chosen with --fields.
 func TestCSVOutputHasKeptInputColumns(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	file := writeTestFile(t, dir, "in.jsonl",
 		`{"id": 12345678901234567890, "name": "Ada, \"C\"", "tags": {"a": [1, true]}, "p": "x"}`+"\n"+
@@ -70,7 +71,7 @@ func TestCSVOutputHasKeptInputColumns(t *testing.T) {
 
 // With a job, -o written from the job at the end has the same columns.
 func TestCSVOutputFromJobHasKeptInputColumns(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	file := writeTestFile(t, dir, "in.csv", "id,url\n7,"+srv.URL()+"/a\n")
 	out := filepath.Join(dir, "out.csv")

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // Kept input numbers are written as the input wrote them whatever the CSV
 // comes from: streamed, -o written from the job, gather export. The three
 // are the same bytes.
 func TestCSVKeptNumbersSameStreamedFromJobAndExport(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	file := writeTestFile(t, dir, "in.jsonl",
 		`{"id": 12345678901234567890, "price": 1.50, "tags": {"w": 2.50, "big": 1e400}, "p": "x"}`+"\n"+

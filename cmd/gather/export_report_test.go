@@ -18,6 +18,7 @@ import (
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/jobfixture"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/report"
 )
 
@@ -181,7 +182,7 @@ func TestExportCSV(t *testing.T) {
 // TestExportAfterFetchJob checks that the records exported from a job are
 // the records gather fetch writes, field for field.
 func TestExportAfterFetchJob(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	var in strings.Builder
 	for i := range 40 {

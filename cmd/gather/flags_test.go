@@ -14,11 +14,12 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // Bad flag values are usage errors: exit 2, one line, before any request.
 func TestBadFlagValuesAreUsageErrors(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/b/", 3, ""))
 	for _, args := range [][]string{
@@ -73,7 +74,7 @@ func TestBadFlagValuesAreUsageErrors(t *testing.T) {
 // Sizes take units in every flag that takes a size; plain integers still
 // work.
 func TestSizeFlagsTakeUnits(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	url := srv.URL() + "/big?size=600000\n"
 	for _, c := range []struct {
 		maxBody string
@@ -98,7 +99,7 @@ func TestSizeFlagsTakeUnits(t *testing.T) {
 // A rate that makes a run impossible is refused; Ctrl-C ends a rate wait
 // at once.
 func TestCtrlCEndsARateWait(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	urls := writeTestFile(t, t.TempDir(), "urls.txt", urlLines(srv, "/r/", 3, ""))
 	cmd := exec.Command(binary, "fetch", "-q", "--rate", "0.001", urls) // one request every 1000 s
 	if err := cmd.Start(); err != nil {
@@ -174,7 +175,7 @@ func TestDemoOutputAndCount(t *testing.T) {
 // (unless -H sets them), POST unless -X says otherwise; --data sends
 // application/x-www-form-urlencoded, as curl's -d.
 func TestJSONAndDataContentTypes(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	bodyFile := writeTestFile(t, dir, "body.json", `{"from":"file"}`)
 	type echo struct {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // With bodies kept in memory (text, base64) the run sets a soft memory
@@ -14,7 +15,7 @@ import (
 // a body policy that keeps nothing sets none, and GOMEMLIMIT wins.
 func TestKeptBodiesSetMemoryLimit(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	for _, tc := range []struct {
 		args []string
 		want int64

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gogather/gather/input"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // blankLined are CSV and JSONL inputs with blank lines (empty, white
@@ -57,7 +58,7 @@ func TestCSVJSONLBlankLinesSkipped(t *testing.T) {
 // A trailing blank line is no failure: exit 0; and a job run twice over
 // such an input fetches nothing the second time.
 func TestFetchTrailingBlankLineExitsZero(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	for i, in := range blankLined {
 		text := strings.ReplaceAll(in.text, "http://a", srv.URL()+"/b")

@@ -10,6 +10,7 @@ import (
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // A stray quote that ends a CSV input early: its record is bad_input
@@ -47,7 +48,7 @@ func TestCSVStrayQuoteEndsInputEarly(t *testing.T) {
 // The summary of a run whose CSV input was ended by a stray quote says so
 // and where.
 func TestCSVStrayQuoteSummarySaysTheInputEndedEarly(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	in := "url,name\n" + srv.URL() + "/1,x\n" + srv.URL() + "/2,\"oops\n" + srv.URL() + "/3,y\n"
 	file := writeTestFile(t, t.TempDir(), "in.csv", in)
 	res := gather(t, "", "fetch", file)

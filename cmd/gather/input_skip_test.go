@@ -12,6 +12,7 @@ import (
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // commentedList is a plain list with a byte order mark, blank lines and
@@ -58,7 +59,7 @@ func TestPlainListSkipsBlankAndCommentLines(t *testing.T) {
 
 // A commented list is not a failure: exit 0, one record per URL.
 func TestFetchCommentedListExitsZero(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	list := strings.ReplaceAll(commentedList, "http://a", srv.URL())
 	file := filepath.Join(t.TempDir(), "urls.txt")
 	if err := os.WriteFile(file, []byte(list), 0o644); err != nil {
@@ -81,7 +82,7 @@ func TestFetchCommentedListExitsZero(t *testing.T) {
 // With a job, skipped lines are stored as nothing, do not hold back the
 // job's end, and a second run fetches nothing again.
 func TestJobCommentedList(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	list := "# head\n" + srv.URL() + "/s/1\n\n# mid\n" + srv.URL() + "/s/2\n# tail\n\n"
 	file := writeTestFile(t, dir, "urls.txt", list)
@@ -162,7 +163,7 @@ func FuzzPlainListResume(f *testing.F) {
 // number. It needs job.Input.Pass (lines that are no record) and
 // fetch.go passing it to requestsContext.
 func TestJobTrailingCommentsCheckpoint(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	// Lines of 16 bytes, so that the hash lag (a multiple of 16) ends on
 	// a line's end, where the job takes a checkpoint.

@@ -15,6 +15,7 @@ import (
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/template"
 )
 
@@ -76,7 +77,7 @@ func TestRequestsTemplateTimeLimit(t *testing.T) {
 // ends the run, as interrupted (it once ran on for ever), and the record
 // being filled is not written as a bad_input it is not.
 func TestFetchCtrlCStopsTemplate(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	cmd := exec.Command(binary, "fetch", "-q", "--input-format", "jsonl",
 		"--url", srv.URL()+"/${{ if .slow then ([repeat(1)] | length) else .p end }}")
 	stdin, _ := cmd.StdinPipe()

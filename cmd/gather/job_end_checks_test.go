@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/job"
 )
 
@@ -16,7 +17,7 @@ import (
 // (1.5-3 s per million results). With or without -q, a run's only check
 // is the one of Open; -o still holds every result.
 func TestJobRunEndsWithoutWholeFileChecks(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/s/", 20, ""))
 	jobFile := filepath.Join(dir, "crawl.db")

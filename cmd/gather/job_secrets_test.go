@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	_ "modernc.org/sqlite"
 )
 
@@ -42,7 +43,7 @@ func jobText(t *testing.T, path string) string {
 // release) still resumes with the same values, and is then rewritten
 // hashed.
 func TestJobKeepsNoSecrets(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/s/", 20, ""))
 	jobFile := filepath.Join(dir, "crawl.db")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/job"
 	_ "modernc.org/sqlite"
 )
@@ -82,7 +83,7 @@ func storedLines(t *testing.T, path string) map[int]string {
 // right one, and that no input whose result was stored was requested again
 // by a later run.
 func interruptedJob(t *testing.T, n, times int, sig syscall.Signal) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	file, paths := jobInput(t, srv, n)
 	jobFile := filepath.Join(t.TempDir(), "crawl.db")
 	type snapshot struct {
@@ -176,7 +177,7 @@ func TestJobSurvivesSIGINT(t *testing.T) {
 // A job refuses what would corrupt it or mix results: a file that is not
 // a job (left untouched), other settings, another input, a second process.
 func TestJobRefusals(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	lines := urlLines(srv, "/r/", 200, "")
 	urls := writeTestFile(t, dir, "urls.txt", lines)
@@ -244,7 +245,7 @@ func TestJobFullDisk(t *testing.T) {
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit (util-linux) is not installed; .ci/run installs it")
 	}
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	const n = 20000
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/f/", n, "size=100"))
@@ -274,7 +275,7 @@ func TestJobFullDisk(t *testing.T) {
 // --retry-failed runs the failures again (here by status), the successes
 // not, and the job keeps the earlier results in its history.
 func TestJobRetryFailed(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := filepath.Join(dir, "urls.txt")
 	var b strings.Builder
@@ -335,7 +336,7 @@ func TestJobRetryFailed(t *testing.T) {
 
 // A damaged job file is a clear error, not a crash, and is not written to.
 func TestJobCorruptedFile(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/c/", 2000, ""))
 	jobFile := filepath.Join(dir, "crawl.db")
@@ -366,7 +367,7 @@ func TestJobCorruptedFile(t *testing.T) {
 // second stops them at once. Nothing cancelled is stored, and the next run
 // fetches those inputs.
 func TestJobSecondCtrlCStopsAtOnce(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/quick/", 100, "")+urlLines(srv, "/slow/", 8, "latency=1h"))
 	jobFile := filepath.Join(dir, "crawl.db")
@@ -445,7 +446,7 @@ func requestsUnder(srv *upstream.Server, prefix string) int {
 // with the job's totals, not a summary of nothing ("0 records ... p50
 // 0.0", an empty "status:" line, "skipped 0 stored before").
 func TestFinishedJobRerunSaysSo(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/ok/", 8, "")+urlLines(srv, "/gone/", 2, "status=404"))
 	jobFile := filepath.Join(dir, "crawl.db")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	_ "modernc.org/sqlite"
 )
 
@@ -66,7 +67,7 @@ func allTables(t *testing.T, path string) string {
 // that kept them in clear (an earlier release) still resumes with the
 // same values, and is then rewritten hashed.
 func TestJobKeepsNoURLSecrets(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	var in strings.Builder
 	for i := range 10 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"go.uber.org/goleak"
 )
 
@@ -87,18 +88,8 @@ func parseRecords(t *testing.T, out []byte) []fetch.Record {
 	return recs
 }
 
-func startUpstream(t *testing.T, cfg upstream.Config) *upstream.Server {
-	t.Helper()
-	srv, err := upstream.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
-
 func TestFetchFileWithBadLines(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	lines := []string{srv.URL() + "/a", "", "not a url", "# comment", srv.URL() + "/b?status=404", srv.URL() + "/c"}
 	file := filepath.Join(t.TempDir(), "urls.txt")
 	os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
@@ -131,7 +122,7 @@ func TestFetchFileWithBadLines(t *testing.T) {
 }
 
 func TestFetchStdinAllOK(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	var in strings.Builder
 	for i := range 200 {
 		fmt.Fprintf(&in, "%s/item/%d\n", srv.URL(), i)
@@ -182,7 +173,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestSIGINTLeavesCompleteRecords(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	// 100 quick inputs, then inputs that hang until cancelled: once the
 	// server has received 32 of those, they hold all 32 slots.
 	var in strings.Builder
@@ -314,7 +305,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestCSVInputWithTemplatesAndKeep(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	file := filepath.Join(dir, "users.csv")
 	csvText := "id,name,token\n" +
@@ -364,7 +355,7 @@ func TestCSVInputWithTemplatesAndKeep(t *testing.T) {
 }
 
 func TestJSONLInputErrorsAndCSVOutput(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	file := filepath.Join(t.TempDir(), "in.jsonl")
 	os.WriteFile(file, []byte(`{"path": "a"}`+"\n"+`{"path": "b",}`+"\n"+`{"nopath": 1}`+"\n"+`{"path": "c"}`+"\n"), 0o644)
 	out := filepath.Join(t.TempDir(), "out.csv")
@@ -400,9 +391,9 @@ func TestTemplateSyntaxErrorIsUsageError(t *testing.T) {
 	}
 }
 
-func TestReviewFixesCLI(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "keep.jsonl")
+// A usage error leaves an existing -o file as it was.
+func TestUsageErrorKeepsOutputFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "keep.jsonl")
 	os.WriteFile(out, []byte("precious\n"), 0o644)
 	if res := gather(t, "", "fetch", "--format", "xml", "-o", out); res.code != exitUsage {
 		t.Fatalf("--format xml: exit %d", res.code)
@@ -410,13 +401,26 @@ func TestReviewFixesCLI(t *testing.T) {
 	if b, _ := os.ReadFile(out); string(b) != "precious\n" {
 		t.Fatalf("a usage error truncated the output file: %q", b)
 	}
-	if res := gather(t, "", "fetch", "-o", filepath.Join(dir, "no", "such", "dir", "x")); res.code != exitRuntime {
+}
+
+// Without --job, an -o in a directory that does not exist is a runtime
+// error (exit 3).
+func TestOutputInMissingDirIsRuntimeError(t *testing.T) {
+	if res := gather(t, "", "fetch", "-o", filepath.Join(t.TempDir(), "no", "such", "dir", "x")); res.code != exitRuntime {
 		t.Fatalf("unwritable -o: exit %d, want %d", res.code, exitRuntime)
 	}
+}
+
+// A negative --body-head is a usage error.
+func TestNegativeBodyHeadIsUsageError(t *testing.T) {
 	if res := gather(t, "", "fetch", "--body", "head", "--body-head", "-1"); res.code != exitUsage {
 		t.Fatalf("--body-head -1: exit %d", res.code)
 	}
-	srv := startUpstream(t, upstream.Config{})
+}
+
+// A constant and a templated header of one name are both sent.
+func TestConstantAndTemplatedHeaderOfOneName(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{})
 	res := gather(t, `{"y":"b"}`+"\n", "fetch", "--input-format", "jsonl", "--url", srv.URL()+"/e?echo=1",
 		"-H", "X-T: a", "-H", "X-T: ${{ .y }}", "--body", "text")
 	if len(res.records) != 1 || !strings.Contains(string(res.records[0].Body), `"X-T":["a","b"]`) {
@@ -425,7 +429,7 @@ func TestReviewFixesCLI(t *testing.T) {
 }
 
 func TestSIGINTWithIdleStdin(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	cmd := exec.Command(binary, "fetch", "-q")
 	stdin, _ := cmd.StdinPipe()
 	var stdout bytes.Buffer

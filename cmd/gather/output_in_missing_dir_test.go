@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // With --job (where -o is written only at the end), -o in a directory
 // that does not exist is a usage error before any request; without a job
 // -o cannot be created, exit 3, also before any request.
 func TestOutputInMissingDirectoryIsUsageError(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	in := writeTestFile(t, dir, "in.txt", urlLines(srv, "/s/", 3, ""))
 	nodir := filepath.Join(dir, "nodir")

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // -o or --stats that reaches a new job file through a symbolic link to
 // its directory is the job file: a usage error before any request, and
 // the job file, once made, is never overwritten by the output.
 func TestOutputReachingANewJobThroughALinkedDirIsRefused(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	in := writeTestFile(t, dir, "in.txt", urlLines(srv, "/s/", 3, ""))
 	d := filepath.Join(dir, "d")

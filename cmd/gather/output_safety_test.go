@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/job"
 )
 
@@ -24,7 +25,7 @@ import (
 // output is a usage error before anything is opened for writing: the
 // files are left exactly as they were.
 func TestOutputNamingAnInputIsRefused(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	in := writeTestFile(t, dir, "in.txt", urlLines(srv, "/s/", 3, ""))
 	link := filepath.Join(dir, "link.txt")
@@ -102,7 +103,7 @@ func checkOutput(t *testing.T, path string) []int {
 // moments (the output is then whole, as the previous run left it), Ctrl-C
 // and plain reruns.
 func TestJobOutputExactlyOnceAcrossKills(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	const n = 3000
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/x/", n, "latency=5ms&jitter=10ms"))
@@ -160,7 +161,7 @@ func TestFullDiskOutputEndsOnAWholeRecord(t *testing.T) {
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit (util-linux) is not installed; .ci/run installs it")
 	}
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/d/", 2000, "size=700"))
 	for _, format := range []string{"jsonl", "csv"} {
@@ -200,7 +201,7 @@ func TestFullDiskOutputEndsOnAWholeRecord(t *testing.T) {
 // Ctrl-C: no new requests, what finished is stored in the job, the run is
 // marked, exit 3 with one line; never a silent death by SIGPIPE.
 func TestClosedOutputStopsTheRun(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	const n = 3000
 	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/p/", n, "latency=20ms"))

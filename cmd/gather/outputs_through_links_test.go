@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // report --html and --json, export -o and fetch --job -o given a symbolic
 // link write the file it points to: the link stays a link.
 func TestOutputsThroughALinkWriteItsTarget(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	in := writeTestFile(t, dir, "in.txt", urlLines(srv, "/s/", 2, ""))
 	jobFile := filepath.Join(dir, "j.db")

@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // gather fetch - < file: standard input is a regular file, so its lines
 // are counted for the display (from where its offset stands, as the run
 // reads it), and the count is over when the run returns.
 func TestProgressCountsStdinRegularFile(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	const n = 50
 	file := writeTestFile(t, t.TempDir(), "in.txt", urlLines(srv, "/s/", n, ""))
 	for _, skip := range []int{0, 1} {

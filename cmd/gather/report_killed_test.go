@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // A run killed with -9 is shown by gather report as killed at once, not
 // as running since its start until another fetch opens the job; a run in
 // progress is shown as running.
 func TestReportShowsAKilledRunAsKilled(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	var b strings.Builder
 	for i := range 50 {

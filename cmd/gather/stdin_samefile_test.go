@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // runInFile runs the command in this process with the file at path as
@@ -32,7 +33,7 @@ func runInFile(t *testing.T, path string, args ...string) result {
 // An input read from standard input that is a regular file is protected
 // from -o and --stats as a named input is: exit 2, the file untouched.
 func TestStdinFileProtectedFromOutputs(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	st := filepath.Join(dir, "st.txt")
 	content := srv.URL() + "/a\n" + srv.URL() + "/b\n"
@@ -64,7 +65,7 @@ func TestStdinFileProtectedFromOutputs(t *testing.T) {
 
 // -o /dev/stdin names the process's own standard input: the built binary.
 func TestStdinFileProtectedFromDevStdin(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	st := filepath.Join(t.TempDir(), "st.txt")
 	content := srv.URL() + "/a\n"
 	for _, args := range [][]string{

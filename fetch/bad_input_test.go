@@ -10,69 +10,6 @@ import (
 	"time"
 )
 
-// clientToWire returns a client whose every connection goes to the wire
-// server, whatever the URL's host.
-func clientToWire(t *testing.T, cfg Config) (*Client, chan [2]string) {
-	t.Helper()
-	t.Setenv("HTTP_PROXY", "")
-	t.Setenv("http_proxy", "")
-	ln, got := wireServer(t)
-	t.Cleanup(func() { ln.Close() })
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	c.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
-	}
-	return c, got
-}
-
-// A space (and what else a browser percent-encodes) in the query or path
-// never reaches the request line raw: it is encoded as the WHATWG URL
-// standard says, and final_url shows what was requested.
-func TestWireQueryPercentEncoded(t *testing.T) {
-	c, got := clientToWire(t, Config{Retries: -1})
-	for _, tc := range []struct{ url, line, final string }{
-		{"http://h/p?q=two words", "GET /p?q=two%20words HTTP/1.1", "http://h/p?q=two%20words"},
-		{`http://h/p?a="<x>"&b='y'`, "GET /p?a=%22%3Cx%3E%22&b=%27y%27 HTTP/1.1", "http://h/p?a=%22%3Cx%3E%22&b=%27y%27"},
-		{"http://h/p?ü=ü", "GET /p?%C3%BC=%C3%BC HTTP/1.1", "http://h/p?%C3%BC=%C3%BC"},
-		{"http://h/p?x={1}|%41", "GET /p?x={1}|%41 HTTP/1.1", ""},
-		{"http://h/a b/%2F?q", "GET /a%20b/%2F?q HTTP/1.1", "http://h/a%20b/%2F?q"},
-		{"http://h/a b?q=1 HTTP/1.1\x0bX", "", ""}, // a control character: bad input
-	} {
-		rec := c.Do(context.Background(), Request{Line: 1, URL: tc.url})
-		if tc.line == "" {
-			if rec.Error == nil || rec.Error.Kind != KindBadInput || rec.Attempts != 0 {
-				t.Errorf("%q: %+v, want bad_input unsent", tc.url, rec)
-			}
-			continue
-		}
-		if rec.Error != nil {
-			t.Errorf("%q: %+v", tc.url, rec.Error)
-			continue
-		}
-		var have [2]string
-		select {
-		case have = <-got:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%q: nothing received", tc.url)
-		}
-		if have[0] != tc.line || strings.Count(have[0], " ") != 2 {
-			t.Errorf("%q: request line %q, want %q", tc.url, have[0], tc.line)
-		}
-		if rec.FinalURL != tc.final {
-			t.Errorf("%q: final_url %q, want %q", tc.url, rec.FinalURL, tc.final)
-		}
-	}
-	select {
-	case have := <-got:
-		t.Errorf("unexpected request %q", have[0])
-	default:
-	}
-}
-
 // An invalid host name is bad input: nothing is resolved, nothing sent.
 func TestInvalidHostNotResolved(t *testing.T) {
 	c, err := New(Config{Retries: -1})

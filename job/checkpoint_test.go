@@ -99,25 +99,6 @@ func TestCheckpointNeverInsideALine(t *testing.T) {
 	}
 }
 
-// A kill between Init's commit and the settings' insert (two transactions)
-// leaves a job file no run can open.
-func TestKilledWhileCreatingTheJob(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "j.db")
-	db, err := openWrite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Init(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	db.Close() // the process dies here
-	j, err := Open(context.Background(), path, testSettings, nil)
-	if err != nil {
-		t.Fatalf("the job can never be opened again: %v", err)
-	}
-	j.Close()
-}
-
 // A final line without a newline is not checkpointed past: lines appended
 // to the input later are numbered as a fresh run would number them.
 func TestAppendAfterUnterminatedLastLine(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/job"
 )
 
@@ -46,7 +47,7 @@ func waitUntil(t *testing.T, what string, d time.Duration, f func() bool) {
 // numbered every line after it one too high).
 func TestJobCtrlCMidLineKeepsLineNumbers(t *testing.T) {
 	const attempt = 0
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	const n = 1000
 	var lines []string
 	slow := fmt.Sprintf("/slow%d", attempt)
@@ -127,7 +128,7 @@ func TestJobCtrlCMidLineKeepsLineNumbers(t *testing.T) {
 // After Ctrl-C no new request should start; with --per-host, inputs read
 // ahead and waiting for their host's slot still start during --grace.
 func TestJobNoNewRequestAfterCtrlC(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
 	file := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/g/", 40, "latency=300ms"))
 	cmd := exec.Command(binary, "fetch", "-q", "--job", filepath.Join(dir, "j.db"), "-c", "8", "--per-host", "1", "--grace", "5s", file)
@@ -150,7 +151,7 @@ func TestJobNoNewRequestAfterCtrlC(t *testing.T) {
 // A CSV job (BOM, multi-line rows, blank lines, bad rows) killed at random
 // moments: each record's result under its own line, exactly once.
 func TestJobCSVKilled(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	var b strings.Builder
 	b.WriteString("\ufeffid,url,note\n")
 	line := 2
@@ -224,38 +225,6 @@ func TestJobCSVKilled(t *testing.T) {
 	t.Logf("%d wrong; %d paths requested more than once (in flight at a kill); total %s", wrong, dup, jobMeta(t, jobFile, "total"))
 }
 
-// A full disk while standard input is open but quiet: the run should stop
-// with exit 3, not wait for the next input line.
-func TestJobFullDiskIdleStdin(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
-	lines := urlLines(srv, "/f/", 1000, "size=4000&latency=200ms")
-	jobFile := filepath.Join(t.TempDir(), "crawl.db")
-	cmd := exec.Command("prlimit", "--fsize=2097152", binary, "fetch", "-q", "-c", "2000", "--body", "text", "--job", jobFile, "-")
-	stdin, _ := cmd.StdinPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stdin.Write([]byte(lines)) // and the producer goes quiet
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-		t.Logf("exit %d: %s", cmd.ProcessState.ExitCode(), stderr.String())
-	case <-time.After(20 * time.Second):
-		t.Errorf("still running 20s after the disk filled (%d requests served); stderr so far: %q", srv.Stats().Requests, stderr.String())
-		stdin.Close()
-		select {
-		case <-done:
-			t.Logf("after stdin closed: exit %d: %s", cmd.ProcessState.ExitCode(), stderr.String())
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-}
-
 // An input that ends early on its own (a CSV whose header is bad ends
 // there) is read to its end: the job is done, not interrupted, whatever
 // the file's size.
@@ -278,66 +247,10 @@ func TestJobEndsOnABadCSVHeader(t *testing.T) {
 	}
 }
 
-// tmpfs mounts a tmpfs of size bytes for the test, or skips it where
-// mounting is not allowed (not root, no CAP_SYS_ADMIN).
-func tmpfs(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	return dir
-}
-
-// A job file on a read-only file system is a clear error (exit 3), and is
-// left as it was.
-func TestJobReadOnlyFileSystem(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
-	dir := tmpfs(t, 4<<20)
-	urls := filepath.Join(t.TempDir(), "urls.txt")
-	os.WriteFile(urls, []byte(srv.URL()+"/a\n"+srv.URL()+"/b\n"), 0o644)
-	jobFile := filepath.Join(dir, "crawl.db")
-	if res := gather(t, "", "fetch", "-q", "--job", jobFile, urls); res.code != 0 {
-		t.Fatalf("first run: exit %d, %s", res.code, res.stderr)
-	}
-	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot remount read-only: %v %s", err, out)
-	}
-	before, _ := os.ReadFile(jobFile)
-	res := gather(t, "", "fetch", "-q", "--job", jobFile, urls)
-	after, _ := os.ReadFile(jobFile)
-	if res.code != exitRuntime || !strings.Contains(res.stderr, "read-only") || strings.Count(res.stderr, "\n") != 1 {
-		t.Errorf("read-only job file: exit %d, %q", res.code, res.stderr)
-	}
-	if !bytes.Equal(before, after) {
-		t.Error("the job file changed")
-	}
-	t.Logf("%s", res.stderr)
-}
-
-// A job on a file system that fills up (a 1 MiB tmpfs) stops with a clear
-// error, keeps what it stored, and is still a job file.
-func TestJobTmpfsFull(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
-	dir := tmpfs(t, 1<<20)
-	urls := writeTestFile(t, t.TempDir(), "urls.txt", urlLines(srv, "/t/", 20000, ""))
-	jobFile := filepath.Join(dir, "crawl.db")
-	res := gather(t, "", "fetch", "-q", "--job", jobFile, urls)
-	if res.code != exitRuntime || !strings.Contains(res.stderr, "full") || strings.Contains(res.stderr, "goroutine") {
-		t.Fatalf("full tmpfs: exit %d, %q", res.code, res.stderr)
-	}
-	stored := len(storedLines(t, jobFile))
-	if stored == 0 || stored >= 20000 {
-		t.Fatalf("%d results stored", stored)
-	}
-	t.Logf("%d results stored before the file system filled: %s", stored, res.stderr)
-}
-
 // Ctrl-C with a quiet standard input and nothing in flight ends the run at
 // once, not after the grace period.
 func TestJobCtrlCQuietStdin(t *testing.T) {
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	jobFile := filepath.Join(t.TempDir(), "crawl.db")
 	cmd := exec.Command(binary, "fetch", "-q", "--job", jobFile, "--grace", "30s", "-")
 	stdin, _ := cmd.StdinPipe()

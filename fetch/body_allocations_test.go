@@ -18,6 +18,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // bodyAllocs returns the bytes allocated per Do (and per AppendJSON of
@@ -70,11 +71,7 @@ func bodyAllocs(t testing.TB, srv *upstream.Server, policy fetch.BodyPolicy, siz
 // encoding), whether or not the server sent its length, and writing the
 // record copies the body once. Allocations are counted, not timed.
 func TestKeptBodyAllocations(t *testing.T) {
-	srv, err := upstream.Start(upstream.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := upstreamtest.Start(t, upstream.Config{})
 	const size = 9 << 20
 	for _, policy := range []fetch.BodyPolicy{fetch.BodyText, fetch.BodyBase64} {
 		for _, query := range []string{"", "&gzip=1"} {

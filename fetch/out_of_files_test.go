@@ -13,6 +13,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
 // nofileURL, in the environment, makes TestOutOfFilesIsLocal the child:
@@ -31,7 +32,7 @@ func TestOutOfFilesIsLocal(t *testing.T) {
 		return
 	}
 	t.Parallel()
-	srv := startUpstream(t, upstream.Config{})
+	srv := upstreamtest.Start(t, upstream.Config{})
 	cmd := exec.Command(os.Args[0], "-test.run=^TestOutOfFilesIsLocal$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), nofileURL+"="+srv.URL()+"/x?latency=100ms")
 	out, err := cmd.CombinedOutput()
