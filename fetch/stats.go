@@ -293,7 +293,11 @@ func (sum Summary) WriteText(w io.Writer) {
 			roundDuration(oneByOne), roundDuration(took), speedup(sum.SumMS/1000/sum.Seconds))
 	}
 	if sum.Skipped > 0 {
-		fmt.Fprintf(w, "%d inputs skipped (blank lines and # comments), not failures\n", sum.Skipped)
+		if sum.Skipped == 1 {
+			fmt.Fprintln(w, "1 input skipped (a blank line or a # comment), not a failure")
+		} else {
+			fmt.Fprintf(w, "%d inputs skipped (blank lines and # comments), not failures\n", sum.Skipped)
+		}
 	}
 	if sum.InputNote != "" {
 		fmt.Fprintf(w, "input: %s\n", escapeControls(sum.InputNote))

@@ -105,6 +105,12 @@ func TestSummaryOneByOneSkippedAndInputNote(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", s, text)
 		}
 	}
+	one := Summary{Skipped: 1}
+	b.Reset()
+	one.WriteText(&b)
+	if !strings.Contains(b.String(), "1 input skipped (a blank line or a # comment), not a failure") {
+		t.Errorf("one skipped input: %s", b.String())
+	}
 	var empty bytes.Buffer
 	NewStats().Summary().WriteText(&empty)
 	if strings.Contains(empty.String(), "one by one") || strings.Contains(empty.String(), "skipped") {
