@@ -173,26 +173,28 @@ func TestExecutorClose(t *testing.T) {
 		if err := e.Close(context.Background()); err != nil {
 			t.Fatalf("second Close = %v", err)
 		}
-		if err := gather.DefaultExecutor().Close(context.Background()); err == nil {
-			t.Fatal("the default executor, shared by every Offload, was closed")
-		}
 	})
+	// Outside the bubble: the default executor is made once per process.
+	if err := gather.DefaultExecutor().Close(context.Background()); err == nil {
+		t.Fatal("the default executor, shared by every Offload, was closed")
+	}
 }
 
 func TestGoOffloadFutureBelongsToTheScope(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := gather.NewExecutor(1)
 		s := gather.NewScope(context.Background())
-		release := make(chan struct{})
-		first := gather.GoOffload(s, e, func() (int, error) { <-release; return 1, nil })
+		started, release := make(chan struct{}), make(chan struct{})
+		defer close(release) // after a failure too: no goroutine left blocked
+		first := gather.GoOffload(s, e, func() (int, error) { close(started); <-release; return 1, nil })
+		<-started // first holds the executor's only slot
 		var ranSecond atomic.Bool
 		second := gather.GoOffload(s, e, func() (int, error) { ranSecond.Store(true); return 2, nil })
-		def := gather.GoOffload(s, nil, func() (string, error) { return "default", nil })
 		synctest.Wait()
 		if ranSecond.Load() {
 			t.Fatal("the second function ran while the executor's only slot was taken")
 		}
-		close(release)
+		release <- struct{}{} // first returns
 		if err := s.Wait(); err != nil {
 			t.Fatalf("Wait = %v", err)
 		}
@@ -202,13 +204,24 @@ func TestGoOffloadFutureBelongsToTheScope(t *testing.T) {
 		if v, err := second.Result(); v != 2 || err != nil {
 			t.Fatalf("second = %d, %v", v, err)
 		}
-		if v, err := def.Result(); v != "default" || err != nil {
-			t.Fatalf("on the default executor = %q, %v", v, err)
-		}
 		if err := e.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A nil executor is the default one. (Not inside a synctest bubble: the
+// default executor is made once per process, and would belong to the
+// bubble that made it.)
+func TestGoOffloadOnTheDefaultExecutor(t *testing.T) {
+	s := gather.NewScope(context.Background())
+	def := gather.GoOffload(s, nil, func() (string, error) { return "default", nil })
+	if err := s.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := def.Result(); v != "default" || err != nil {
+		t.Fatalf("on the default executor = %q, %v", v, err)
+	}
 }
 
 func TestGoOffloadCancelLeavesTheFunctionToTheExecutor(t *testing.T) {
