@@ -194,17 +194,7 @@ func (in *Input) Take(num int, end input.Pos) bool {
 			j.front.set(l)
 		}
 	}
-	in.lastEnd = max(in.lastEnd, end.Line)
-	in.lastOffset = max(in.lastOffset, end.Offset)
-	// A checkpoint is only ever at the end of a line: a record that ends
-	// elsewhere is the input's last line without its newline (lines may be
-	// appended to it), or a line cut short by an interruption.
-	if in.hash.lastNL && in.hash.n == end.Offset &&
-		(end.Offset-in.snapAt.Offset >= snapshotBytes || j.records-in.snapAt.Records >= snapshotRecords) {
-		in.snapAt = checkpoint{Line: end.Line, Offset: end.Offset, SHA256: in.hash.sum(), Records: j.records}
-		j.front.snaps = append(j.front.snaps, in.snapAt)
-	}
-	j.front.advance()
+	in.movePast(end)
 	j.mu.Unlock()
 	if stored && !again {
 		j.skipped++
@@ -347,8 +337,19 @@ func (in *Input) Pass(end input.Pos) {
 	for l := in.lastEnd + 1; l <= end.Line; l++ {
 		j.front.set(l)
 	}
+	in.movePast(end)
+}
+
+// movePast records that the input has been read to end (a record's or a
+// passed line's), taking a checkpoint when one is due, and lets the
+// frontier advance. It is called with the job's mutex held.
+func (in *Input) movePast(end input.Pos) {
+	j := in.job
 	in.lastEnd = max(in.lastEnd, end.Line)
 	in.lastOffset = max(in.lastOffset, end.Offset)
+	// A checkpoint is only ever at the end of a line: a record that ends
+	// elsewhere is the input's last line without its newline (lines may be
+	// appended to it), or a line cut short by an interruption.
 	if in.hash.lastNL && in.hash.n == end.Offset &&
 		(end.Offset-in.snapAt.Offset >= snapshotBytes || j.records-in.snapAt.Records >= snapshotRecords) {
 		in.snapAt = checkpoint{Line: end.Line, Offset: end.Offset, SHA256: in.hash.sum(), Records: j.records}
