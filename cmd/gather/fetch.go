@@ -324,17 +324,9 @@ func (f *fetchFlags) outputs() []samefile.Named {
 // directory does not exist (found otherwise only after the whole run).
 func (f *fetchFlags) checkOutputs() error {
 	outs := f.outputs()
-	if err := samefile.Check(outs, f.reads); err != nil {
-		return usageError("%v", err)
-	}
-	// Files that do not exist yet (a new job) are compared by name, and
-	// the outputs with each other.
-	for i, o := range outs {
-		others := append(slices.Clone(f.reads), outs[:i]...)
-		for _, r := range others {
-			if r.Path != "" && r.Path != "-" && samePath(o.Path, r.Path) {
-				return usageError("%v", &samefile.Error{Output: o, Input: r})
-			}
+	for i := range outs { // against what the run reads, and each other
+		if err := samefile.Check(outs[i:i+1], append(slices.Clone(f.reads), outs[:i]...)); err != nil {
+			return usageError("%v", err)
 		}
 	}
 	if f.job != "" {
@@ -649,29 +641,6 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 	}
 	return sum.exit()
-}
-
-// samePath reports whether two paths name the same file by their names,
-// made absolute and cleaned, their directories' links followed (L/new.db
-// is d/new.db when L links to d).
-func samePath(a, b string) bool {
-	a, aerr := resolvedPath(a)
-	b, berr := resolvedPath(b)
-	return aerr == nil && berr == nil && a == b
-}
-
-// resolvedPath is path made absolute, with its directory's links
-// followed when the directory exists.
-func resolvedPath(path string) (string, error) {
-	path, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	dir, base := filepath.Split(path)
-	if d, err := filepath.EvalSymlinks(dir); err == nil {
-		return filepath.Join(d, base), nil
-	}
-	return path, nil
 }
 
 // isRegularOrNew reports whether path is a regular file (after links) or

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // Named is a path with the name a user knows it by, such as the flag that
@@ -25,27 +26,58 @@ type Named struct {
 }
 
 // Check returns an error naming both paths when an output is the same
-// file as one of the inputs (by its Info when it has one). Outputs or inputs that do not exist yet, and
-// empty paths or "-" (standard streams), are never the same as anything.
-// An output that cannot be examined for another reason (permission) is
-// not reported here: opening it will say why.
+// file as one of the inputs: by identity (an input's Info when it has one)
+// when both exist, and by name otherwise (made absolute, the directory's
+// links followed: L/new.db is d/new.db when L links to d), so that a file
+// the run creates later (a new job) is covered too. Empty paths and "-"
+// (standard streams) are never the same as anything. An output that
+// cannot be examined for another reason (permission) is not reported
+// here: opening it will say why.
 func Check(outputs, inputs []Named) error {
 	for _, out := range outputs {
-		oi, ok := stat(out.Path)
-		if !ok {
+		if out.Path == "" || out.Path == "-" {
 			continue
 		}
+		oi, oExists := stat(out.Path)
 		for _, in := range inputs {
-			ii, ok := in.Info, in.Info != nil
-			if !ok {
-				ii, ok = stat(in.Path)
+			ii, iExists := in.Info, in.Info != nil
+			if !iExists {
+				ii, iExists = stat(in.Path)
 			}
-			if ok && os.SameFile(oi, ii) {
+			same := false
+			switch {
+			case oExists && iExists:
+				same = os.SameFile(oi, ii)
+			case in.Path != "" && in.Path != "-":
+				same = sameName(out.Path, in.Path)
+			}
+			if same {
 				return &Error{Output: out, Input: in}
 			}
 		}
 	}
 	return nil
+}
+
+// sameName reports whether two paths name the same file by their names.
+func sameName(a, b string) bool {
+	a, aerr := resolved(a)
+	b, berr := resolved(b)
+	return aerr == nil && berr == nil && a == b
+}
+
+// resolved is path made absolute, with its directory's links followed
+// when the directory exists.
+func resolved(path string) (string, error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	dir, base := filepath.Split(path)
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		return filepath.Join(d, base), nil
+	}
+	return path, nil
 }
 
 // Error says that an output would overwrite an input.

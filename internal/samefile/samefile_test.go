@@ -42,3 +42,26 @@ func TestCheckFindsTheSameFileUnderEveryName(t *testing.T) {
 		}
 	}
 }
+
+// A file that does not exist yet (a job the run will create) is compared
+// by name, its directory's links followed.
+func TestCheckComparesNewFilesByName(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "d")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "L")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	job := []samefile.Named{{Name: "--job", Path: filepath.Join(real, "new.db")}}
+	for _, out := range []string{filepath.Join(real, "new.db"), filepath.Join(link, "new.db"), filepath.Join(real, ".", "new.db")} {
+		if err := samefile.Check([]samefile.Named{{Name: "-o", Path: out}}, job); err == nil {
+			t.Errorf("-o %s is not found to be the new job %s", out, job[0].Path)
+		}
+	}
+	if err := samefile.Check([]samefile.Named{{Name: "-o", Path: filepath.Join(real, "other.db")}}, job); err != nil {
+		t.Errorf("another new file: %v", err)
+	}
+}
