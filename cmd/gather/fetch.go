@@ -212,8 +212,8 @@ func (f *fetchFlags) checkFlags() error {
 			return usageError("%s %v: below one request a day (%.6f/s), the run would never end (0: unlimited)", r.name, r.v, minRate)
 		}
 	}
-	if c.Retries < 0 {
-		return usageError("--retries must not be negative (0: no retry), got %d", c.Retries)
+	if c.Retries < 0 || c.Retries > maxRetries {
+		return usageError("--retries must be 0 (no retry) to %d, got %d: past that an input that keeps failing would hold the run for hours (use --deadline to bound an input)", maxRetries, c.Retries)
 	}
 	if c.MaxRedirects < -1 {
 		return usageError("--max-redirects must be -1 (none) or more, got %d", c.MaxRedirects)
@@ -304,6 +304,10 @@ func (f *fetchFlags) buildConfig() error {
 	}
 	return nil
 }
+
+// maxRetries bounds --retries: with back-off capped at its maximum, 100
+// retries already keep a failing input for tens of minutes.
+const maxRetries = 100
 
 // outputs names the files the run writes: -o (unless standard output)
 // and --stats.

@@ -31,6 +31,7 @@ func TestBadFlagValuesAreUsageErrors(t *testing.T) {
 		{"--deadline", "-1s"},
 		{"--job", filepath.Join(dir, "g.db"), "--grace", "-1s"},
 		{"--retries", "-1"},
+		{"--retries", "1000000000"},
 		{"--max-redirects", "-2"},
 		{"--rate", "NaN"},
 		{"--rate", "Inf"},
