@@ -15,16 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 
-	"github.com/gogather/gather/internal/human"
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/spf13/cobra"
 )
@@ -72,37 +69,6 @@ func main() {
 // about 5% of the CPU per request (bench/fetch, scenario 1).
 const gcPercent = 200
 
-// keptBodiesMemoryLimit returns the soft memory limit for a run of cmd
-// when GOMEMLIMIT is not set: with bodies kept in memory (gather fetch
-// --body text or base64), 2 x --concurrency x --max-body, at least
-// minKeptBodiesLimit; else none (math.MaxInt64). A kept body is held
-// about twice while its record is made and written, and the heap grows to
-// 3x its live size between collections (gcPercent): without a limit RSS
-// reached 4.3x the bodies in flight; with it the collector runs when the
-// bodies of the requests in flight would reach it, cheaply (bodies hold no
-// pointers). Measured in the README's --body row.
-func keptBodiesMemoryLimit(cmd *cobra.Command) int64 {
-	fl := cmd.Flags()
-	body, conc, maxBody := fl.Lookup("body"), fl.Lookup("concurrency"), fl.Lookup("max-body")
-	if cmd.Name() != "fetch" || body == nil || conc == nil || maxBody == nil {
-		return math.MaxInt64
-	}
-	if p := body.Value.String(); p != "text" && p != "base64" {
-		return math.MaxInt64
-	}
-	c, err1 := strconv.ParseInt(conc.Value.String(), 10, 64)
-	mb, err2 := human.ParseSize(maxBody.Value.String())
-	if err1 != nil || err2 != nil || c < 1 || mb < 1 || mb > math.MaxInt64/2/c {
-		return math.MaxInt64 // bad flags are refused later
-	}
-	return max(2*c*mb, minKeptBodiesLimit)
-}
-
-// minKeptBodiesLimit is the least memory limit set for kept bodies: below
-// it gather's own heap (input, templates, buffers) would keep the
-// collector running.
-const minKeptBodiesLimit = 64 << 20
-
 // sigpipe receives SIGPIPE, so that a write to a closed pipe returns EPIPE
 // (a closed output, which stops the run like Ctrl-C) instead of killing
 // the process silently; nothing reads it.
@@ -133,9 +99,6 @@ func run(args []string) int {
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	var profile *os.File
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		if os.Getenv("GOMEMLIMIT") == "" {
-			debug.SetMemoryLimit(keptBodiesMemoryLimit(cmd))
-		}
 		if cpuProfile == "" {
 			return nil
 		}
