@@ -11,31 +11,6 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// jobText returns the job's meta and runs tables as text, to look for
-// secrets in.
-func jobText(t *testing.T, path string) string {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var b strings.Builder
-	for _, q := range []string{"SELECT key || '=' || value FROM meta", "SELECT settings FROM runs"} {
-		rows, err := db.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			b.WriteString(s + "\n")
-		}
-		rows.Close()
-	}
-	return b.String()
-}
-
 // Sensitive header values (Authorization, Cookie, any name with auth,
 // token, key, secret, pass, session, cookie or credential) are kept in the job as keyed hashes, never in
 // clear, and a settings mismatch says which header differs without
@@ -58,7 +33,7 @@ func TestJobKeepsNoSecrets(t *testing.T) {
 	if res := run(secrets[0]); res.code != 0 {
 		t.Fatalf("first run: exit %d: %s", res.code, res.stderr)
 	}
-	text := jobText(t, jobFile)
+	text := jobTablesText(t, jobFile)
 	for _, s := range append(secrets[:3:3], secrets[4:]...) {
 		if strings.Contains(text, s) {
 			t.Errorf("the job keeps %q in clear:\n%s", s, text)
@@ -98,13 +73,13 @@ func TestJobKeepsNoSecrets(t *testing.T) {
 	db.Exec("DELETE FROM results WHERE line > 10")
 	db.Exec("DELETE FROM meta WHERE key IN ('checkpoint', 'total')")
 	db.Close()
-	if !strings.Contains(jobText(t, jobFile), secrets[0]) {
+	if !strings.Contains(jobTablesText(t, jobFile), secrets[0]) {
 		t.Fatal("the test did not make a job with the values in clear")
 	}
 	if res := run(secrets[0]); res.code != 0 {
 		t.Fatalf("resuming a job with the values in clear: exit %d: %s", res.code, res.stderr)
 	}
-	text = jobText(t, jobFile)
+	text = jobTablesText(t, jobFile)
 	for _, s := range append(secrets[:3:3], secrets[4:]...) {
 		if strings.Contains(text, s) {
 			t.Errorf("after a run, the job still keeps %q in clear", s)

@@ -12,8 +12,9 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// allTables returns every row of every table but results and history of the job file as text.
-func allTables(t *testing.T, path string) string {
+// jobTablesText returns every row of every table of the job file but
+// results and history as text, to look for secrets in.
+func jobTablesText(t *testing.T, path string) string {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
@@ -85,7 +86,7 @@ func TestJobKeepsNoURLSecrets(t *testing.T) {
 	if res := run(secrets[0], secrets[2], secrets[4]); res.code != 0 {
 		t.Fatalf("first run: exit %d: %s", res.code, res.stderr)
 	}
-	text := allTables(t, jobFile)
+	text := jobTablesText(t, jobFile)
 	for _, s := range secrets {
 		if strings.Contains(text, s) {
 			t.Errorf("the job keeps %q in clear:\n%s", s, text)
@@ -146,13 +147,13 @@ func TestJobKeepsNoURLSecrets(t *testing.T) {
 	db.Exec("DELETE FROM results WHERE line > 5")
 	db.Exec("DELETE FROM meta WHERE key IN ('checkpoint', 'total')")
 	db.Close()
-	if !strings.Contains(allTables(t, jobFile), secrets[0]) {
+	if !strings.Contains(jobTablesText(t, jobFile), secrets[0]) {
 		t.Fatal("the test did not make a job with the values in clear")
 	}
 	if res := run(secrets[0], secrets[2], secrets[4]); res.code != 0 {
 		t.Fatalf("resuming a job with the values in clear: exit %d: %s", res.code, res.stderr)
 	}
-	text = allTables(t, jobFile)
+	text = jobTablesText(t, jobFile)
 	for _, s := range secrets {
 		if strings.Contains(text, s) {
 			t.Errorf("after a run, the job still keeps %q in clear", s)
