@@ -34,7 +34,7 @@ func TestStatusClass(t *testing.T) {
 		if s > 0 {
 			want = fmt.Sprintf("%dxx", s/100)
 		}
-		if got := statusClass(s); got != want {
+		if got := StatusClass(s); got != want {
 			t.Errorf("%d: %q, want %q", s, got, want)
 		}
 	}

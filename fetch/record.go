@@ -92,12 +92,32 @@ const (
 	KindOther          Kind = "other"           // anything else; the message says what
 )
 
-// Kinds lists every Kind a Record can carry.
-var Kinds = []Kind{
+// Kinds returns every Kind a Record can carry, in a new slice the caller
+// may change.
+func Kinds() []Kind { return slices.Clone(kinds[:]) }
+
+// kinds lists every Kind a Record can carry.
+var kinds = [...]Kind{
 	KindBadInput, KindDNS, KindConnect, KindTLS, KindTimeoutConnect, KindTimeoutTLS,
 	KindTimeoutHeaders, KindTimeoutTotal, KindDeadline, KindReset, KindTooLarge,
 	KindBadResponse, KindRedirectLoop, KindHTTPStatus, KindCanceled, KindCircuitOpen, KindOther,
 }
 
 // KnownKind reports whether k is one of Kinds.
-func KnownKind(k Kind) bool { return slices.Contains(Kinds, k) }
+func KnownKind(k Kind) bool { return slices.Contains(kinds[:], k) }
+
+// statusClasses are the classes of the statuses 100 to 999.
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}
+
+// StatusClass returns a status's class, "2xx" for 200 to 299, or "none"
+// for 0 (no response): the one definition the summary, the report and
+// filters use.
+func StatusClass(status int) string {
+	switch {
+	case status <= 0:
+		return "none"
+	case status >= 100 && status < 1000:
+		return statusClasses[status/100-1]
+	}
+	return fmt.Sprintf("%dxx", status/100)
+}

@@ -77,7 +77,7 @@ func (s *Stats) Add(r Record) {
 		s.Failed++
 		s.Kinds[r.Error.Kind]++
 	}
-	s.Statuses[statusClass(r.Status)]++
+	s.Statuses[StatusClass(r.Status)]++
 	if r.Attempts > 1 {
 		s.Retries += int64(r.Attempts - 1)
 	}
@@ -103,21 +103,6 @@ func (s *Stats) Add(r Record) {
 			h.failed++
 		}
 	}
-}
-
-// statusClasses are the classes of the statuses 100 to 999.
-var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}
-
-// statusClass returns a status's class, "2xx" for 200 to 299, or "none"
-// for 0.
-func statusClass(status int) string {
-	switch {
-	case status <= 0:
-		return "none"
-	case status >= 100 && status < 1000:
-		return statusClasses[status/100-1]
-	}
-	return fmt.Sprintf("%dxx", status/100)
 }
 
 // HostOf returns the host[:port] of an http or https URL as written, without

@@ -46,7 +46,7 @@ func ParseFilter(s string) (*Filter, error) {
 
 func kindNames() []string {
 	var names []string
-	for _, k := range fetch.Kinds {
+	for _, k := range fetch.Kinds() {
 		names = append(names, string(k))
 	}
 	return names

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -238,14 +239,22 @@ func (j *jsonl) WriteJSON(line int, record []byte) error {
 
 func (j *jsonl) Flush() error { return j.s.flush() }
 
-// Fields lists the CSV columns a record offers, in their default order.
-var Fields = []string{
+// Fields returns the CSV columns a record offers, in their default order,
+// in a new slice the caller may change.
+func Fields() []string { return slices.Clone(recordFields[:]) }
+
+// DefaultCSVFields returns the columns written when none are chosen, in a
+// new slice the caller may change.
+func DefaultCSVFields() []string { return slices.Clone(defaultCSVFields[:]) }
+
+// recordFields lists the CSV columns a record offers, in their default order.
+var recordFields = [...]string{
 	"line", "url", "method", "status", "error_kind", "error", "attempts", "ms",
 	"bytes", "sha256", "final_url", "content_type", "body", "body_file", "truncated",
 }
 
-// DefaultCSVFields are the columns written when none are chosen.
-var DefaultCSVFields = []string{"line", "url", "status", "error_kind", "error", "attempts", "ms", "bytes", "sha256"}
+// defaultCSVFields are the columns written when none are chosen.
+var defaultCSVFields = [...]string{"line", "url", "status", "error_kind", "error", "attempts", "ms", "bytes", "sha256"}
 
 // InputPrefix starts a CSV column of an input field kept in the record
 // (gather fetch --keep): input.NAME is the record's Input[NAME], a string
@@ -265,15 +274,16 @@ func InputFields(names []string) []string {
 
 // CSV returns a writer of a header row and one row per record with the
 // given fields (DefaultCSVFields when none; Fields, and input.NAME for a
-// kept input field, InputPrefix), or an error naming an unknown field. The header row is written with the first record, or by Flush
+// kept input field, InputPrefix), or an error naming an unknown field.
+// The header row is written with the first record, or by Flush
 // when there is none: an output without records is the header alone.
 func CSV(w io.Writer, fields []string) (Writer, error) {
 	if len(fields) == 0 {
-		fields = DefaultCSVFields
+		fields = defaultCSVFields[:]
 	}
 	for _, f := range fields {
 		if value(fetch.Record{}, f) == nil {
-			return nil, fmt.Errorf("unknown CSV field %q (known: %s, and %sNAME for an input field kept with --keep NAME)", f, strings.Join(Fields, ", "), InputPrefix)
+			return nil, fmt.Errorf("unknown CSV field %q (known: %s, and %sNAME for an input field kept with --keep NAME)", f, strings.Join(recordFields[:], ", "), InputPrefix)
 		}
 	}
 	c := &csvWriter{s: newSink(w), fields: fields}

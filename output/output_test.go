@@ -56,7 +56,7 @@ func TestCSVUnknownField(t *testing.T) {
 	if _, err := CSV(&bytes.Buffer{}, []string{"url", "colour"}); err == nil || !strings.Contains(err.Error(), `"colour"`) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, f := range Fields {
+	for _, f := range Fields() {
 		if _, err := CSV(&bytes.Buffer{}, []string{f}); err != nil {
 			t.Fatalf("listed field %q refused: %v", f, err)
 		}

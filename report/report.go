@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/redact"
 )
 
@@ -382,7 +383,7 @@ func (r *Report) loadGroups(ctx context.Context, q querier) error {
 	classes := map[string]int64{}
 	for status, n := range statuses {
 		r.StatusCodes = append(r.StatusCodes, Count{strconv.FormatInt(status, 10), n})
-		classes[StatusClass(status)] += n
+		classes[fetch.StatusClass(int(status))] += n
 	}
 	slices.SortFunc(r.StatusCodes, func(a, b Count) int {
 		x, _ := strconv.Atoi(a.Key)
@@ -395,15 +396,6 @@ func (r *Report) loadGroups(ctx context.Context, q querier) error {
 	// "1xx" < ... < "9xx" < "none"
 	slices.SortFunc(r.StatusClasses, func(a, b Count) int { return strings.Compare(a.Key, b.Key) })
 	return nil
-}
-
-// StatusClass returns a status's class as gather fetch's summary names
-// it: "2xx" for 200 to 299, "none" for 0 (no response).
-func StatusClass(status int64) string {
-	if status <= 0 {
-		return "none"
-	}
-	return strconv.FormatInt(status/100, 10) + "xx"
 }
 
 func (r *Report) loadErrorKinds(ctx context.Context, q querier) error {

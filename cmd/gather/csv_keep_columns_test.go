@@ -36,11 +36,11 @@ func TestCSVOutputHasKeptInputColumns(t *testing.T) {
 		return rows
 	}
 	rows := read("--keep", "id,name,tags,missing")
-	wantHeader := append(slices.Clone(output.DefaultCSVFields), "input.id", "input.name", "input.tags", "input.missing")
+	wantHeader := append(output.DefaultCSVFields(), "input.id", "input.name", "input.tags", "input.missing")
 	if len(rows) != 3 || !slices.Equal(rows[0], wantHeader) {
 		t.Fatalf("rows %q, want the header %q and 2 rows", rows, wantHeader)
 	}
-	n := len(output.DefaultCSVFields)
+	n := len(output.DefaultCSVFields())
 	if got := rows[1][n:]; !slices.Equal(got, []string{"12345678901234567890", `Ada, "C"`, `{"a":[1,true]}`, ""}) {
 		t.Errorf("line 1's kept columns %q", got)
 	}

@@ -50,7 +50,7 @@ the results of some statuses: codes and classes, as in --status 404,429,5xx
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "-", "write to this file instead of standard output")
 	fl.StringVar(&f.format, "format", "jsonl", "jsonl or csv")
-	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields, ",")+"; known: "+strings.Join(output.Fields, ",")+", input.NAME for a field kept with --keep NAME)")
+	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields(), ",")+"; known: "+strings.Join(output.Fields(), ",")+", input.NAME for a field kept with --keep NAME)")
 	fl.StringVar(&f.order, "order", "input", "input (by line) or stored (the order results were stored in)")
 	fl.BoolVar(&f.failed, "failed", false, "only the failed results")
 	fl.StringSliceVar(&f.status, "status", nil, "only these statuses: codes or classes, comma-separated (404,5xx)")

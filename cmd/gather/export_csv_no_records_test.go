@@ -18,7 +18,7 @@ func TestExportCSVOfNoRecordIsTheHeader(t *testing.T) {
 		fields []string
 		want   string
 	}{
-		{nil, strings.Join(output.DefaultCSVFields, ",") + "\n"},
+		{nil, strings.Join(output.DefaultCSVFields(), ",") + "\n"},
 		{[]string{"--fields", "line,status"}, "line,status\n"},
 	} {
 		args := append([]string{"export", path, "--format", "csv", "--status", "302"}, c.fields...)

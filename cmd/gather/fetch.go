@@ -127,7 +127,7 @@ its line number.`,
 	fl.BoolVar(&f.cfg.Ordered, "ordered", false, "write records in input order (a bounded window)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write records to this file instead of standard output")
 	fl.StringVar(&f.format, "format", "jsonl", "record format: jsonl or csv")
-	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields, ",")+", then input.NAME for each --keep NAME; known: "+strings.Join(output.Fields, ",")+", input.NAME)")
+	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields(), ",")+", then input.NAME for each --keep NAME; known: "+strings.Join(output.Fields(), ",")+", input.NAME)")
 	fl.StringVar(&f.statsFile, "stats", "", "also write the summary as JSON to this file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on standard error")
 	fl.StringVar(&f.job, "job", "", "keep the run in this SQLite job file: run the same command again to resume it (records then go to the file, and to -o only if given)")
@@ -369,12 +369,12 @@ func (f *fetchFlags) keptColumns() error {
 	}
 	if len(f.fields) == 0 {
 		if len(f.keep) > 0 {
-			f.fields = append(slices.Clone(output.DefaultCSVFields), output.InputFields(f.keep)...)
+			f.fields = append(output.DefaultCSVFields(), output.InputFields(f.keep)...)
 		}
 		return nil
 	}
 	for _, col := range f.fields {
-		if slices.Contains(f.keep, col) && !slices.Contains(output.Fields, col) {
+		if slices.Contains(f.keep, col) && !slices.Contains(output.Fields(), col) {
 			return usageError("--fields %s: the column of the kept input field %s is %s%s", col, col, output.InputPrefix, col)
 		}
 		if name, ok := strings.CutPrefix(col, output.InputPrefix); ok && !slices.Contains(f.keep, name) {
