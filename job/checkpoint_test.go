@@ -75,7 +75,7 @@ func TestCheckpointNeverInsideALine(t *testing.T) {
 			continue
 		}
 		if l.Num == 1 {
-			j.Store(okResult(1))
+			j.StoreRecord(okResult(1))
 		}
 	}
 	// Stopping: no Ended.

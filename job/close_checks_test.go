@@ -51,7 +51,7 @@ func TestClosedJobNeedsNoWholeCheck(t *testing.T) {
 		if l.Num%10 == 0 {
 			r = fetch.Record{Line: l.Num, URL: r.URL, Method: "GET", Error: &fetch.Error{Kind: fetch.KindConnect}}
 		}
-		if err := j.Store(r); err != nil {
+		if err := j.StoreRecord(r); err != nil {
 			t.Fatal(err)
 		}
 	}

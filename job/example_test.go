@@ -46,7 +46,7 @@ func Example() {
 				break
 			}
 			fmt.Println("fetching line", l.Num)
-			j.Store(fetch.Record{Line: l.Num, URL: l.Text, Method: "GET", Status: 200, Attempts: 1})
+			j.StoreRecord(fetch.Record{Line: l.Num, URL: l.Text, Method: "GET", Status: 200, Attempts: 1})
 			done++
 		}
 		if ended {

@@ -60,7 +60,7 @@ func runLines(t *testing.T, path, file string, retry *Filter, stopAfter int, res
 			break
 		}
 		taken = append(taken, l.Num)
-		if err := j.Store(result(l.Num)); err != nil {
+		if err := j.StoreRecord(result(l.Num)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,9 +21,28 @@ const (
 	batchMax   = 4096
 )
 
+// A Result is one input's outcome as a job stores it: a neutral envelope
+// of the columns the job's queries select on, around the record's JSON,
+// the same for every kind of work (a fetch record, a flow's output).
+type Result struct {
+	Line     int     // the input's 1-based line (record) number
+	OK       bool    // the work succeeded
+	Kind     string  // the error kind when not OK; Canceled is never stored
+	Host     string  // the host the work went to ("" for none)
+	Status   int     // the final status (0 for none)
+	Attempts int     // attempts made (0 when nothing was sent)
+	MS       float64 // the time it took, in milliseconds
+	Bytes    int64   // the size of what came back
+	Record   []byte  // the record as JSON, exactly as sinks write it
+}
+
+// Canceled is the error kind of an input whose work was stopped before it
+// finished: not a result, never stored; the input runs again on resume.
+const Canceled = "canceled"
+
 // A stored result, with when it finished.
 type stored struct {
-	rec      fetch.Record
+	rec      Result
 	finished float64
 }
 
@@ -44,12 +63,29 @@ func (j *Job) Start(ctx context.Context, failed func(error)) {
 	}()
 }
 
-// Store queues a result to be stored. A record of an input that was
-// cancelled (fetch.KindCanceled) is not a result and is not stored: the
-// input runs again on resume. Store returns the writer's error once it has
-// failed (a full disk, for example); the run should then stop.
-func (j *Job) Store(rec fetch.Record) error {
-	if rec.Error != nil && rec.Error.Kind == fetch.KindCanceled {
+// StoreRecord stores a fetch record, as Store.
+//
+// Deprecated: a bridge while callers move to Store.
+func (j *Job) StoreRecord(rec fetch.Record) error {
+	text, err := rec.AppendJSON(nil)
+	if err != nil {
+		return fmt.Errorf("encoding the result of line %d: %w", rec.Line, err)
+	}
+	r := Result{Line: rec.Line, OK: rec.Error == nil, Host: fetch.HostOf(rec.URL), Status: rec.Status,
+		Attempts: rec.Attempts, MS: rec.MS, Bytes: rec.Bytes, Record: text}
+	if rec.Error != nil {
+		r.Kind = string(rec.Error.Kind)
+	}
+	return j.Store(r)
+}
+
+// Store queues a result to be stored. A result of kind Canceled (an input
+// whose work was stopped) is not stored: the input runs again on resume.
+// Store returns the writer's error once it has failed (a full disk, for
+// example); the run should then stop. The job keeps rec.Record: the caller
+// must not change it afterwards.
+func (j *Job) Store(rec Result) error {
+	if !rec.OK && rec.Kind == Canceled {
 		return nil
 	}
 	select {
@@ -227,10 +263,6 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 		args = args[:0]
 		for _, s := range batch[:n] {
 			r := s.rec
-			text, err := r.AppendJSON(nil)
-			if err != nil {
-				return fmt.Errorf("encoding the result of line %d: %w", r.Line, err)
-			}
 			if j.retry != nil || replace[r.Line] {
 				if _, err := move.ExecContext(ctx, r.Line); err != nil {
 					return fileError(j.path, err)
@@ -241,11 +273,11 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 			}
 			var kind any
 			ok := 1
-			if r.Error != nil {
-				kind, ok = string(r.Error.Kind), 0
+			if !r.OK {
+				kind, ok = r.Kind, 0
 			}
 			j.seq++
-			args = append(args, r.Line, j.seq, j.run, fetch.HostOf(r.URL), r.Status, kind, ok, r.Attempts, r.MS, r.Bytes, s.finished, string(text))
+			args = append(args, r.Line, j.seq, j.run, r.Host, r.Status, kind, ok, r.Attempts, r.MS, r.Bytes, s.finished, string(r.Record))
 		}
 		query := insertOne
 		if n == rowsPerInsert {

@@ -840,7 +840,7 @@ func fetchAll(st *stopper, client *fetch.Client, reqs iter.Seq[fetch.Request], i
 	for rec := range client.Run(ctx, counted, fetch.StopStarting(st.StopContext().Done())) {
 		stats.Add(rec)
 		if j != nil {
-			if err := j.Store(rec); err != nil {
+			if err := j.StoreRecord(rec); err != nil {
 				return fail(err)
 			}
 		}
