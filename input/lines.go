@@ -1,9 +1,10 @@
 // Package input reads gather's inputs as streams: each item is yielded as
-// soon as it is read, with its 1-based line number, and nothing is read
-// ahead of what the consumer asks for. A bad line is an item with an error,
-// never a reason to stop: the reader goes on with the next line. (The one
-// exception is a CSV input whose header is bad: without it no row can be
-// read.)
+// soon as it is read, with its 1-based line number, and no item is read
+// ahead of what the consumer asks for (the bytes are, through a buffer of
+// at most ReadBuffer bytes). A bad line is an item with an error, never a
+// reason to stop: the reader goes on with the next line. (The exceptions
+// are a read error, and a CSV input whose header is bad or whose quoted
+// field is never closed: see ErrEndsInput.)
 package input
 
 import (
@@ -26,7 +27,9 @@ const MaxLine = 1 << 20
 
 // A Pos is a position in an input: the lines and bytes consumed so far.
 // An item's End is the position just after it, where reading can resume
-// (LinesFrom, JSONLFrom, CSVFrom) once everything before is accounted for.
+// (LinesFrom, JSONLFrom, CSVFrom) once everything before is accounted for:
+// hand them the input from End.Offset on (a file opened again and seeked
+// there, say), not the reader the items came from, which has read ahead.
 type Pos struct {
 	Line   int   // lines consumed; the next line is Line+1
 	Offset int64 // bytes consumed, line terminators (and a byte order mark) included
@@ -41,7 +44,9 @@ type Line struct {
 }
 
 // Lines yields the lines of r. A final line without a newline is yielded
-// too. A UTF-8 byte order mark at the start of r is not part of line 1's
+// too; a blank line is yielded with an empty Text and no error (unlike
+// JSONL and CSV, Lines leaves blank lines to its caller). A UTF-8 byte
+// order mark at the start of r is not part of line 1's
 // Text (its 3 bytes are counted in the offsets); anywhere else it is text.
 // A read error ends the sequence with an item that carries it.
 func Lines(r io.Reader) iter.Seq[Line] { return LinesFrom(r, Pos{}) }

@@ -80,13 +80,15 @@ const bom = "\ufeff"
 //     on after it.
 //   - A read error ends the sequence with a Record that carries it.
 //
-// The input is read as it is consumed: one row at a time, never more.
+// The input is read as it is consumed: one row at a time, never more
+// (but for the bytes buffered ahead, at most ReadBuffer).
 func CSV(r io.Reader) iter.Seq[Record] { return CSVFrom(r, Pos{}, nil) }
 
 // CSVFrom yields the records of r, the rest of a CSV input of which start
 // was consumed already (line numbers and offsets go on from there), with
 // the header read earlier (CSVHeader); a nil header means r starts with
-// one.
+// one. To resume after a Record, start is its End and r is the input from
+// End.Offset on.
 func CSVFrom(r io.Reader, start Pos, header []string) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		for row := range csvRows(r, start) {
@@ -126,7 +128,9 @@ func CSVFrom(r io.Reader, start Pos, header []string) iter.Seq[Record] {
 
 // CSVHeader reads the header of a CSV input from its first bytes: the names
 // CSV would give its records' fields. Blank lines before it are skipped; an
-// input without a header row gives ErrNoHeader.
+// input without a header row gives ErrNoHeader. It may read past the
+// header (up to ReadBuffer bytes), so r is of no further use: read the
+// rows from another reader (see CSVFrom).
 func CSVHeader(r io.Reader) ([]string, error) {
 	for row := range csvRows(r, Pos{}) {
 		switch {
@@ -170,10 +174,10 @@ func checkHeader(fields []string) ([]string, error) {
 // is a Record with the error, the former going on after it. A UTF-8 byte
 // order mark at the start is skipped. A blank line (empty or only white
 // space) yields a Record with ErrEmptyLine, which a caller skips (see
-// ErrEmptyLine); a line that is not one JSON
-// object (bad syntax, another kind of value, more after the object) yields a
-// Record whose error gives the line and the 1-based byte column. Numbers
-// are decoded as json.Number.
+// ErrEmptyLine); a line that is not one JSON object (bad syntax, another
+// kind of value, more after the object) yields a Record whose error gives
+// the line and the 1-based byte column, and reading goes on with the next
+// line. Numbers are decoded as json.Number.
 func JSONL(r io.Reader) iter.Seq[Record] { return JSONLFrom(r, Pos{}) }
 
 // JSONLFrom yields the records of r, the rest of a JSONL input of which

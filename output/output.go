@@ -33,7 +33,10 @@ type Writer interface {
 }
 
 // A JSONWriter also writes records already encoded as JSON (a job file
-// keeps each record as gather fetch wrote it).
+// keeps each record as gather fetch wrote it): WriteJSON writes record,
+// one JSON object without a newline, as a line of its own; line is the
+// record's input line, for a WriteError. The writer JSONL returns is a
+// JSONWriter (find it with a type assertion); the CSV writer is not.
 type JSONWriter interface {
 	Writer
 	WriteJSON(line int, record []byte) error
@@ -207,7 +210,7 @@ func (s *sink) flush() error {
 }
 
 // JSONL returns a writer of one JSON object per line: the bytes
-// json.Marshal gives, and a newline.
+// json.Marshal gives, and a newline. The writer is also a JSONWriter.
 func JSONL(w io.Writer) Writer {
 	return &jsonl{s: newSink(w)}
 }
@@ -272,11 +275,14 @@ func InputFields(names []string) []string {
 	return cols
 }
 
-// CSV returns a writer of a header row and one row per record with the
-// given fields (DefaultCSVFields when none; Fields, and input.NAME for a
-// kept input field, InputPrefix), or an error naming an unknown field.
-// The header row is written with the first record, or by Flush
-// when there is none: an output without records is the header alone.
+// CSV returns a writer of a header row and one row per record, with the
+// given fields as its columns, in order: names from Fields, and
+// InputPrefix+NAME for an input field kept with the record (InputFields
+// makes them); no fields means DefaultCSVFields. An unknown field is an
+// error that names it. A kept body that is a JSON string is written as
+// its text, any other body as its JSON; an absent error is empty cells.
+// The header row is written with the first record, or by Flush when there
+// is none: an output without records is the header alone.
 func CSV(w io.Writer, fields []string) (Writer, error) {
 	if len(fields) == 0 {
 		fields = defaultCSVFields[:]
