@@ -40,44 +40,6 @@ func TestStatusClass(t *testing.T) {
 	}
 }
 
-func TestStatsSummary(t *testing.T) {
-	s := NewStats()
-	add := func(url string, ms float64, status int, kind Kind) {
-		r := Record{URL: url, MS: ms, Status: status, Attempts: 1}
-		if kind != "" {
-			r.Error = &Error{Kind: kind}
-		}
-		s.Add(r)
-	}
-	for i := range 100 {
-		add("http://a:1/x", float64(i+1), 200, "")
-	}
-	add("http://b:2/y?q", 500, 503, KindHTTPStatus)
-	add("http://b:2/z", 300, 0, KindReset)
-	add("http://c:3/", 1, 0, KindConnect)
-	add("not a url", 0, 0, KindBadInput)
-	sum := s.Summary()
-	if sum.Records != 104 || sum.OK != 100 || sum.Failed != 4 || sum.Statuses["2xx"] != 100 || sum.Statuses["none"] != 3 {
-		t.Fatalf("counts %+v", sum)
-	}
-	if sum.ErrorKinds[KindReset] != 1 || sum.ErrorKinds[KindBadInput] != 1 {
-		t.Fatalf("kinds %v", sum.ErrorKinds)
-	}
-	// Percentiles within the histogram's 1%.
-	if p := sum.LatencyMS.P50; p < 49 || p > 52 {
-		t.Fatalf("p50 %v", p)
-	}
-	if sum.LatencyMS.Max != 500 {
-		t.Fatalf("max %v", sum.LatencyMS.Max)
-	}
-	if len(sum.Slowest) != 3 || sum.Slowest[0].Host != "b:2" || sum.Slowest[0].MeanMS != 400 {
-		t.Fatalf("slowest %+v", sum.Slowest)
-	}
-	if len(sum.MostFailed) != 2 || sum.MostFailed[0].Host != "b:2" || sum.MostFailed[0].Failed != 2 || sum.MostFailed[1].Host != "c:3" {
-		t.Fatalf("most failing %+v", sum.MostFailed)
-	}
-}
-
 // roundTrips may only say true of URLs that url.String gives back as
 // written: the record's final_url depends on it.
 func FuzzRoundTrips(f *testing.F) {

@@ -1,11 +1,13 @@
 package main
 
 import (
-	"github.com/gogather/gather/internal/lockfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gogather/gather/internal/lockfile"
+	"github.com/gogather/gather/run"
 
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
@@ -62,7 +64,7 @@ func TestBodyDirHeldByAnotherRunIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	bodies := filepath.Join(dir, "bodies")
 	os.Mkdir(bodies, 0o755)
-	lf, err := os.OpenFile(filepath.Join(bodies, bodyDirLock), os.O_RDWR|os.O_CREATE, 0o644)
+	lf, err := os.OpenFile(filepath.Join(bodies, run.BodyDirLock), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

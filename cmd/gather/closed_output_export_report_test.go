@@ -23,7 +23,7 @@ func runInClosedOutput(t *testing.T, args ...string) result {
 	old := stdio
 	stdio.in, stdio.out, stdio.err = strings.NewReader(""), w, &errb
 	defer func() { stdio = old }()
-	code := run(args)
+	code := execute(args)
 	return result{stderr: errb.String(), code: code}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"iter"
 	"log"
 	"os"
 	"time"
@@ -11,6 +10,8 @@ import (
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/output"
+	"github.com/gogather/gather/run"
+	"github.com/gogather/gather/template"
 	"github.com/spf13/cobra"
 )
 
@@ -53,33 +54,49 @@ the same requests would have taken one by one. No network, no set-up.`,
 			defer client.Close()
 			// The demo is about the summary: records go nowhere unless -o
 			// says where; -o - is standard output, as for gather fetch.
-			var w output.Writer = discard{}
+			var sink run.Sink
 			switch outPath {
 			case "":
 			case "-":
-				w = output.JSONL(stdio.out)
+				sink = run.Records(output.JSONL(stdio.out))
 			default:
 				f, err := os.Create(outPath)
 				if err != nil {
 					return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
 				}
 				defer f.Close()
-				w = output.JSONL(f)
+				sink = run.Records(output.JSONL(f))
 			}
 			fmt.Fprintf(stdio.err, "gather demo: %d URLs from %s (latency %v to %v), concurrency %d\n", n, srv.URL(), latency, latency+jitter, concurrency)
-			st := newStopper(cmd.Context(), 0, nil)
-			defer st.Close()
+			reqs, _ := template.NewRequests(template.RequestSpec{}) // the input's URLs as they are
 			prog := newProgress()
 			if prog != nil {
 				prog.total.Store(int64(n))
 			}
 			// The summary says how long the requests would have taken one
 			// by one against the time they took.
-			res, err := fetchAll(st, client, demoRequests(srv.URL(), n), nil, w, prog, false, nil)
-			if err != nil {
-				return err
+			r := run.New(run.Config{
+				Input: demoInput(srv.URL(), n), Format: run.Lines,
+				Stage: run.Fetch{Client: client, Requests: reqs}, Sink: sink, Log: stdio.err,
+				Progress: func(p run.Progress) {
+					prog.update(progressState{Done: p.Done, Failed: p.Failed, Load: client.Load()})
+				},
+			})
+			sig := handleSignals(r, 0, false)
+			defer sig.close()
+			res, err := r.Run(cmd.Context())
+			prog.finish()
+			switch {
+			case err != nil:
+				return &exitError{exitRuntime, err}
+			case res.OutputClosed != nil:
+				return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): stopped after %d records", res.Records)}
+			case sig.signalled():
+				return &exitError{code: exitInterrupted}
+			case res.AnyFailed():
+				return &exitError{code: exitSomeFailed}
 			}
-			return res.exit()
+			return nil
 		},
 	}
 	fl := cmd.Flags()
@@ -105,12 +122,25 @@ func checkLatency(latency, jitter time.Duration) error {
 	return nil
 }
 
-func demoRequests(base string, n int) iter.Seq[fetch.Request] {
-	return func(yield func(fetch.Request) bool) {
-		for i := 1; i <= n; i++ {
-			if !yield(fetch.Request{Line: i, Method: "GET", URL: fmt.Sprintf("%s/item/%d", base, i)}) {
-				return
-			}
-		}
+// demoInput returns the demo's input: n URLs of the local upstream, one a
+// line, made as they are read.
+func demoInput(base string, n int) io.Reader { return &demoReader{base: base, n: n} }
+
+type demoReader struct {
+	base    string
+	i, n    int
+	pending []byte
+}
+
+func (d *demoReader) Read(p []byte) (int, error) {
+	for len(d.pending) < len(p) && d.i < d.n {
+		d.i++
+		d.pending = fmt.Appendf(d.pending, "%s/item/%d\n", d.base, d.i)
 	}
+	if len(d.pending) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p, d.pending)
+	d.pending = d.pending[:copy(d.pending, d.pending[k:])]
+	return k, nil
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// runIn runs the command in this process, as run(args) does for main,
+// runIn runs the command in this process, as execute(args) does for main,
 // with stdin as standard input, and returns the records written to
 // standard output, what went to standard error and the exit code.
 func runIn(t *testing.T, stdin string, args ...string) result {
@@ -23,6 +23,6 @@ func runInRaw(stdin string, args ...string) ([]byte, result) {
 	old := stdio
 	stdio.in, stdio.out, stdio.err = strings.NewReader(stdin), &out, &errb
 	defer func() { stdio = old }()
-	code := run(args)
+	code := execute(args)
 	return out.Bytes(), result{stderr: errb.String(), code: code}
 }

@@ -60,7 +60,7 @@ var stdio = struct {
 }{os.Stdin, os.Stdout, os.Stderr}
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(execute(os.Args[1:]))
 }
 
 // gcPercent is the garbage collector's target when GOGC is not set: gather
@@ -74,7 +74,7 @@ const gcPercent = 200
 // the process silently; nothing reads it.
 var sigpipe = make(chan os.Signal, 1)
 
-func run(args []string) int {
+func execute(args []string) int {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}

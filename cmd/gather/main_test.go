@@ -21,6 +21,7 @@ import (
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
+	"github.com/gogather/gather/run"
 	"go.uber.org/goleak"
 )
 
@@ -146,7 +147,7 @@ func TestFetchStdinAllOK(t *testing.T) {
 			}
 		}
 	}
-	var sum fetch.Summary
+	var sum run.Summary
 	b, err := os.ReadFile(stats)
 	if err != nil || json.Unmarshal(b, &sum) != nil || sum.Records != 200 || sum.OK != 200 {
 		t.Fatalf("--stats file: %s, %v", b, err)

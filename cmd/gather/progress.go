@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/gogather/gather/fetch"
 	"io"
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/gogather/gather/fetch"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"

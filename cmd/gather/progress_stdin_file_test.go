@@ -38,7 +38,7 @@ func TestProgressCountsStdinRegularFile(t *testing.T) {
 			return shown
 		}
 		stdio.in, stdio.out, stdio.err = f, io.Discard, &errb
-		code := run([]string{"fetch", "-"})
+		code := execute([]string{"fetch", "-"})
 		newProgress, stdio = oldNew, oldStdio
 		f.Close()
 		if code != exitOK {

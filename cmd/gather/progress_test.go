@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/gogather/gather/fetch"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gogather/gather/fetch"
 )
 
 // The lines of a file are counted fast and exactly (a last line without

@@ -26,7 +26,7 @@ func runInFile(t *testing.T, path string, args ...string) result {
 	old := stdio
 	stdio.in, stdio.out, stdio.err = in, &out, &errb
 	defer func() { stdio = old }()
-	code := run(args)
+	code := execute(args)
 	return result{stderr: errb.String(), code: code, records: parseRecords(t, out.Bytes())}
 }
 

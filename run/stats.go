@@ -1,4 +1,4 @@
-package fetch
+package run
 
 import (
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/human"
 )
 
@@ -28,7 +29,7 @@ type Stats struct {
 	OK       int64            `json:"ok"`
 	Failed   int64            `json:"failed"`
 	Statuses map[string]int64 `json:"statuses"`    // by class: "2xx", "4xx", ..., "none"
-	Kinds    map[Kind]int64   `json:"error_kinds"` // failures by kind
+	Kinds    map[string]int64 `json:"error_kinds"` // failures by kind
 	Retries  int64            `json:"retries"`     // attempts beyond the first, in all
 	Bytes    int64            `json:"bytes"`
 	SumMS    float64          `json:"sum_ms"` // every record's ms added up: the time one after another
@@ -65,19 +66,19 @@ func (s *Stats) NoteInput(note string) {
 
 // NewStats returns empty statistics whose clock starts now.
 func NewStats() *Stats {
-	return &Stats{start: time.Now(), Statuses: map[string]int64{}, Kinds: map[Kind]int64{}, hosts: map[string]*hostStats{}}
+	return &Stats{start: time.Now(), Statuses: map[string]int64{}, Kinds: map[string]int64{}, hosts: map[string]*hostStats{}}
 }
 
-// Add counts one record.
-func (s *Stats) Add(r Record) {
+// Add counts one outcome.
+func (s *Stats) Add(r Outcome) {
 	s.Records++
-	if r.Error == nil {
+	if r.OK {
 		s.OK++
 	} else {
 		s.Failed++
-		s.Kinds[r.Error.Kind]++
+		s.Kinds[r.Kind]++
 	}
-	s.Statuses[StatusClass(r.Status)]++
+	s.Statuses[fetch.StatusClass(r.Status)]++
 	if r.Attempts > 1 {
 		s.Retries += int64(r.Attempts - 1)
 	}
@@ -88,7 +89,7 @@ func (s *Stats) Add(r Record) {
 	}
 	// A bad input was never sent: its host, never contacted, is no host
 	// of the run's.
-	if host := HostOf(r.URL); host != "" && (r.Error == nil || r.Error.Kind != KindBadInput) {
+	if host := r.Host; host != "" && (r.OK || r.Kind != string(fetch.KindBadInput)) {
 		h := s.hosts[host]
 		if h == nil {
 			h = &hostStats{}
@@ -99,29 +100,10 @@ func (s *Stats) Add(r Record) {
 		if r.Attempts > 0 {
 			h.latency.add(r.MS)
 		}
-		if r.Error != nil {
+		if !r.OK {
 			h.failed++
 		}
 	}
-}
-
-// HostOf returns the host[:port] of an http or https URL as written, without
-// any user information, or "" for another string: the host of the summary's
-// tables and of a job file's results.
-func HostOf(u string) string {
-	rest, ok := strings.CutPrefix(u, "http://")
-	if !ok {
-		if rest, ok = strings.CutPrefix(u, "https://"); !ok {
-			return ""
-		}
-	}
-	host, _, _ := strings.Cut(rest, "/")
-	host, _, _ = strings.Cut(host, "?")
-	host, _, _ = strings.Cut(host, "#")
-	if i := strings.LastIndexByte(host, '@'); i >= 0 {
-		host = host[i+1:] // never report credentials
-	}
-	return host
 }
 
 // Summary is Stats frozen into a report, the JSON of --stats.
@@ -130,7 +112,7 @@ type Summary struct {
 	OK         int64            `json:"ok"`
 	Failed     int64            `json:"failed"`
 	Statuses   map[string]int64 `json:"statuses"`
-	ErrorKinds map[Kind]int64   `json:"error_kinds"`
+	ErrorKinds map[string]int64 `json:"error_kinds"`
 	Retries    int64            `json:"retries"`
 	Bytes      int64            `json:"bytes"`
 	// SumMS is every record's ms added up: how long the same requests

@@ -1,10 +1,12 @@
-package fetch
+package run
 
 import (
 	"bytes"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gogather/gather/fetch"
 )
 
 // The summary's hosts use the report's definitions: the slowest by median
@@ -13,11 +15,11 @@ import (
 func TestStatsHostsMedianAndFailing(t *testing.T) {
 	s := NewStats()
 	add := func(host string, ms float64, failed bool) {
-		r := Record{URL: "http://" + host + "/x", MS: ms, Status: 200, Attempts: 1}
+		r := fetch.Record{URL: "http://" + host + "/x", MS: ms, Status: 200, Attempts: 1}
 		if failed {
-			r.Error, r.Status = &Error{Kind: KindHTTPStatus}, 500
+			r.Error, r.Status = &fetch.Error{Kind: fetch.KindHTTPStatus}, 500
 		}
-		s.Add(r)
+		s.Add(FetchOutcome(r))
 	}
 	// mean 1000, median 10: a mean would put it first.
 	for range 9 {
@@ -37,7 +39,7 @@ func TestStatsHostsMedianAndFailing(t *testing.T) {
 		add("all-b:5", 1, true)
 	}
 	// A bad input has a host, never contacted: no host of the run's.
-	s.Add(Record{URL: "http://nolatency:6/", Error: &Error{Kind: KindBadInput}})
+	s.Add(FetchOutcome(fetch.Record{URL: "http://nolatency:6/", Error: &fetch.Error{Kind: fetch.KindBadInput}}))
 	sum := s.Summary()
 	if len(sum.Slowest) < 2 || sum.Slowest[0].Host != "steady:2" || sum.Slowest[1].Host != "skewed:1" {
 		t.Fatalf("slowest %+v: want steady:2 (median 50) before skewed:1 (median 10)", sum.Slowest)
@@ -84,7 +86,7 @@ func TestSummaryOneByOneSkippedAndInputNote(t *testing.T) {
 		s.NoteInput("the input ended early at line 7, column 3: bare quote in CSV")
 	})
 	for range 100 {
-		s.Add(Record{URL: "http://h/x", MS: 5000, Status: 200, Attempts: 1})
+		s.Add(FetchOutcome(fetch.Record{URL: "http://h/x", MS: 5000, Status: 200, Attempts: 1}))
 	}
 	wg.Wait()
 	sum := s.Summary()
@@ -125,9 +127,9 @@ func TestSummaryOneByOneSkippedAndInputNote(t *testing.T) {
 func TestSummaryEscapesInputStrings(t *testing.T) {
 	s := NewStats()
 	for range 3 {
-		s.Add(Record{URL: "http://ho\x1b[2Jst/", MS: 5, Attempts: 1, Error: &Error{Kind: KindConnect}})
-		s.Add(Record{URL: "http://slow\x07:1/", MS: 50, Attempts: 1, Status: 200})
-		s.Add(Record{URL: "http://never\x1b]0;x\x07:2/", Error: &Error{Kind: KindBadInput}})
+		s.Add(FetchOutcome(fetch.Record{URL: "http://ho\x1b[2Jst/", MS: 5, Attempts: 1, Error: &fetch.Error{Kind: fetch.KindConnect}}))
+		s.Add(FetchOutcome(fetch.Record{URL: "http://slow\x07:1/", MS: 50, Attempts: 1, Status: 200}))
+		s.Add(FetchOutcome(fetch.Record{URL: "http://never\x1b]0;x\x07:2/", Error: &fetch.Error{Kind: fetch.KindBadInput}}))
 	}
 	s.NoteInput("the input ended early at line 2: \x1b[31mred\r")
 	sum := s.Summary()
@@ -154,7 +156,7 @@ func TestSummaryEscapesInputStrings(t *testing.T) {
 // empty figures.
 func TestSummarySpeedupAndEmpty(t *testing.T) {
 	s := NewStats()
-	s.Add(Record{URL: "http://h/x", MS: 1200, Status: 200, Attempts: 1})
+	s.Add(FetchOutcome(fetch.Record{URL: "http://h/x", MS: 1200, Status: 200, Attempts: 1}))
 	sum := s.Summary()
 	sum.Seconds = 1
 	var b bytes.Buffer
@@ -173,5 +175,43 @@ func TestSummarySpeedupAndEmpty(t *testing.T) {
 	text := b.String()
 	if !strings.Contains(text, "no records") || strings.Contains(text, "p50") || strings.Contains(text, "status:") || strings.Contains(text, "one by one") {
 		t.Errorf("an empty summary:\n%s", text)
+	}
+}
+
+func TestStatsSummary(t *testing.T) {
+	s := NewStats()
+	add := func(url string, ms float64, status int, kind fetch.Kind) {
+		r := fetch.Record{URL: url, MS: ms, Status: status, Attempts: 1}
+		if kind != "" {
+			r.Error = &fetch.Error{Kind: kind}
+		}
+		s.Add(FetchOutcome(r))
+	}
+	for i := range 100 {
+		add("http://a:1/x", float64(i+1), 200, "")
+	}
+	add("http://b:2/y?q", 500, 503, fetch.KindHTTPStatus)
+	add("http://b:2/z", 300, 0, fetch.KindReset)
+	add("http://c:3/", 1, 0, fetch.KindConnect)
+	add("not a url", 0, 0, fetch.KindBadInput)
+	sum := s.Summary()
+	if sum.Records != 104 || sum.OK != 100 || sum.Failed != 4 || sum.Statuses["2xx"] != 100 || sum.Statuses["none"] != 3 {
+		t.Fatalf("counts %+v", sum)
+	}
+	if sum.ErrorKinds[string(fetch.KindReset)] != 1 || sum.ErrorKinds[string(fetch.KindBadInput)] != 1 {
+		t.Fatalf("kinds %v", sum.ErrorKinds)
+	}
+	// Percentiles within the histogram's 1%.
+	if p := sum.LatencyMS.P50; p < 49 || p > 52 {
+		t.Fatalf("p50 %v", p)
+	}
+	if sum.LatencyMS.Max != 500 {
+		t.Fatalf("max %v", sum.LatencyMS.Max)
+	}
+	if len(sum.Slowest) != 3 || sum.Slowest[0].Host != "b:2" || sum.Slowest[0].MeanMS != 400 {
+		t.Fatalf("slowest %+v", sum.Slowest)
+	}
+	if len(sum.MostFailed) != 2 || sum.MostFailed[0].Host != "b:2" || sum.MostFailed[0].Failed != 2 || sum.MostFailed[1].Host != "c:3" {
+		t.Fatalf("most failing %+v", sum.MostFailed)
 	}
 }

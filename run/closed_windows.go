@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"errors"
@@ -11,8 +11,8 @@ const (
 	errorNoData     syscall.Errno = 232 // ERROR_NO_DATA: the pipe is being closed
 )
 
-// isClosedOutput reports whether a write failed because its reader went
+// IsClosedOutput reports whether a write failed because its reader went
 // away: a pipe closed by its reader (gather fetch | head -1).
-func isClosedOutput(err error) bool {
+func IsClosedOutput(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, errorBrokenPipe) || errors.Is(err, errorNoData)
 }

@@ -1,0 +1,426 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/human"
+	"github.com/gogather/gather/internal/samefile"
+	"github.com/gogather/gather/output"
+	"github.com/spf13/pflag"
+)
+
+type fetchFlags struct {
+	cfg         fetch.Config
+	method      string
+	headers     []string
+	data        string
+	json        string // --json: the body, sent as JSON
+	output      string
+	statsFile   string
+	body        string
+	quiet       bool
+	inputFormat string
+	urlTemplate string
+	keep        []string
+	format      string
+	fields      []string
+	insecure    bool
+	caCert      string
+	job         string
+	retryFailed string
+	grace       time.Duration
+	maxBody     sizeFlag
+	bodyHead    sizeFlag
+	outputSet   bool             // -o was given
+	graceSet    bool             // --grace was given
+	methodSet   bool             // -X was given
+	bodySet     bool             // --data or --json was given
+	jsonSet     bool             // --json was given
+	jobSet      bool             // --job was given
+	statsSet    bool             // --stats was given
+	input       string           // the input's name
+	reads       []samefile.Named // the files the run reads, which no output may be
+}
+
+// register defines the flags of gather fetch.
+func (f *fetchFlags) register(fl *pflag.FlagSet) {
+	fl.IntVarP(&f.cfg.Concurrency, "concurrency", "c", 64, "requests in flight in all")
+	fl.IntVar(&f.cfg.PerHost, "per-host", 0, "requests in flight per host:port (0: no limit beyond -c)")
+	fl.Float64Var(&f.cfg.Rate, "rate", 0, "requests per second in all, retries included (0: unlimited)")
+	fl.Float64Var(&f.cfg.PerHostRate, "per-host-rate", 0, "requests per second per host (0: unlimited)")
+	fl.IntVar(&f.cfg.Retries, "retries", 2, "retries after the first attempt (network errors, timeouts, 429, 502, 503, 504)")
+	fl.BoolVar(&f.cfg.RetryUnsafe, "retry-unsafe", false, "also retry non-idempotent methods after a response or a reset")
+	fl.IntVar(&f.cfg.BreakAfter, "break-after", 0, "pause a host after this many consecutive connection failures (0: never)")
+	fl.DurationVar(&f.cfg.ConnectTimeout, "timeout-connect", 10*time.Second, "TCP connect timeout")
+	fl.DurationVar(&f.cfg.TLSTimeout, "timeout-tls", 10*time.Second, "TLS handshake timeout")
+	fl.DurationVar(&f.cfg.HeaderTimeout, "timeout-headers", 30*time.Second, "time to the response headers")
+	fl.DurationVar(&f.cfg.AttemptTimeout, "timeout", 60*time.Second, "one attempt, body included")
+	fl.DurationVar(&f.cfg.Deadline, "deadline", 0, "one input, retries included (0: none)")
+	fl.StringVarP(&f.method, "method", "X", "GET", "HTTP method (POST with --data or --json, as curl)")
+	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" for every request, a template (repeatable)`)
+	fl.StringVar(&f.data, "data", "", "request body, a template; @FILE reads it from FILE; sent as application/x-www-form-urlencoded (as curl's -d) unless -H sets a Content-Type")
+	fl.StringVar(&f.json, "json", "", "request body sent as JSON (as curl's --json): --data with Content-Type and Accept application/json unless -H sets them")
+	fl.StringVar(&f.inputFormat, "input-format", "auto", "lines, csv or jsonl (auto: by the file's extension, else lines)")
+	fl.StringVar(&f.urlTemplate, "url", "", "URL template over each input's fields (default: the input's url field)")
+	fl.StringSliceVar(&f.keep, "keep", nil, "input fields to copy into each record's input object (comma-separated); with --format csv, columns input.NAME")
+	fl.StringVar(&f.body, "body", "hash", "what to keep of bodies: hash, text, base64, head, or dir:DIR")
+	f.bodyHead, f.maxBody = 1024, 10<<20
+	fl.Var(&f.bodyHead, "body-head", "bytes kept with --body head (a size: 512, 4k, 1KiB)")
+	fl.Var(&f.maxBody, "max-body", "largest body read, after decoding; larger is a too_large error (a size: 10MiB, 10MB, 512k)")
+	fl.IntVar(&f.cfg.MaxRedirects, "max-redirects", 10, "redirects followed (-1: none)")
+	fl.BoolVar(&f.cfg.HTTP2, "http2", false, "use HTTP/2 with servers that offer it (default HTTP/1.1)")
+	fl.BoolVarP(&f.insecure, "insecure", "k", false, "do not verify servers' TLS certificates")
+	fl.StringVar(&f.caCert, "cacert", "", "trust the PEM certificates of this file (instead of the system's roots)")
+	fl.BoolVar(&f.cfg.Ordered, "ordered", false, "write records in input order (a bounded window)")
+	fl.StringVarP(&f.output, "output", "o", "-", "write records to this file instead of standard output")
+	fl.StringVar(&f.format, "format", "jsonl", "record format: jsonl or csv")
+	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields(), ",")+", then input.NAME for each --keep NAME; known: "+strings.Join(output.Fields(), ",")+", input.NAME)")
+	fl.StringVar(&f.statsFile, "stats", "", "also write the summary as JSON to this file")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on standard error")
+	fl.StringVar(&f.job, "job", "", "keep the run in this SQLite job file: run the same command again to resume it (records then go to the file, and to -o only if given)")
+	fl.StringVar(&f.retryFailed, "retry-failed", "", "with --job: run the failed inputs again: all, or error kinds, statuses and classes (dns,503,5xx)")
+	fl.Lookup("retry-failed").NoOptDefVal = "all"
+	fl.DurationVar(&f.grace, "grace", 10*time.Second, "with --job: on Ctrl-C or SIGTERM, how long requests in flight may finish")
+}
+
+// maxConcurrency is the most requests in flight -c accepts: each needs a
+// connection, and beyond this a run exhausts ports and open files.
+const maxConcurrency = 100_000
+
+// minRate is the lowest --rate and --per-host-rate: one request a day.
+// Below it a run never ends (1e-300 waits for ever after the first).
+const minRate = 1.0 / 86400
+
+// sizeFlag is a flag holding a size in bytes, read by human.ParseSize:
+// a plain integer or a number with a unit (512k, 10MB, 10MiB).
+type sizeFlag int64
+
+func (s *sizeFlag) String() string {
+	switch n := int64(*s); {
+	case n > 0 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n > 0 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	default:
+		return strconv.FormatInt(n, 10)
+	}
+}
+
+func (s *sizeFlag) Set(v string) error {
+	n, err := human.ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeFlag(n)
+	return nil
+}
+
+func (s *sizeFlag) Type() string { return "size" }
+
+// isToken reports whether s is an HTTP token (RFC 9110), as a method must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkFlags refuses flag values that make no sense, before anything is
+// opened or requested: each is a usage error of one line.
+func (f *fetchFlags) checkFlags() error {
+	c := &f.cfg
+	if c.Concurrency < 1 || c.Concurrency > maxConcurrency {
+		return usageError("--concurrency must be 1 to %d, got %d", maxConcurrency, c.Concurrency)
+	}
+	if c.PerHost < 0 {
+		return usageError("--per-host must not be negative (0: no limit beyond -c), got %d", c.PerHost)
+	}
+	if c.BreakAfter < 0 {
+		return usageError("--break-after must not be negative (0: never), got %d", c.BreakAfter)
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"--rate", c.Rate}, {"--per-host-rate", c.PerHostRate}} {
+		switch {
+		case math.IsNaN(r.v) || math.IsInf(r.v, 0):
+			return usageError("%s %v: want a number of requests per second (0: unlimited)", r.name, r.v)
+		case r.v < 0:
+			return usageError("%s must not be negative (0: unlimited), got %v", r.name, r.v)
+		case r.v > 0 && r.v < minRate:
+			return usageError("%s %v: below one request a day (%.6f/s), the run would never end (0: unlimited)", r.name, r.v, minRate)
+		}
+	}
+	if c.Retries < 0 || c.Retries > maxRetries {
+		return usageError("--retries must be 0 (no retry) to %d, got %d: past that an input that keeps failing would hold the run for hours (use --deadline to bound an input)", maxRetries, c.Retries)
+	}
+	if c.MaxRedirects < -1 {
+		return usageError("--max-redirects must be -1 (none) or more, got %d", c.MaxRedirects)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--timeout-connect", c.ConnectTimeout}, {"--timeout-tls", c.TLSTimeout}, {"--timeout-headers", c.HeaderTimeout}, {"--timeout", c.AttemptTimeout}} {
+		if d.v <= 0 {
+			return usageError("%s must be positive, got %v", d.name, d.v)
+		}
+	}
+	if c.Deadline < 0 {
+		return usageError("--deadline must not be negative (0: none), got %v", c.Deadline)
+	}
+	if f.grace < 0 {
+		return usageError("--grace must not be negative, got %v", f.grace)
+	}
+	if f.maxBody < 1 {
+		return usageError("--max-body must be at least 1 byte, got %d", f.maxBody)
+	}
+	if f.bodyHead < 1 || int64(f.bodyHead) > math.MaxInt32 {
+		return usageError("--body-head must be 1 byte to 2 GiB, got %d", f.bodyHead)
+	}
+	if !isToken(f.method) {
+		return usageError("-X %q: a method is a token (letters, digits, !#$%%&'*+-.^_`|~), no spaces", f.method)
+	}
+	if f.jobSet && f.job == "" {
+		return usageError("--job: empty file name")
+	}
+	if f.outputSet && f.output == "" {
+		return usageError("-o: empty file name (- is standard output)")
+	}
+	if f.statsSet && f.statsFile == "" {
+		return usageError("--stats: empty file name")
+	}
+	if f.retryFailed != "" && f.job == "" {
+		return usageError("--retry-failed needs --job")
+	}
+	if f.graceSet && f.job == "" {
+		return usageError("--grace needs --job (without a job, Ctrl-C cancels the requests in flight at once)")
+	}
+	if f.jsonSet && f.data != "" {
+		return usageError("--data and --json both give the body: give one")
+	}
+	return nil
+}
+
+// buildConfig completes the engine configuration from the flags.
+func (f *fetchFlags) buildConfig() error {
+	if err := f.checkFlags(); err != nil {
+		return err
+	}
+	f.cfg.MaxBody, f.cfg.BodyHead = int64(f.maxBody), int(f.bodyHead)
+	if f.bodySet && !f.methodSet {
+		f.method = "POST" // as curl's -d and --json
+	}
+	if f.jsonSet {
+		f.data = f.json // the body, as --data: a template, or @FILE
+	}
+	if f.cfg.Retries == 0 {
+		f.cfg.Retries = -1 // the engine reads 0 as its default
+	}
+	if f.cfg.MaxRedirects == 0 {
+		f.cfg.MaxRedirects = -1
+	}
+	f.cfg.Header = http.Header{}
+	if f.insecure || f.caCert != "" {
+		f.cfg.TLS = &tls.Config{InsecureSkipVerify: f.insecure}
+	}
+	if f.caCert != "" {
+		pem, err := os.ReadFile(f.caCert)
+		if err != nil {
+			return usageError("--cacert: %v", err)
+		}
+		f.cfg.TLS.RootCAs = x509.NewCertPool()
+		if !f.cfg.TLS.RootCAs.AppendCertsFromPEM(pem) {
+			return usageError("--cacert %s: no PEM certificate in the file", f.caCert)
+		}
+	}
+	policy, dir, _ := strings.Cut(f.body, ":")
+	f.cfg.Body, f.cfg.BodyDir = fetch.BodyPolicy(policy), dir
+	switch f.cfg.Body {
+	case fetch.BodyHash, fetch.BodyText, fetch.BodyBase64, fetch.BodyHead:
+	case fetch.BodyDir:
+		if dir == "" {
+			return usageError("--body dir needs a directory: --body dir:DIR")
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return usageError("--body %s: %v", f.body, err)
+		}
+	default:
+		return usageError("--body %q: want hash, text, base64, head or dir:DIR", f.body)
+	}
+	return nil
+}
+
+// maxRetries bounds --retries: with back-off capped at its maximum, 100
+// retries already keep a failing input for tens of minutes.
+const maxRetries = 100
+
+// outputs names the files the run writes: -o (unless standard output)
+// and --stats.
+func (f *fetchFlags) outputs() []samefile.Named {
+	var outs []samefile.Named
+	if f.output != "-" && f.output != "" {
+		outs = append(outs, samefile.Named{Name: "-o", Path: f.output})
+	}
+	if f.statsFile != "" {
+		outs = append(outs, samefile.Named{Name: "--stats", Path: f.statsFile})
+	}
+	return outs
+}
+
+// checkOutputs refuses, before anything is opened for writing, an output
+// that is the same file as one the run reads (the input, the job file) or
+// that names a directory, and a --stats (or with --job a -o) whose
+// directory does not exist (found otherwise only after the whole run).
+func (f *fetchFlags) checkOutputs() error {
+	outs := f.outputs()
+	for i := range outs { // against what the run reads, and each other
+		if err := samefile.Check(outs[i:i+1], append(slices.Clone(f.reads), outs[:i]...)); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	if f.job != "" {
+		// The job file is created at the start of the run: a directory
+		// that does not exist is a usage error, before anything is opened.
+		dir := filepath.Dir(f.job)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return usageError("--job %s: no such directory %s", f.job, dir)
+		}
+	}
+	for _, o := range outs {
+		st, err := os.Stat(o.Path)
+		if err == nil && st.IsDir() {
+			return usageError("%s %s is a directory; want a file", o.Name, o.Path)
+		}
+		// --stats is written only after the run, and so is -o with a
+		// job: a directory that does not exist is found now, before any
+		// request. -o without a job is created before any request (exit
+		// 3 if it cannot be).
+		if dir := filepath.Dir(o.Path); err != nil && (o.Name == "--stats" || f.job != "") {
+			if st, derr := os.Stat(dir); derr != nil || !st.IsDir() {
+				return usageError("%s %s: no such directory %s", o.Name, o.Path, dir)
+			}
+		}
+	}
+	return nil
+}
+
+// keptColumns makes the CSV columns of the kept input fields: with
+// --format csv and --keep, the default columns are followed by input.NAME
+// for each kept field; --fields may name them, and only them.
+func (f *fetchFlags) keptColumns() error {
+	if f.format != "csv" {
+		return nil
+	}
+	if len(f.fields) == 0 {
+		if len(f.keep) > 0 {
+			f.fields = append(output.DefaultCSVFields(), output.InputFields(f.keep)...)
+		}
+		return nil
+	}
+	for _, col := range f.fields {
+		if slices.Contains(f.keep, col) && !slices.Contains(output.Fields(), col) {
+			return usageError("--fields %s: the column of the kept input field %s is %s%s", col, col, output.InputPrefix, col)
+		}
+		if name, ok := strings.CutPrefix(col, output.InputPrefix); ok && !slices.Contains(f.keep, name) {
+			return usageError("--fields %s: the input field %s is not kept: give --keep %s", col, name, name)
+		}
+	}
+	return nil
+}
+
+// setBodyType sets the Content-Type (and for --json the Accept) that
+// --data and --json imply, as curl does, unless -H gives them.
+func (f *fetchFlags) setBodyType() {
+	if !f.bodySet {
+		return
+	}
+	given := map[string]bool{}
+	for _, h := range f.headers {
+		name, _, _ := strings.Cut(h, ":")
+		given[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))] = true
+	}
+	set := func(name, value string) {
+		if !given[name] {
+			f.cfg.Header.Set(name, value)
+		}
+	}
+	if f.jsonSet {
+		set("Content-Type", "application/json")
+		set("Accept", "application/json")
+		return
+	}
+	set("Content-Type", "application/x-www-form-urlencoded")
+}
+
+// checkRecordFormat checks --format and --fields (gather fetch's and
+// gather export's), before any output is created.
+func checkRecordFormat(format string, fields []string) error {
+	switch format {
+	case "jsonl":
+		if len(fields) > 0 {
+			return usageError("--fields applies to --format csv")
+		}
+	case "csv":
+		if _, err := output.CSV(io.Discard, fields); err != nil {
+			return usageError("--fields: %v", err)
+		}
+	default:
+		return usageError("--format %q: want jsonl or csv", format)
+	}
+	return nil
+}
+
+// isRegularOrNew reports whether path is a regular file (after links) or
+// does not exist yet.
+func isRegularOrNew(path string) bool {
+	st, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist) || err == nil && st.Mode().IsRegular()
+}
+
+// keptBodiesMemoryLimit returns the soft memory limit for a fetch run of
+// cfg when GOMEMLIMIT is not set: with bodies kept in memory (--body text
+// or base64), 2 x --concurrency x --max-body, at least
+// minKeptBodiesLimit; else none (math.MaxInt64). A kept body is held
+// about twice while its record is made and written, and the heap grows to
+// 3x its live size between collections (gcPercent): without a limit RSS
+// reached 4.3x the bodies in flight; with it the collector runs when the
+// bodies of the requests in flight would reach it, cheaply (bodies hold no
+// pointers). Measured in the README's --body row.
+func keptBodiesMemoryLimit(cfg fetch.Config) int64 {
+	if cfg.Body != fetch.BodyText && cfg.Body != fetch.BodyBase64 {
+		return math.MaxInt64
+	}
+	c, mb := int64(cfg.Concurrency), cfg.MaxBody
+	if c < 1 || mb < 1 || mb > math.MaxInt64/2/c {
+		return math.MaxInt64
+	}
+	return max(2*c*mb, minKeptBodiesLimit)
+}
+
+// minKeptBodiesLimit is the least memory limit set for kept bodies: below
+// it gather's own heap (input, templates, buffers) would keep the
+// collector running.
+const minKeptBodiesLimit = 64 << 20

@@ -1,0 +1,276 @@
+package run_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
+	"github.com/gogather/gather/job"
+	"github.com/gogather/gather/output"
+	"github.com/gogather/gather/run"
+	"github.com/gogather/gather/template"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// pipeline is a run's parts for a test: a client and plain-URL requests.
+func fetchStage(t *testing.T, concurrency int) run.Fetch {
+	t.Helper()
+	client, err := fetch.New(fetch.Config{Concurrency: concurrency, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	reqs, err := template.NewRequests(template.RequestSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run.Fetch{Client: client, Requests: reqs}
+}
+
+// urls returns n URLs of srv, one a line.
+func urls(base string, n int, query string) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%s/item/%d%s\n", base, i, query)
+	}
+	return b.String()
+}
+
+// collect is a sink that keeps every outcome.
+type collect struct {
+	mu   sync.Mutex
+	outs []run.Outcome
+	// failAfter, when > 0, makes writes past it fail with err.
+	failAfter int
+	err       error
+	onWrite   func(n int)
+}
+
+func (c *collect) Write(o run.Outcome) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failAfter > 0 && len(c.outs) >= c.failAfter {
+		return c.err
+	}
+	c.outs = append(c.outs, o)
+	if c.onWrite != nil {
+		c.onWrite(len(c.outs))
+	}
+	return nil
+}
+
+func (c *collect) Flush() error { return nil }
+
+func (c *collect) kinds() map[string]int {
+	m := map[string]int{}
+	for _, o := range c.outs {
+		m[o.Kind]++
+	}
+	return m
+}
+
+func openJob(t *testing.T, path string) *job.Job {
+	t.Helper()
+	j, err := job.Open(context.Background(), path, []job.Setting{{Name: "test", Value: "1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func stored(t *testing.T, path string) int64 {
+	t.Helper()
+	j := openJob(t, path)
+	p, err := j.Progress(context.Background())
+	j.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Stored
+}
+
+// Every item yields one outcome, bad lines and all; skipped lines are
+// counted, never outcomes; the sink gets each record's JSON as the stage
+// encoded it.
+func TestRunWritesOneOutcomePerRecord(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{})
+	in := "# a list\n" + srv.URL() + "/a\n\nnot-a-url\n" + srv.URL() + "/b\n"
+	var out, log bytes.Buffer
+	res, err := run.New(run.Config{
+		Input: strings.NewReader(in), Format: run.Lines, Stage: fetchStage(t, 4),
+		Sink: run.Records(output.JSONL(&out)), Log: &log,
+	}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Records != 3 || res.OK != 2 || res.Failed != 1 || res.Skipped != 2 || !res.AnyFailed() {
+		t.Fatalf("summary %+v", res.Summary)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(out.String(), `"line":4`) || !strings.Contains(out.String(), `"kind":"bad_input"`) {
+		t.Fatalf("records:\n%s", out.String())
+	}
+	if !strings.Contains(log.String(), "3 records in") || !strings.Contains(log.String(), "2 inputs skipped") {
+		t.Fatalf("summary text:\n%s", log.String())
+	}
+}
+
+// Stop lets the requests in flight finish within the grace period and
+// starts nothing new; every finished result is stored; the rest run on
+// resume, and in the end each input has exactly one result.
+func TestStopFinishesInFlightAndResumeCompletes(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{Latency: 100 * time.Millisecond})
+	const n = 60
+	in := urls(srv.URL(), n, "")
+	path := filepath.Join(t.TempDir(), "j.gather")
+	var r *run.Run
+	sink := &collect{onWrite: func(k int) {
+		if k == 5 {
+			r.Stop()
+		}
+	}}
+	r = run.New(run.Config{
+		Input: strings.NewReader(in), Format: run.Lines, Stage: fetchStage(t, 8), Sink: sink,
+		Job: openJob(t, path), Grace: 10 * time.Second,
+	})
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stopped || res.Job == nil {
+		t.Fatalf("result %+v", res)
+	}
+	if k := sink.kinds(); k[string(fetch.KindCanceled)] != 0 || len(sink.outs) >= n {
+		t.Fatalf("after Stop with a grace period: %d outcomes, kinds %v; want the ones in flight finished, none cancelled", len(sink.outs), k)
+	}
+	first := stored(t, path)
+	if first != int64(len(sink.outs)) {
+		t.Fatalf("stored %d, wrote %d", first, len(sink.outs))
+	}
+	// Resume: only the rest is fetched.
+	sink2 := &collect{}
+	res, err = run.New(run.Config{
+		Input: strings.NewReader(in), Format: run.Lines, Stage: fetchStage(t, 8), Sink: sink2,
+		Job: openJob(t, path),
+	}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(sink2.outs)) != n-first || res.Job.Stored != n || res.Job.Total != n || res.Job.Skipped != first {
+		t.Fatalf("resume fetched %d (want %d); job %+v", len(sink2.outs), n-first, *res.Job)
+	}
+	seen := map[int]int{}
+	for _, o := range append(sink.outs, sink2.outs...) {
+		seen[o.Line]++
+	}
+	for l := 1; l <= n; l++ {
+		if seen[l] != 1 {
+			t.Fatalf("line %d has %d results", l, seen[l])
+		}
+	}
+}
+
+// Cancel (a second Ctrl-C) ends the requests in flight at once: they are
+// cancelled outcomes, written but not stored, and run again on resume.
+func TestCancelEndsInFlightAsCanceledNotStored(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{Latency: 5 * time.Second})
+	in := urls(srv.URL(), 20, "")
+	path := filepath.Join(t.TempDir(), "j.gather")
+	r := run.New(run.Config{
+		Input: strings.NewReader(in), Format: run.Lines, Stage: fetchStage(t, 4), Sink: &collect{},
+		Job: openJob(t, path), Grace: time.Minute,
+	})
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		r.Stop()
+		time.Sleep(100 * time.Millisecond)
+		r.Cancel()
+	}()
+	start := time.Now()
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 4*time.Second {
+		t.Fatalf("Cancel took %v", time.Since(start))
+	}
+	if res.ErrorKinds[string(fetch.KindCanceled)] == 0 || res.Job.Stored != 0 {
+		t.Fatalf("kinds %v, job %+v", res.ErrorKinds, *res.Job)
+	}
+}
+
+// Stop without a grace period cancels at once, and a Stop before Run
+// reads nothing.
+func TestStopBeforeRunReadsNothing(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{})
+	sink := &collect{}
+	r := run.New(run.Config{Input: strings.NewReader(urls(srv.URL(), 10, "")), Format: run.Lines, Stage: fetchStage(t, 2), Sink: sink})
+	r.Stop()
+	res, err := r.Run(context.Background())
+	if err != nil || !res.Stopped || len(sink.outs) != 0 {
+		t.Fatalf("err %v, stopped %v, %d outcomes", err, res.Stopped, len(sink.outs))
+	}
+}
+
+// A sink whose reader went away (a broken pipe) stops the run as Stop
+// does: no new requests, the job goes on storing what finishes.
+func TestClosedOutputStopsRunJobKeepsStoring(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{Latency: 50 * time.Millisecond})
+	path := filepath.Join(t.TempDir(), "j.gather")
+	sink := &collect{failAfter: 3, err: fmt.Errorf("write |1: %w", syscall.EPIPE)}
+	res, err := run.New(run.Config{
+		Input: strings.NewReader(urls(srv.URL(), 200, "")), Format: run.Lines, Stage: fetchStage(t, 4), Sink: sink,
+		Job: openJob(t, path), Grace: 10 * time.Second,
+	}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OutputClosed == nil || res.Stopped || res.Records >= 200 {
+		t.Fatalf("closed %v, stopped %v, %d records", res.OutputClosed, res.Stopped, res.Records)
+	}
+	if res.Job.Stored != res.Records || res.Job.Stored <= 3 {
+		t.Fatalf("stored %d of %d records", res.Job.Stored, res.Records)
+	}
+}
+
+// A sink failing otherwise ends the run with its error, after the
+// records finished were stored.
+func TestFailingSinkEndsRunWithError(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{})
+	boom := errors.New("disk on fire")
+	_, err := run.New(run.Config{
+		Input: strings.NewReader(urls(srv.URL(), 50, "")), Format: run.Lines, Stage: fetchStage(t, 4),
+		Sink: &collect{failAfter: 2, err: boom},
+	}).Run(context.Background())
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// A job given another input is refused before anything runs.
+func TestJobRefusesAnotherInput(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{})
+	path := filepath.Join(t.TempDir(), "j.gather")
+	first := urls(srv.URL(), 5, "")
+	if _, err := run.New(run.Config{Input: strings.NewReader(first), Format: run.Lines, Stage: fetchStage(t, 2), Job: openJob(t, path)}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sink := &collect{}
+	_, err := run.New(run.Config{Input: strings.NewReader("http://other/\n" + first), Format: run.Lines, Stage: fetchStage(t, 2), Sink: sink, Job: openJob(t, path)}).Run(context.Background())
+	if !errors.Is(err, job.ErrOtherInput) || len(sink.outs) != 0 {
+		t.Fatalf("err %v, %d outcomes", err, len(sink.outs))
+	}
+}

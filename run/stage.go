@@ -1,0 +1,158 @@
+package run
+
+import (
+	"context"
+	"iter"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/job"
+	"github.com/gogather/gather/output"
+	"github.com/gogather/gather/template"
+)
+
+// An Item is one input record with its position, as the source read it.
+type Item struct {
+	// Line is the record's 1-based line number in the input (the line it
+	// starts on).
+	Line int
+	// End is the position just after the record.
+	End input.Pos
+	// Text is a plain line's text, as read (Lines only).
+	Text string
+	// Fields are a CSV row's or a JSONL object's fields (nil for Lines).
+	Fields map[string]any
+	// Err says why the record could not be read: the stage makes it a
+	// bad input outcome.
+	Err error
+}
+
+// FieldsOrURL returns the item's fields, and for a plain line the record
+// {"url": its text, trimmed}.
+func (it Item) FieldsOrURL() map[string]any {
+	if it.Fields == nil && it.Err == nil {
+		return map[string]any{"url": trimSpace(it.Text)}
+	}
+	return it.Fields
+}
+
+// An Outcome is what a stage made of one item: the envelope a job stores
+// and the summary counts (line, ok, kind, host, status, attempts, ms,
+// bytes, the record's JSON), and the stage's own record for sinks that
+// need its fields.
+type Outcome struct {
+	job.Result
+	// Value is the stage's record: a fetch.Record for Fetch.
+	Value any
+}
+
+// A Stage turns items into outcomes, streaming: it is the work of a run
+// (the fetch engine; the flow engine, a cluster worker and a gateway are
+// others). Run must yield exactly one Outcome per item it takes from
+// items, in any order, and read items only as fast as it has room for
+// them, so that memory is bounded by its concurrency. When stop ends, it
+// takes no new item and starts no new work: what has not started ends
+// with an outcome of kind job.Canceled. When ctx ends, the work in flight
+// is cancelled and ends the same way. stop ends no later than ctx.
+// Breaking out of the returned sequence cancels what is in flight and
+// waits for it.
+type Stage interface {
+	Run(ctx, stop context.Context, items iter.Seq[Item]) iter.Seq[Outcome]
+}
+
+// Fetch is the stage of gather fetch: each item becomes a request by
+// Requests, run by Client with its limits, retries and body policy.
+type Fetch struct {
+	Client   *fetch.Client
+	Requests *template.Requests
+}
+
+// Run implements Stage.
+func (f Fetch) Run(ctx, stop context.Context, items iter.Seq[Item]) iter.Seq[Outcome] {
+	reqs := f.requests(stop, items)
+	return func(yield func(Outcome) bool) {
+		for rec := range f.Client.Run(ctx, reqs, fetch.StopStarting(stop.Done())) {
+			if !yield(FetchOutcome(rec)) {
+				return
+			}
+		}
+	}
+}
+
+// requests turns items into requests; a template running when stop ends
+// is stopped, and its item makes no request: the sequence ends there.
+func (f Fetch) requests(stop context.Context, items iter.Seq[Item]) iter.Seq[fetch.Request] {
+	plain := f.Requests.Plain()
+	return func(yield func(fetch.Request) bool) {
+		for it := range items {
+			var req fetch.Request
+			switch {
+			case it.Err != nil:
+				req = f.Requests.Invalid(it.Line, it.Err)
+			case plain && it.Fields == nil:
+				req = f.Requests.PlainRequest(it.Line, it.Text)
+			default:
+				var ok bool
+				if req, ok = f.Requests.Request(stop, it.Line, it.FieldsOrURL()); !ok {
+					return // stopping: a template was cut short
+				}
+			}
+			if !yield(req) {
+				return
+			}
+		}
+	}
+}
+
+// FetchOutcome returns the outcome of a fetch record: its envelope, with
+// the record encoded as JSON (Record.AppendJSON), and the record itself
+// as Value.
+func FetchOutcome(rec fetch.Record) Outcome {
+	text, err := rec.AppendJSON(make([]byte, 0, 512))
+	if err != nil {
+		// A record is plain data: only a kept input value that JSON
+		// cannot hold (NaN) fails, and is then kept as null.
+		rec.Input = nil
+		text, _ = rec.AppendJSON(text[:0])
+	}
+	o := Outcome{Value: rec, Result: job.Result{
+		Line: rec.Line, OK: rec.Error == nil, Host: fetch.HostOf(rec.URL), Status: rec.Status,
+		Attempts: rec.Attempts, MS: rec.MS, Bytes: rec.Bytes, Record: text,
+	}}
+	if rec.Error != nil {
+		o.Kind = string(rec.Error.Kind)
+	}
+	return o
+}
+
+// A Sink receives every outcome of a run, in the order they complete, from
+// one goroutine. A record reaches it whole or not at all as far as its
+// writer allows (see output.Writer).
+type Sink interface {
+	Write(Outcome) error
+	// Flush pushes what is buffered; the run calls it at least every
+	// FlushEvery while records come, and at its end.
+	Flush() error
+}
+
+// Records returns a sink writing fetch records to w: the record's JSON as
+// the stage encoded it when w is an output.JSONWriter, else the record.
+func Records(w output.Writer) Sink {
+	j, _ := w.(output.JSONWriter)
+	return recordSink{w, j}
+}
+
+type recordSink struct {
+	w output.Writer
+	j output.JSONWriter
+}
+
+func (s recordSink) Write(o Outcome) error {
+	if s.j != nil && o.Record != nil {
+		return s.j.WriteJSON(o.Line, o.Record)
+	}
+	rec, _ := o.Value.(fetch.Record)
+	return s.w.Write(rec)
+}
+
+func (s recordSink) Flush() error { return s.w.Flush() }
