@@ -99,6 +99,10 @@ type Run struct {
 	asked    chan struct{} // Stop was called
 	abort    chan struct{} // Cancel was called
 	abortOne sync.Once
+
+	mu      sync.Mutex         // guards the functions below, set by Run
+	stopNew context.CancelFunc // ends the stop context
+	cancel  context.CancelFunc // ends the run's context
 }
 
 // New returns a run of cfg.
@@ -106,11 +110,22 @@ func New(cfg Config) *Run {
 	return &Run{cfg: cfg, src: source{format: cfg.Format}, asked: make(chan struct{}), abort: make(chan struct{})}
 }
 
-// Stop is the first phase of a stop: no new item is read or started; the
-// work in flight has the Grace period to finish, and is then cancelled.
+// Stop is the first phase of a stop: once it returns, no new item is read
+// or started; the work in flight has the Grace period to finish, and is
+// then cancelled.
 // Every outcome that finishes is written and stored. Stop may be called
 // from any goroutine, before or during Run, more than once.
-func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.asked) }) }
+func (r *Run) Stop() {
+	r.stopOnce.Do(func() { close(r.asked) })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopNew != nil { // running: stop starting now, not when the stopper sees it
+		r.stopNew()
+		if r.cfg.Grace <= 0 {
+			r.cancel()
+		}
+	}
+}
 
 // Cancel is the second phase: the work in flight is cancelled now (its
 // items end as job.Canceled outcomes: written, not stored, run again on
@@ -118,6 +133,11 @@ func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.asked) }) }
 func (r *Run) Cancel() {
 	r.Stop()
 	r.abortOne.Do(func() { close(r.abort) })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel != nil {
+		r.cancel()
+	}
 }
 
 // Run runs the pipeline to the end of the input, or until it is stopped,
@@ -135,6 +155,15 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 	defer cancel()
 	stop, stopNew := context.WithCancel(ctx)
 	defer stopNew()
+	r.mu.Lock()
+	r.stopNew, r.cancel = stopNew, cancel
+	r.mu.Unlock()
+	if r.isStopped() { // Stop before Run: nothing is read
+		stopNew()
+		if grace := r.cfg.Grace; grace <= 0 || r.isCancelled() {
+			cancel()
+		}
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var quitOnce sync.Once
@@ -330,6 +359,16 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 		}
 	}
 	return res, nil
+}
+
+// isCancelled reports whether Cancel was called.
+func (r *Run) isCancelled() bool {
+	select {
+	case <-r.abort:
+		return true
+	default:
+		return false
+	}
 }
 
 // isStopped reports whether Stop (or Cancel) was called.
