@@ -90,6 +90,6 @@ func ExampleWriteError() {
 	fmt.Println(w.Write(fetch.Record{Line: 3}) == err)
 	// Output:
 	// records=1 last=1 cut=2
-	// no space left on device; the output ends in the middle of the record of input line 2 (the last whole record is of line 1, the 1-th)
+	// no space left on device; the output ends in the middle of the record of input line 2, after 1 whole record (the last of input line 1)
 	// true
 }

@@ -55,8 +55,11 @@ type WriteError struct {
 }
 
 func (e *WriteError) Error() string {
+	if e.CutLine != 0 && e.Records == 0 {
+		return fmt.Sprintf("%v; the output ends in the middle of the record of input line %d, its first", e.Err, e.CutLine)
+	}
 	if e.CutLine != 0 {
-		return fmt.Sprintf("%v; the output ends in the middle of the record of input line %d (the last whole record is of line %d, the %d-th)", e.Err, e.CutLine, e.LastLine, e.Records)
+		return fmt.Sprintf("%v; the output ends in the middle of the record of input line %d, after %d whole %s (the last of input line %d)", e.Err, e.CutLine, e.Records, plural(e.Records, "record"), e.LastLine)
 	}
 	if e.Records == 0 {
 		return fmt.Sprintf("%v; the output holds no record", e.Err)
@@ -65,6 +68,14 @@ func (e *WriteError) Error() string {
 }
 
 func (e *WriteError) Unwrap() error { return e.Err }
+
+// plural returns word, with an s unless n is 1.
+func plural(n int64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
 
 // flushAt is the size of the buffer of whole records that makes a write.
 const flushAt = 64 << 10
