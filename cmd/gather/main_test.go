@@ -55,7 +55,16 @@ type result struct {
 	code    int
 }
 
+// gather runs the command in this process (runIn): every behaviour but
+// real signals and the process's own exit is tested this way; those run
+// the built binary (gatherBinary).
 func gather(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	return runIn(t, stdin, args...)
+}
+
+// gatherBinary runs the built binary, for what only a process shows.
+func gatherBinary(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Stdin = strings.NewReader(stdin)
