@@ -19,7 +19,7 @@
 // yields each Result, with its input and index, as it completes or in input
 // order:
 //
-//	for r := range gather.Map(ctx, urls, 64, fetch, gather.PerKey(4, host)) {
+//	for r := range gather.MapKeyed(ctx, urls, 64, gather.PerKey(4, host), fetch) {
 //		fmt.Println(r.Index, r.Input, r.Value, r.Err)
 //	}
 //
@@ -39,7 +39,7 @@
 //	results in order, bounded              Map(..., Ordered(window))
 //	wait(aws, return_when=..., timeout)    Wait(ctx, FirstCompleted|FirstException|AllCompleted, futs...), WaitSeq
 //	Semaphore(n)                           Limit(n) on a scope; Map's limit
-//	a semaphore per host                   PerKey(n, key) on Map; KeyedLimiter
+//	a semaphore per host                   MapKeyed with PerKey(n, key); KeyedLimiter
 //	asyncio.timeout / wait_for             context.WithTimeout
 //	task.cancel(msg), task.cancelled()     fut.Cancel(cause) bool, fut.Cancelled(); context.Cause(ctx) in the task
 //	cancel every task                      scope.Cancel()

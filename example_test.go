@@ -233,7 +233,7 @@ func ExampleMap_endless() {
 
 // Per-host limits inside a global one: a slow host gets its share and no
 // more; the fast host's inputs flow past it.
-func ExamplePerKey() {
+func ExampleMapKeyed() {
 	slow, fast := newUpstream(), newUpstream()
 	defer slow.close()
 	defer fast.close()
@@ -244,7 +244,7 @@ func ExamplePerKey() {
 	host := func(url string) string { return strings.Split(url, "/")[2] }
 	start := time.Now()
 	var fastDone time.Duration
-	for r := range gather.Map(context.Background(), slices.Values(urls), 4, get, gather.PerKey(2, host)) {
+	for r := range gather.MapKeyed(context.Background(), slices.Values(urls), 4, gather.PerKey(2, host), get) {
 		if strings.HasPrefix(r.Value, "fast") {
 			fastDone = time.Since(start)
 		}

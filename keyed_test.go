@@ -204,7 +204,7 @@ func FuzzMapOrderedPerKey(f *testing.F) {
 			var yielded atomic.Int64
 			var started sync.Map
 			next := 0
-			for r := range Map(context.Background(), seq, lim, func(ctx context.Context, x in) (int, error) {
+			for r := range MapKeyed(context.Background(), seq, lim, PerKey(pk, func(x in) int { return x.key }), func(ctx context.Context, x in) (int, error) {
 				if y := yielded.Load(); int64(x.index)-y >= int64(window) {
 					t.Errorf("input %d started with %d yielded, window %d", x.index, y, window)
 				}
@@ -218,7 +218,7 @@ func FuzzMapOrderedPerKey(f *testing.F) {
 				perKeyNow[x.key].Add(-1)
 				total.Add(-1)
 				return x.key, nil
-			}, Ordered(window), PerKey(pk, func(x in) int { return x.key })) {
+			}, Ordered(window)) {
 				if r.Index != next {
 					t.Fatalf("result %d came when %d was due", r.Index, next)
 				}

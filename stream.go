@@ -26,10 +26,7 @@ type MapOption func(*mapConfig)
 
 type mapConfig struct {
 	window    int             // Ordered: the reordering window; 0 when unordered
-	perKey    int             // PerKey: the limit per key; 0 when none
-	key       any             // PerKey: a func(In) any
-	keyType   string          // PerKey: the input type of key, for messages
-	readAhead int             // PerKey: inputs started ahead of free slots
+	readAhead int             // MapKeyed: inputs started ahead of free slots
 	check     func(int) error // validation against the global limit
 }
 
@@ -59,32 +56,27 @@ func Ordered(window int) MapOption {
 	}
 }
 
-// PerKey limits Map to n inputs in progress per key, where key(input) names
-// an input's key (its host, say), inside Map's global limit. The key's slot
-// is taken before a global slot, so inputs waiting for a busy key do not
-// hold global slots, and inputs of other keys keep flowing past them.
-//
-// To find inputs of other keys behind a run of inputs of a busy key, Map
-// reads ahead: up to ReadAhead inputs (by default 4 times the limit) are
-// taken from the sequence and wait for their slots. When all of them wait
-// for busy keys, reading stops until one finishes: memory stays bounded.
-//
-// The type parameter In must be Map's input type; when it is not, Map
-// panics.
-func PerKey[In any, K comparable](n int, key func(In) K) MapOption {
+// A KeyLimit is a limit of inputs in progress per key, for MapKeyed: make
+// it with PerKey.
+type KeyLimit[In any, K comparable] struct {
+	n   int
+	key func(In) K
+}
+
+// PerKey returns a limit of n inputs in progress per key, where key(input)
+// names an input's key (its host, say), for MapKeyed. Its type carries
+// the input type: a key function for other inputs than MapKeyed's does not
+// compile. PerKey panics if n is less than 1.
+func PerKey[In any, K comparable](n int, key func(In) K) KeyLimit[In, K] {
 	if n < 1 {
 		panic(fmt.Sprintf("gather: PerKey(%d): the limit must be at least 1", n))
 	}
-	return func(c *mapConfig) {
-		c.perKey = n
-		c.key = func(in In) any { return key(in) }
-		c.keyType = fmt.Sprintf("%T", *new(In))
-	}
+	return KeyLimit[In, K]{n: n, key: key}
 }
 
-// ReadAhead sets how many inputs Map may hold in all, started or waiting for
-// a key's slot, when PerKey is in force. n must be at least Map's limit; it
-// has no effect without PerKey.
+// ReadAhead sets how many inputs MapKeyed may hold in all, started or
+// waiting for a key's slot (by default 4 times the limit). n must be at
+// least the limit; it has no effect on Map.
 func ReadAhead(n int) MapOption {
 	return func(c *mapConfig) {
 		c.readAhead = n
@@ -116,7 +108,7 @@ func chainCheck(prev, next func(int) error) func(int) error {
 // worker is free to take one, so the sequence may be endless, and memory is
 // bounded by the limit (and the window or read-ahead), never by the number
 // of inputs. Map starts its worker goroutines as inputs arrive, at most
-// limit of them (ReadAhead with PerKey), and reuses them.
+// limit of them, and reuses them.
 //
 // fn's error is that input's Result.Err; it does not stop the stream, even
 // when it wraps a *PanicError. The stream stops early, after joining what is
@@ -125,8 +117,7 @@ func chainCheck(prev, next func(int) error) func(int) error {
 //   - the loop breaks: calls in progress are cancelled and waited for before
 //     the range statement returns, and their results are dropped;
 //   - ctx is done: no new input starts; calls in progress see their context
-//     cancelled and their results are still yielded (with PerKey, so are
-//     inputs read ahead and waiting for their key, with ctx's error);
+//     cancelled and their results are still yielded;
 //   - fn panics (or calls runtime.Goexit): that input's Result.Err is a
 //     *PanicError, the other calls are cancelled, and their results are
 //     yielded;
@@ -140,9 +131,33 @@ func chainCheck(prev, next func(int) error) func(int) error {
 // network, a channel) should stop when a context its owner controls is
 // done, or be closed by its owner, or a break waits for its next input.
 //
-// Map panics if limit is less than 1 or an option does not fit the limit or
-// the input type.
+// Map panics if limit is less than 1 or an option does not fit the limit.
 func Map[In, Out any](ctx context.Context, inputs iter.Seq[In], limit int, fn func(context.Context, In) (Out, error), opts ...MapOption) iter.Seq[Result[In, Out]] {
+	return mapWith(ctx, inputs, limit, nil, 0, fn, opts)
+}
+
+// MapKeyed is Map with a limit per key as well (per, made by PerKey),
+// inside the global limit: at most per's n inputs in progress for any one
+// key. The key's slot is taken before a global slot, so inputs waiting for
+// a busy key do not hold global slots, and inputs of other keys keep
+// flowing past them: a slow host does not hold the others back.
+//
+// To find inputs of other keys behind a run of inputs of a busy key,
+// MapKeyed reads ahead: up to ReadAhead inputs (by default 4 times the
+// limit) are taken from the sequence and wait for their slots. When all of
+// them wait for busy keys, reading stops until one finishes: memory stays
+// bounded. When ctx is done, inputs read ahead and waiting for their key
+// are yielded with ctx's error. Everything else is as for Map.
+func MapKeyed[In, Out any, K comparable](ctx context.Context, inputs iter.Seq[In], limit int, per KeyLimit[In, K], fn func(context.Context, In) (Out, error), opts ...MapOption) iter.Seq[Result[In, Out]] {
+	if per.key == nil {
+		panic("gather: MapKeyed: a KeyLimit not made by PerKey")
+	}
+	key := per.key
+	return mapWith(ctx, inputs, limit, func(in In) any { return key(in) }, per.n, fn, opts)
+}
+
+// mapWith is Map, and with key MapKeyed.
+func mapWith[In, Out any](ctx context.Context, inputs iter.Seq[In], limit int, key func(In) any, perKey int, fn func(context.Context, In) (Out, error), opts []MapOption) iter.Seq[Result[In, Out]] {
 	if limit < 1 {
 		panic(fmt.Sprintf("gather: Map with limit %d: the limit must be at least 1", limit))
 	}
@@ -155,13 +170,6 @@ func Map[In, Out any](ctx context.Context, inputs iter.Seq[In], limit int, fn fu
 			panic("gather: Map: " + err.Error())
 		}
 	}
-	var key func(In) any
-	if cfg.key != nil {
-		var ok bool
-		if key, ok = cfg.key.(func(In) any); !ok {
-			panic(fmt.Sprintf("gather: Map over %T with a PerKey key function for %s", *new(In), cfg.keyType))
-		}
-	}
 	return func(yield func(Result[In, Out]) bool) {
 		m := &mapRun[In, Out]{fn: fn, key: key, workers: limit, window: cfg.window}
 		if key != nil {
@@ -172,7 +180,7 @@ func Map[In, Out any](ctx context.Context, inputs iter.Seq[In], limit int, fn fu
 					m.workers = 4 * limit
 				}
 			}
-			m.limiter = NewKeyedLimiter[any](limit, cfg.perKey)
+			m.limiter = NewKeyedLimiter[any](limit, perKey)
 		}
 		m.run(ctx, inputs, yield)
 	}
@@ -185,7 +193,7 @@ const resultBuffer = 256
 // mapRun is one iteration of a Map. Workers, started as inputs arrive and
 // at most workers of them, each loop: take the next input from the sequence
 // (one at a time, under mu), run fn on it, send the result to the ranging
-// goroutine, which yields it. Without PerKey, workers is the limit; with it,
+// goroutine, which yields it. Under Map, workers is the limit; under MapKeyed,
 // workers is the read-ahead and the KeyedLimiter enforces the limit.
 type mapRun[In, Out any] struct {
 	fn      func(context.Context, In) (Out, error)

@@ -18,10 +18,10 @@ func TestMapPerKeyUnhashableKeyIsOnePanicResultNotADeadlock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		inputs := []any{1, 2, []int{3}, 4, 5, 6}
 		var panics int
-		for r := range Map(context.Background(), slices.Values(inputs), 2, func(ctx context.Context, x any) (int, error) {
+		for r := range MapKeyed(context.Background(), slices.Values(inputs), 2, PerKey(1, func(x any) any { return x }), func(ctx context.Context, x any) (int, error) {
 			time.Sleep(10 * time.Millisecond)
 			return 0, nil
-		}, PerKey(1, func(x any) any { return x })) {
+		}) {
 			if _, ok := errors.AsType[*PanicError](r.Err); ok {
 				panics++
 				if !strings.Contains(r.Err.Error(), "uncomparable") {
@@ -55,13 +55,21 @@ func TestMapSequenceGoexitIsRaisedInTheRangingGoroutine(t *testing.T) {
 }
 
 func TestMapLimitNearMaxIntDoesNotOverflow(t *testing.T) {
-	for _, opts := range [][]MapOption{nil, {PerKey(1, func(i int) int { return i })}, {Ordered(math.MaxInt / 2)}} {
+	fn := func(_ context.Context, i int) (int, error) { return i, nil }
+	for _, opts := range [][]MapOption{nil, {Ordered(math.MaxInt / 2)}} {
 		n := 0
-		for range Map(context.Background(), slices.Values([]int{1, 2, 3}), math.MaxInt/2, func(_ context.Context, i int) (int, error) { return i, nil }, opts...) {
+		for range Map(context.Background(), slices.Values([]int{1, 2, 3}), math.MaxInt/2, fn, opts...) {
 			n++
 		}
 		if n != 3 {
 			t.Fatalf("%d results", n)
 		}
+	}
+	n := 0
+	for range MapKeyed(context.Background(), slices.Values([]int{1, 2, 3}), math.MaxInt/2, PerKey(1, func(i int) int { return i }), fn) {
+		n++
+	}
+	if n != 3 {
+		t.Fatalf("MapKeyed: %d results", n)
 	}
 }

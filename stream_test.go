@@ -274,7 +274,6 @@ func TestMapOptionsValidation(t *testing.T) {
 		"limit 0":          func() { gather.Map(context.Background(), count(1), 0, fn) },
 		"window < limit":   func() { gather.Map(context.Background(), count(1), 4, fn, gather.Ordered(3)) },
 		"readahead < lim":  func() { gather.Map(context.Background(), count(1), 4, fn, gather.ReadAhead(2)) },
-		"key type":         func() { gather.Map(context.Background(), count(1), 4, fn, gather.PerKey(1, strings.ToUpper)) },
 		"per-key limit 0 ": func() { gather.PerKey(0, strings.ToUpper) },
 	}
 	for name, call := range cases {
@@ -305,14 +304,14 @@ func TestMapPerKeySlowKeyDoesNotHoldOthers(t *testing.T) {
 		perKey := map[string]*gauge{"slow": {}, "fast": {}}
 		start := time.Now()
 		var lastFast, lastSlow time.Duration
-		for r := range gather.Map(context.Background(), slices.Values(jobs), 4, func(ctx context.Context, j job) (string, error) {
+		for r := range gather.MapKeyed(context.Background(), slices.Values(jobs), 4, gather.PerKey(2, func(j job) string { return j.key }), func(ctx context.Context, j job) (string, error) {
 			global.enter()
 			perKey[j.key].enter()
 			defer global.leave()
 			defer perKey[j.key].leave()
 			time.Sleep(j.delay)
 			return j.key, nil
-		}, gather.PerKey(2, func(j job) string { return j.key }), gather.ReadAhead(64)) {
+		}, gather.ReadAhead(64)) {
 			if r.Value == "fast" {
 				lastFast = time.Since(start)
 			} else {
@@ -342,10 +341,10 @@ func TestMapPerKeyReadAheadIsBounded(t *testing.T) {
 		}
 		var maxRead int64
 		n := 0
-		for r := range gather.Map(context.Background(), seq, 4, func(ctx context.Context, k string) (string, error) {
+		for r := range gather.MapKeyed(context.Background(), seq, 4, gather.PerKey(1, func(k string) string { return k }), func(ctx context.Context, k string) (string, error) {
 			time.Sleep(time.Second)
 			return k, nil
-		}, gather.PerKey(1, func(k string) string { return k }), gather.ReadAhead(10)) {
+		}, gather.ReadAhead(10)) {
 			_ = r
 			// Read so far: those yielded, at most 10 outstanding, one held by the feeder.
 			if got := read.Load() - int64(n); got > maxRead {

@@ -321,7 +321,7 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 	}
 	var opts []gather.MapOption
 	if c.cfg.PerHost > 0 {
-		opts = append(opts, gather.PerKey(c.cfg.PerHost, func(p prepared) string { return p.host }), gather.ReadAhead(c.cfg.ReadAhead))
+		opts = append(opts, gather.ReadAhead(c.cfg.ReadAhead))
 	}
 	if c.cfg.Ordered {
 		opts = append(opts, gather.Ordered(4*c.cfg.Concurrency))
@@ -355,7 +355,11 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 			}()
 			return c.do(ctx, p, ro.stop), nil
 		}
-		for r := range gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...) {
+		results := gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...)
+		if c.cfg.PerHost > 0 {
+			results = gather.MapKeyed(ctx, prepare, c.cfg.Concurrency, gather.PerKey(c.cfg.PerHost, func(p prepared) string { return p.host }), do, opts...)
+		}
+		for r := range results {
 			rec := r.Value
 			if r.Err != nil { // a panic, or cancelled while waiting for its host's slot
 				unwait()
