@@ -1,0 +1,122 @@
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// prepared is a request checked and parsed once, before it is scheduled.
+type prepared struct {
+	req    Request
+	url    *url.URL
+	rawURL string // the URL as given, trimmed: what url was parsed from
+	// canonical is url.String(): the URL as net/http sends it, a record's
+	// final_url when there was no redirect and it differs from the input.
+	canonical string
+	host      string // scheme://host:port, the per-host key
+	err       error
+}
+
+func (c *Client) prepare(req Request) prepared {
+	p := prepared{req: req}
+	if p.req.Method == "" {
+		p.req.Method = http.MethodGet
+	}
+	if req.Err != nil {
+		p.err = req.Err
+		return p
+	}
+	raw := strings.TrimSpace(req.URL)
+	if err := checkMethod(p.req.Method); err != nil {
+		p.err = err
+		return p
+	}
+	if err := checkHeader(req.Header); err != nil {
+		p.err = err
+		return p
+	}
+	if !strings.Contains(raw, "://") {
+		p.err = fmt.Errorf("URL %q: missing http:// or https://", raw)
+		if strings.Contains(raw, "@") { // a password, maybe, that redact.Text cannot find without "://"
+			p.err = errors.New("URL: missing http:// or https://")
+		}
+		return p
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		p.err = err
+	case u.Scheme != "http" && u.Scheme != "https":
+		p.err = fmt.Errorf("URL %q: scheme must be http or https", req.URL)
+	case u.Host == "":
+		p.err = fmt.Errorf("URL %q has no host", req.URL)
+	case !validPort(u.Port()):
+		p.err = fmt.Errorf("URL %q: port %q is not between 1 and 65535", req.URL, u.Port())
+	default:
+		if err := checkHost(u); err != nil {
+			p.err = err
+			break
+		}
+		p.url, p.rawURL, p.canonical = u, raw, raw
+		encoded := encodeURL(u)
+		if strings.HasSuffix(u.Host, ":") {
+			u.Host = strings.TrimSuffix(u.Host, ":") // "h:" is sent as "h", as NewRequest does
+			p.canonical = u.String()
+		} else if encoded || !roundTrips(raw) {
+			p.canonical = u.String()
+		}
+		p.host = hostKey(u)
+	}
+	return p
+}
+
+// hostKey returns scheme://host:port for an http or https URL, the port
+// filled in from the scheme when absent, as net.JoinHostPort writes it.
+func hostKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	host := u.Hostname()
+	if strings.IndexByte(host, ':') >= 0 {
+		return u.Scheme + "://[" + host + "]:" + port
+	}
+	return u.Scheme + "://" + host + ":" + port
+}
+
+// roundTrips reports, cheaply, that an http or https URL's url.String() is
+// the URL itself: it holds only letters, digits and punctuation that
+// net/url leaves as written (no '%', '@' or '#', whose escaping it may
+// normalise). It may say false for a URL that does round-trip.
+func roundTrips(raw string) bool {
+	if !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://") {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~:/?&=+,;!$'()*[]", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validPort reports whether port is empty (the scheme's default) or a
+// number from 1 to 65535.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
+}
