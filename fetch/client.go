@@ -1,23 +1,3 @@
-// Package fetch is gather's HTTP engine: it turns a stream of requests into
-// a stream of Records, one per input, with bounded concurrency overall and
-// per host, rate limits, retries with back-off, separate timeouts, a body
-// policy and a maximum body size.
-//
-// Design choices:
-//
-//   - One http.Transport, tuned for the limits in force: idle connections
-//     per host at least the per-host limit (Go's default of 2 makes a
-//     high-concurrency client open and close connections until ephemeral
-//     ports run out), HTTP/1.1 by default (HTTP2 turns HTTP/2 on, with
-//     several connections per host once one's stream limit is reached).
-//   - Scheduling is gather.Map with a per-host limit: a host at its limit
-//     does not hold global slots, so other hosts keep flowing, and inputs are
-//     read ahead only as far as the read-ahead bound.
-//   - Each timeout is its own mechanism (dialer, TLS handshake, response
-//     headers, a context per attempt, a context per input), so a Record says
-//     which one fired.
-//   - Every input yields exactly one Record; errors are data, never a reason
-//     to stop the run.
 package fetch
 
 import (
@@ -66,8 +46,14 @@ type Client struct {
 	// and never modified (net/http only reads a request's headers).
 	header http.Header
 
-	mu    sync.Mutex
-	hosts map[string]*hostState
+	// slots holds a token per request in flight, Concurrency at most,
+	// whichever call made it.
+	slots chan struct{}
+
+	mu      sync.Mutex
+	hosts   map[string]*hostState // see "Per-host state"
+	free    []*hostState          // dropped states, for reuse
+	sweepAt int                   // the table's size at which it is swept
 
 	// The counters of Load.
 	onWire, waitingSlot, waitingRate, waitingRetry atomic.Int64
@@ -76,7 +62,8 @@ type Client struct {
 // Load is a snapshot of what a Client is doing, for a progress display.
 // Under Run, OnWire + WaitingRate + WaitingRetry is at most the
 // Concurrency: an input holds a slot while it waits for a rate or a
-// retry. Calls of Do outside Run are counted too.
+// retry. Calls of Do, Get, Post, Fetch and GetJSON outside Run are counted
+// too.
 type Load struct {
 	// OnWire counts attempts in progress: connecting, sending, waiting
 	// for the response, reading the body.
@@ -128,7 +115,8 @@ func New(cfg Config) (*Client, error) {
 	if !cfg.HTTP2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
-	c := &Client{cfg: cfg, transport: tr, resolver: res, hosts: make(map[string]*hostState)}
+	c := &Client{cfg: cfg, transport: tr, resolver: res, hosts: make(map[string]*hostState),
+		slots: make(chan struct{}, cfg.Concurrency), sweepAt: sweepMin}
 	c.header = make(http.Header, len(cfg.Header)+1)
 	c.setHeaders(c.header, nil)
 	c.http = &http.Client{
@@ -174,7 +162,8 @@ func (c *Client) Close() { c.transport.CloseIdleConnections() }
 // each completes (or in input order with Config.Ordered). It reads reqs
 // only as fast as slots free up, so reqs may be endless. Breaking out of the
 // loop cancels what is in flight and waits for it. When ctx is done, no new
-// request starts and the ones in flight end with a canceled record.
+// request starts and the ones in flight end with a canceled record, or a
+// deadline one (KindDeadline) when it was ctx's deadline that passed.
 func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...RunOption) iter.Seq[Record] {
 	var ro runOptions
 	for _, o := range options {
@@ -214,7 +203,7 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 						Error: &Error{Kind: KindOther, Message: redact.Text(fmt.Sprintf("internal error: %v", r))}}
 				}
 			}()
-			return c.do(ctx, p, ro.stop), nil
+			return c.do(ctx, p, ro.stop, nil), nil
 		}
 		for r := range gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...) {
 			rec := r.Value
@@ -235,9 +224,12 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 	}
 }
 
-// Do fetches one request, with retries, and returns its Record.
+// Do fetches one request, with retries, and returns its Record: Run for
+// one request, under the same limits, shared with every other call on the
+// client. For a Go program that wants the response rather than a Record,
+// see Get and Fetch.
 func (c *Client) Do(ctx context.Context, req Request) Record {
-	return c.do(ctx, c.prepare(req), nil)
+	return c.do(ctx, c.prepare(req), nil, nil)
 }
 
 // A RunOption changes how Run runs.
@@ -282,7 +274,10 @@ func (c *Client) setHeaders(dst, own http.Header) {
 	}
 }
 
-func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec Record) {
+// do fetches one prepared request, with retries, and returns its Record.
+// With final set, the last attempt's outcome is stored there when the
+// record is that attempt's (not when the input was stopped).
+func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}, final *outcome) (rec Record) {
 	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep}
 	if p.err != nil {
 		rec.Error = &Error{Kind: KindBadInput, Message: redact.Text(p.err.Error())}
@@ -295,11 +290,20 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec 
 		ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.Deadline, errDeadline)
 		defer cancel()
 	}
-	h := c.host(p.host)
+	h := c.acquire(p.host)
+	defer c.release(p.host, h)
+	if err := c.takeSlots(ctx, stop, h); err != nil {
+		rec.Error = c.stopError(ctx, err)
+		return rec
+	}
+	defer c.freeSlots(h)
 	var last outcome // the previous attempt's
 	for attempt := 1; ; attempt++ {
-		err := c.wait(ctx, stop, h)
+		probe, err := c.wait(ctx, stop, h)
 		if err == nil && stopped(stop) {
+			if probe {
+				c.endProbe(h)
+			}
 			err = errStopped
 		}
 		if err != nil {
@@ -311,16 +315,22 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}) (rec 
 		}
 		out := c.attempt(ctx, p)
 		rec.Attempts = attempt
-		c.observe(h, out)
+		c.observe(h, out, probe)
 		wait, retry := c.retryable(p.req.Method, out, attempt)
 		if !retry {
 			out.fill(&rec)
+			if final != nil {
+				*final = out
+			}
 			return rec
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
 			// The next attempt could not start before the deadline: stop
 			// with this attempt's outcome rather than sleep into it.
 			out.fill(&rec)
+			if final != nil {
+				*final = out
+			}
 			return rec
 		}
 		rec.Retries = append(rec.Retries, Attempt{Status: out.status, Error: out.error(), WaitMS: float64(wait.Milliseconds())})
@@ -349,7 +359,7 @@ func (c *Client) stopError(ctx context.Context, err error) *Error {
 	if errors.Is(err, errStopped) {
 		return &Error{Kind: KindCanceled, Message: err.Error()}
 	}
-	if cause := context.Cause(ctx); errors.Is(cause, errDeadline) || errors.Is(cause, context.DeadlineExceeded) {
+	if isDeadline(ctx) {
 		return &Error{Kind: KindDeadline, Message: c.contextMessage(ctx, nil)}
 	}
 	var circuit *circuitError

@@ -11,8 +11,8 @@ import (
 // Config is the engine's configuration. The zero value of a field means its
 // documented default.
 type Config struct {
-	Concurrency int     // requests in flight in all; default 64
-	PerHost     int     // requests in flight per scheme://host:port; 0 = no limit beyond Concurrency
+	Concurrency int     // requests in flight in all, for every call on the client; default 64
+	PerHost     int     // requests in flight per host (HostOf), for every call; 0 = no limit beyond Concurrency
 	ReadAhead   int     // inputs read ahead to interleave hosts, with PerHost; default 4 x Concurrency
 	Rate        float64 // requests per second in all (attempts, retries included); 0 = unlimited
 	PerHostRate float64 // requests per second per host; 0 = unlimited
@@ -22,7 +22,18 @@ type Config struct {
 	RetryMax     time.Duration // back-off cap; default 10s
 	RetryUnsafe  bool          // also retry non-idempotent methods (POST, PATCH) after a response or a reset
 	MaxRetryWait time.Duration // longest Retry-After honoured; longer ones end the retries; default 60s
-	BreakAfter   int           // consecutive connection failures that trip a host's circuit; default 0 = never
+	// BreakAfter is the number of connection failures in a row (refused,
+	// connect timeout, DNS), each within BreakCooldown of the previous
+	// one, that trip a host's circuit: its requests then fail at once
+	// (circuit_open) for BreakCooldown. After it the circuit is half-open:
+	// one request goes through as a probe while the others still fail at
+	// once; if the probe gets an answer from the host the circuit closes,
+	// if it fails to connect the circuit opens for another BreakCooldown.
+	// Default 0: never trip.
+	BreakAfter int
+	// BreakCooldown is how long a tripped circuit stays open before a
+	// probe; default 30s.
+	BreakCooldown time.Duration
 
 	ConnectTimeout time.Duration // TCP connect; default 10s
 	TLSTimeout     time.Duration // TLS handshake; default 10s
@@ -30,8 +41,8 @@ type Config struct {
 	AttemptTimeout time.Duration // one attempt, body included; default 60s
 	Deadline       time.Duration // one input, retries and back-off included; default 0 = none
 
-	MaxBody      int64      // largest body read, after decoding; default 10 MiB
-	Body         BodyPolicy // what to keep of each body; default BodyHash
+	MaxBody      int64      // largest body read, after decoding, by every call (Get's included); default 10 MiB
+	Body         BodyPolicy // what a Record keeps of each body (Run, Do); default BodyHash
 	BodyHead     int        // with BodyHead: bytes kept; default 1024
 	BodyDir      string     // with BodyDir: the directory bodies are saved to
 	MaxRedirects int        // redirects followed; default 10; -1 for none
@@ -75,8 +86,8 @@ func (c *Config) setDefaults() error {
 	if c.Concurrency < 1 {
 		return fmt.Errorf("concurrency must be at least 1, got %d", c.Concurrency)
 	}
-	if c.PerHost < 0 || c.ReadAhead < 0 || c.Rate < 0 || c.PerHostRate < 0 || c.BreakAfter < 0 || c.MaxBody < 0 || c.BodyHead < 0 {
-		return errors.New("per-host limit, read-ahead, rates, break-after, max-body and body-head must not be negative")
+	if c.PerHost < 0 || c.ReadAhead < 0 || c.Rate < 0 || c.PerHostRate < 0 || c.BreakAfter < 0 || c.BreakCooldown < 0 || c.MaxBody < 0 || c.BodyHead < 0 {
+		return errors.New("per-host limit, read-ahead, rates, break-after, break-cooldown, max-body and body-head must not be negative")
 	}
 	if c.PerHost > c.Concurrency {
 		c.PerHost = c.Concurrency
@@ -96,6 +107,7 @@ func (c *Config) setDefaults() error {
 	def(&c.RetryBase, 200*time.Millisecond)
 	def(&c.RetryMax, 10*time.Second)
 	def(&c.MaxRetryWait, 60*time.Second)
+	def(&c.BreakCooldown, 30*time.Second)
 	def(&c.ConnectTimeout, 10*time.Second)
 	def(&c.TLSTimeout, 10*time.Second)
 	def(&c.HeaderTimeout, 30*time.Second)

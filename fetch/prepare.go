@@ -19,6 +19,10 @@ type prepared struct {
 	canonical string
 	host      string // scheme://host:port, the per-host key
 	err       error
+	// whole asks for the whole body and the response's header
+	// (outcome.raw, outcome.header), whatever the body policy: the
+	// calls that return a Response.
+	whole bool
 }
 
 func (c *Client) prepare(req Request) prepared {

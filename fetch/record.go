@@ -61,12 +61,33 @@ type Attempt struct {
 // Error is a failed input's error: a short machine-readable kind and a
 // human-readable message. A message never shows the password of a URL's
 // userinfo (internal/redact masks it).
+//
+// It is also the error of Get, Post, Fetch and GetJSON (but for a status,
+// a *StatusError): errors.As(err, &e) and e.Kind say what failed. There a
+// KindDeadline error unwraps to context.DeadlineExceeded and a
+// KindCanceled one to context.Canceled, for errors.Is.
 type Error struct {
 	Kind    Kind   `json:"kind"`
 	Message string `json:"message"`
+
+	cause error // for Unwrap; set only on the errors of the calls above
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Kind, e.Message) }
+
+// Unwrap returns the context error behind a KindDeadline or KindCanceled
+// error returned by Get, Post, Fetch or GetJSON, or nil.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Timeout reports whether the error is a timeout: one of the timeouts'
+// kinds, or a deadline.
+func (e *Error) Timeout() bool {
+	switch e.Kind {
+	case KindTimeoutConnect, KindTimeoutTLS, KindTimeoutHeaders, KindTimeoutTotal, KindDeadline:
+		return true
+	}
+	return false
+}
 
 // Kind names a class of failure. The set only grows.
 type Kind string
