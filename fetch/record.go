@@ -102,13 +102,13 @@ const (
 	KindTimeoutTLS     Kind = "timeout_tls"     // the TLS handshake took longer than its timeout
 	KindTimeoutHeaders Kind = "timeout_headers" // the response headers took longer than their timeout
 	KindTimeoutTotal   Kind = "timeout_total"   // an attempt took longer than the attempt timeout
-	KindDeadline       Kind = "deadline"        // the input's overall deadline passed
+	KindDeadline       Kind = "deadline"        // the input's deadline (Config.Deadline) or the caller's context's passed
 	KindReset          Kind = "reset"           // the connection was reset or closed mid-response
 	KindTooLarge       Kind = "too_large"       // the body exceeded the maximum size
 	KindBadResponse    Kind = "bad_response"    // the response was not valid HTTP
 	KindRedirectLoop   Kind = "redirect_loop"   // too many redirects
 	KindHTTPStatus     Kind = "http_status"     // the final status was 400 or above
-	KindCanceled       Kind = "canceled"        // the run was stopped before the input finished
+	KindCanceled       Kind = "canceled"        // the run was stopped, or the caller's context cancelled, before the input finished
 	KindCircuitOpen    Kind = "circuit_open"    // the host's circuit is open after repeated connection failures
 	KindOther          Kind = "other"           // anything else; the message says what
 )
