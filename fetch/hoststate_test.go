@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"iter"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -99,5 +102,41 @@ func TestHostStateWithFailuresIsDroppedAfterTheCooldown(t *testing.T) {
 	}
 	if n := fetch.HostStates(c); n > 100 {
 		t.Fatalf("%d host states after the cool-down and 100 new hosts: the old ones were not swept", n)
+	}
+}
+
+// The per-host limit applies to the canonical host: URLs that differ
+// only in the case of the scheme or host, an explicit default port or a
+// userinfo are one host.
+func TestPerHostLimitIsPerCanonicalHost(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(30 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	c := newClient(t, fetch.Config{PerHost: 1})
+	var wg sync.WaitGroup
+	for _, u := range []string{"http://localhost:%s/a", "HTTP://LOCALHOST:%s/b", "http://user:pw@localhost:%s/c", "http://LocalHost:0%s/d"} {
+		for range 2 {
+			wg.Go(func() {
+				if _, err := c.Get(context.Background(), fmt.Sprintf(u, port)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if most != 1 {
+		t.Errorf("%d requests at once to one host written four ways, PerHost 1", most)
 	}
 }

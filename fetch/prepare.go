@@ -78,21 +78,61 @@ func (c *Client) prepare(req Request) prepared {
 	return p
 }
 
-// hostKey returns scheme://host:port for an http or https URL, the port
-// filled in from the scheme when absent, as net.JoinHostPort writes it.
+// hostKey returns the canonical host of an http or https URL:
+// scheme://host:port, the scheme and the host in lower case (but for an
+// IPv6 zone, kept as written), the port filled in from the scheme when
+// absent and written without leading zeros, an IPv6 address in brackets,
+// no user information. It is the key of every per-host limit, rate, pause
+// and circuit, and, through hostOf, HostOf's result.
 func hostKey(u *url.URL) string {
 	port := u.Port()
-	if port == "" {
+	switch {
+	case port == "":
 		port = "80"
 		if u.Scheme == "https" {
 			port = "443"
 		}
+	case port[0] == '0' && len(port) > 1:
+		n, _ := strconv.Atoi(port) // validPort checked it
+		port = strconv.Itoa(n)
 	}
 	host := u.Hostname()
-	if strings.IndexByte(host, ':') >= 0 {
-		return u.Scheme + "://[" + host + "]:" + port
+	addr, zone, hasZone := strings.Cut(host, "%")
+	if hasUpper(addr) {
+		addr = strings.ToLower(addr)
+		host = addr
+		if hasZone {
+			host += "%" + zone
+		}
 	}
-	return u.Scheme + "://" + host + ":" + port
+	scheme := u.Scheme // url.Parse writes it in lower case
+	if strings.IndexByte(host, ':') >= 0 {
+		return scheme + "://[" + host + "]:" + port
+	}
+	return scheme + "://" + host + ":" + port
+}
+
+// hasUpper reports whether s holds an upper-case letter, or any non-ASCII
+// byte (which may be one).
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; ('A' <= c && c <= 'Z') || c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// hostOf returns the canonical host (hostKey) of the URL raw, parsed as
+// Run, Do and Get parse a request's URL, or "" when raw is not an http or
+// https URL with a host: the one definition of a host, for the per-host
+// limits and for HostOf (the summary's and the job's host).
+func hostOf(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || !validPort(u.Port()) {
+		return ""
+	}
+	return hostKey(u)
 }
 
 // roundTrips reports, cheaply, that an http or https URL's url.String() is
