@@ -34,7 +34,9 @@ type Request struct {
 	Err error
 }
 
-// A Client runs requests. It is safe for concurrent use; Close it when done.
+// A Client runs requests. It is safe for concurrent use: every call on it
+// (Run, Do, Get, Post, Fetch, GetJSON) shares its limits and its per-host
+// state. Close it when done.
 type Client struct {
 	cfg       Config
 	transport *http.Transport

@@ -12,7 +12,7 @@ import (
 // documented default.
 type Config struct {
 	Concurrency int     // requests in flight in all, for every call on the client; default 64
-	PerHost     int     // requests in flight per host (HostOf), for every call; 0 = no limit beyond Concurrency
+	PerHost     int     // requests in flight per host (scheme://host:port), for every call; 0 = no limit beyond Concurrency
 	ReadAhead   int     // inputs read ahead to interleave hosts, with PerHost; default 4 x Concurrency
 	Rate        float64 // requests per second in all (attempts, retries included); 0 = unlimited
 	PerHostRate float64 // requests per second per host; 0 = unlimited

@@ -71,5 +71,5 @@
 // matters (each for at most max(MaxRetryWait, BreakCooldown, 1/PerHostRate)
 // after its last request), and its table is never larger than twice what
 // those were at its last sweep, or 64, whatever the number of hosts it has
-// seen: about 200 bytes a host.
+// seen: a few hundred bytes a host.
 package fetch

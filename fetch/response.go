@@ -131,9 +131,10 @@ func (c *Client) Post(ctx context.Context, url, contentType string, body []byte)
 	return c.Fetch(ctx, req)
 }
 
-// Fetch sends req (its method, GET when empty, URL, header and body;
-// Line, Keep and Err are not used but for Err, which is returned as a
-// KindBadInput error) and returns the whole response, as Get does.
+// Fetch sends req (its Method, GET when empty, URL, Header, added to
+// Config.Header, and Body) and returns the whole response, as Get does.
+// A request with Err set is not sent: Fetch returns a KindBadInput error
+// with its message. Line and Keep are not used.
 func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 	p := c.prepare(req)
 	p.whole = true
