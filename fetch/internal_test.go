@@ -94,10 +94,11 @@ func TestStatsSummary(t *testing.T) {
 	if sum.LatencyMS.Max != 500 {
 		t.Fatalf("max %v", sum.LatencyMS.Max)
 	}
-	if len(sum.Slowest) != 3 || sum.Slowest[0].Host != "b:2" || sum.Slowest[0].MeanMS != 400 {
+	// Hosts are HostOf's, whatever its form.
+	if len(sum.Slowest) != 3 || sum.Slowest[0].Host != HostOf("http://b:2/") || sum.Slowest[0].MeanMS != 400 {
 		t.Fatalf("slowest %+v", sum.Slowest)
 	}
-	if len(sum.MostFailed) != 2 || sum.MostFailed[0].Host != "b:2" || sum.MostFailed[0].Failed != 2 || sum.MostFailed[1].Host != "c:3" {
+	if len(sum.MostFailed) != 2 || sum.MostFailed[0].Host != HostOf("http://b:2/") || sum.MostFailed[0].Failed != 2 || sum.MostFailed[1].Host != HostOf("http://c:3/") {
 		t.Fatalf("most failing %+v", sum.MostFailed)
 	}
 }
