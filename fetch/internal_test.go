@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"testing"
@@ -121,4 +122,30 @@ func FuzzRoundTrips(f *testing.F) {
 			t.Fatalf("roundTrips(%q) is true, but url.String gives %q", s, got)
 		}
 	})
+}
+
+// A host used one request after another reuses its dropped state: taking
+// and giving back a host's state allocates nothing, whatever the limits.
+func TestHostStateReuseAllocatesNothing(t *testing.T) {
+	c, err := New(Config{PerHost: 4, PerHostRate: 1e9, BreakAfter: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const key = "http://example.com:80"
+	c.release(key, c.acquire(key)) // the first state is made once
+	allocs := testing.AllocsPerRun(100, func() {
+		h := c.acquire(key)
+		if err := c.takeSlots(context.Background(), nil, h); err != nil {
+			t.Fatal(err)
+		}
+		c.freeSlots(h)
+		c.release(key, h)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per use of a host's state", allocs)
+	}
+	if n := c.hostCount(); n != 0 {
+		t.Errorf("%d host states held after use", n)
+	}
 }
