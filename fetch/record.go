@@ -73,6 +73,7 @@ type Error struct {
 	cause error // for Unwrap; set only on the errors of the calls above
 }
 
+// Error returns the kind and the message: "connect: ...".
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Kind, e.Message) }
 
 // Unwrap returns the context error behind a KindDeadline or KindCanceled

@@ -101,6 +101,8 @@ type StatusError struct {
 // statusErrorBody is how much of a body a StatusError keeps.
 const statusErrorBody = 512
 
+// Error returns the method, the URL (its password masked) and the
+// status: "GET https://example.com/x: 404 Not Found".
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s %s: %d %s", e.Method, redact.URL(e.URL), e.Status, http.StatusText(e.Status))
 }
