@@ -34,6 +34,10 @@ type outcome struct {
 	truncated   bool
 	finalURL    string
 	contentType string
+	// raw and header are the whole body and the header, when the
+	// request asked for them (prepared.whole).
+	raw    []byte
+	header http.Header
 	// noFiles is set when the attempt could not open a socket, the
 	// process being out of file descriptors: a local fault, retried
 	// (nothing was sent) and not counted against the host.
@@ -131,6 +135,9 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	}
 	out.status = resp.StatusCode
 	out.contentType = resp.Header.Get("Content-Type")
+	if p.whole {
+		out.header = resp.Header
+	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
@@ -154,24 +161,30 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 	defer func() { r.limited.R = nil }() // the pool keeps no response alive
 	limited, h := &r.limited, r.hash
 	var err error
-	switch c.cfg.Body {
-	case BodyHash:
+	switch policy := c.cfg.Body; {
+	case p.whole:
+		var kept *bodyBuffer
+		kept, out.bytes, err = keepAll(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		if err == nil && out.bytes <= c.cfg.MaxBody {
+			out.raw = kept.bytes()
+		}
+	case policy == BodyHash:
 		out.bytes, err = io.CopyBuffer(h, limited, r.buf[:])
-	case BodyText:
+	case policy == BodyText:
 		var kept *bodyBuffer
 		kept, out.bytes, err = keepAll(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.body = textJSON(kept)
 		}
-	case BodyBase64:
+	case policy == BodyBase64:
 		out.body, out.bytes, err = keepBase64(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
-	case BodyHead:
+	case policy == BodyHead:
 		var kept []byte
 		kept, out.bytes, err = keep(limited, h, &r.buf, c.cfg)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.body, out.truncated = encodeBody(kept, out.bytes)
 		}
-	case BodyDir:
+	case policy == BodyDir:
 		out.bytes, out.bodyFile, err = save(limited, h, c.cfg.BodyDir, p.req.Line)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) && contentLength > 0 && out.bytes < contentLength {

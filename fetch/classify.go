@@ -96,7 +96,7 @@ func classify(attemptCtx context.Context, err error, tr *attemptTrace) Kind {
 		switch {
 		case errors.Is(cause, errAttemptTimeout):
 			return KindTimeoutTotal
-		case errors.Is(cause, errDeadline), errors.Is(cause, context.DeadlineExceeded):
+		case isDeadline(attemptCtx):
 			return KindDeadline
 		default:
 			return KindCanceled
@@ -205,6 +205,16 @@ func isServerClosedIdle(err error) bool {
 	}
 }
 
+// isDeadline reports whether ctx ended because a deadline passed: the
+// input's (Config.Deadline) or the caller's, whatever the cause the caller
+// gave it (context.WithDeadlineCause), as opposed to a cancellation. An
+// attempt's own timeout is a deadline too: check for errAttemptTimeout
+// first.
+func isDeadline(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(context.Cause(ctx), errDeadline) ||
+		errors.Is(context.Cause(ctx), context.DeadlineExceeded)
+}
+
 // contextMessage says which of the contexts of an attempt ended it, once:
 // the attempt timeout, the input's deadline, the caller's deadline, or a
 // cancellation (with its cause).
@@ -221,6 +231,8 @@ func (c *Client) contextMessage(ctx context.Context, tr *attemptTrace) string {
 		return fmt.Sprintf("the input's deadline of %v passed", c.cfg.Deadline)
 	case errors.Is(cause, context.DeadlineExceeded):
 		return "the context's deadline passed"
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return "the context's deadline passed: " + cause.Error()
 	case cause == nil:
 		return "canceled"
 	}

@@ -1,29 +1,54 @@
 package fetch
 
 import (
+	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"testing"
 )
 
-func TestHostKey(t *testing.T) {
-	for _, raw := range []string{
-		"http://example.com/a", "https://example.com/a", "http://example.com:8080/",
-		"https://EXAMPLE.com:443", "http://[::1]/x", "https://[::1]:8443/x",
-		"http://[fe80::1%25en0]:80/", "http://127.0.0.1:18090/i/1", "http://user:pw@h/",
+// One definition of a host: canonical scheme://host:port, for the
+// per-host limits (prepare's key) and for hostOf (HostOf) alike.
+func TestHostIsCanonicalSchemeHostPort(t *testing.T) {
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for raw, want := range map[string]string{
+		"http://example.com/a":                "http://example.com:80",
+		"https://example.com/a":               "https://example.com:443",
+		"http://example.com:8080/":            "http://example.com:8080",
+		"https://EXAMPLE.com:443":             "https://example.com:443",
+		"HTTPS://Example.COM/x?y#z":           "https://example.com:443",
+		"http://example.com:/":                "http://example.com:80",
+		"http://example.com:0080/":            "http://example.com:80",
+		"http://[::1]/x":                      "http://[::1]:80",
+		"https://[::1]:8443/x":                "https://[::1]:8443",
+		"http://[FE80::1%25en0]:80/":          "http://[fe80::1%en0]:80",
+		"http://[2001:DB8::1]:81":             "http://[2001:db8::1]:81",
+		"http://127.0.0.1:18090/i/1":          "http://127.0.0.1:18090",
+		"http://user:pw@h/":                   "http://h:80",
+		"http://a@b@Host.example:9/":          "http://host.example:9",
+		"  http://padded.example/  ":          "http://padded.example:80",
+		"http://ÉTÉ.example/":                 "http://été.example:80",
+		"http://h.example?q=http://other:1/x": "http://h.example:80",
 	} {
-		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
+		if got := hostOf(raw); got != want {
+			t.Errorf("hostOf(%q) = %q, want %q", raw, got, want)
 		}
-		port := u.Port()
-		if port == "" {
-			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		p := c.prepare(Request{URL: raw})
+		if p.err != nil {
+			t.Errorf("%q: %v", raw, p.err)
+			continue
 		}
-		want := u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port)
-		if got := hostKey(u); got != want {
-			t.Errorf("%s: %q, want %q", raw, got, want)
+		if p.host != want {
+			t.Errorf("the per-host key of %q is %q, want %q", raw, p.host, want)
+		}
+	}
+	for _, raw := range []string{"", "example.com/x", "ftp://example.com/", "http://", "http:///x", "http://h:99999/", "mailto:a@b", "http://[::1/"} {
+		if got := hostOf(raw); got != "" {
+			t.Errorf("hostOf(%q) = %q, want \"\"", raw, got)
 		}
 	}
 }
@@ -58,4 +83,30 @@ func FuzzRoundTrips(f *testing.F) {
 			t.Fatalf("roundTrips(%q) is true, but url.String gives %q", s, got)
 		}
 	})
+}
+
+// A host used one request after another reuses its dropped state: taking
+// and giving back a host's state allocates nothing, whatever the limits.
+func TestHostStateReuseAllocatesNothing(t *testing.T) {
+	c, err := New(Config{PerHost: 4, PerHostRate: 1e9, BreakAfter: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const key = "http://example.com:80"
+	c.release(key, c.acquire(key)) // the first state is made once
+	allocs := testing.AllocsPerRun(100, func() {
+		h := c.acquire(key)
+		if err := c.takeSlots(context.Background(), nil, h); err != nil {
+			t.Fatal(err)
+		}
+		c.freeSlots(h)
+		c.release(key, h)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per use of a host's state", allocs)
+	}
+	if n := c.hostCount(); n != 0 {
+		t.Errorf("%d host states held after use", n)
+	}
 }

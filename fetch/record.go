@@ -48,6 +48,17 @@ type Record struct {
 	Retries []Attempt `json:"retries,omitempty"`
 	// Input holds the input fields the request asked to keep (--keep).
 	Input map[string]any `json:"input,omitempty"`
+
+	host string // the engine's HostOf(URL), known when it parsed URL
+}
+
+// Host returns the record's host, HostOf(URL) (the engine's, without a
+// second parse, for a record it made).
+func (r *Record) Host() string {
+	if r.host != "" {
+		return r.host
+	}
+	return HostOf(r.URL)
 }
 
 // An Attempt summarises one attempt that was retried.
@@ -61,12 +72,34 @@ type Attempt struct {
 // Error is a failed input's error: a short machine-readable kind and a
 // human-readable message. A message never shows the password of a URL's
 // userinfo (internal/redact masks it).
+//
+// It is also the error of Get, Post, Fetch and GetJSON (but for a status,
+// a *StatusError): errors.As(err, &e) and e.Kind say what failed. There a
+// KindDeadline error unwraps to context.DeadlineExceeded and a
+// KindCanceled one to context.Canceled, for errors.Is.
 type Error struct {
 	Kind    Kind   `json:"kind"`
 	Message string `json:"message"`
+
+	cause error // for Unwrap; set only on the errors of the calls above
 }
 
+// Error returns the kind and the message: "connect: ...".
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Kind, e.Message) }
+
+// Unwrap returns the context error behind a KindDeadline or KindCanceled
+// error returned by Get, Post, Fetch or GetJSON, or nil.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Timeout reports whether the error is a timeout: one of the timeouts'
+// kinds, or a deadline.
+func (e *Error) Timeout() bool {
+	switch e.Kind {
+	case KindTimeoutConnect, KindTimeoutTLS, KindTimeoutHeaders, KindTimeoutTotal, KindDeadline:
+		return true
+	}
+	return false
+}
 
 // Kind names a class of failure. The set only grows.
 type Kind string
@@ -81,13 +114,13 @@ const (
 	KindTimeoutTLS     Kind = "timeout_tls"     // the TLS handshake took longer than its timeout
 	KindTimeoutHeaders Kind = "timeout_headers" // the response headers took longer than their timeout
 	KindTimeoutTotal   Kind = "timeout_total"   // an attempt took longer than the attempt timeout
-	KindDeadline       Kind = "deadline"        // the input's overall deadline passed
+	KindDeadline       Kind = "deadline"        // the input's deadline (Config.Deadline) or the caller's context's passed
 	KindReset          Kind = "reset"           // the connection was reset or closed mid-response
 	KindTooLarge       Kind = "too_large"       // the body exceeded the maximum size
 	KindBadResponse    Kind = "bad_response"    // the response was not valid HTTP
 	KindRedirectLoop   Kind = "redirect_loop"   // too many redirects
 	KindHTTPStatus     Kind = "http_status"     // the final status was 400 or above
-	KindCanceled       Kind = "canceled"        // the run was stopped before the input finished
+	KindCanceled       Kind = "canceled"        // the run was stopped, or the caller's context cancelled, before the input finished
 	KindCircuitOpen    Kind = "circuit_open"    // the host's circuit is open after repeated connection failures
 	KindOther          Kind = "other"           // anything else; the message says what
 )

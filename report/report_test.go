@@ -113,13 +113,13 @@ func TestLoadNumbers(t *testing.T) {
 	check("latency", r.Latency, Latency{N: 9, P50: 50, P90: 90, P99: 90, Max: 90, Mean: 50})
 	check("latency histogram", r.LatencyHistogram, []LatencyBucket{{10, 20, 1}, {20, 50, 3}, {50, 100, 5}})
 	check("busiest hosts", r.BusiestHosts, []Host{
-		{"a.test", 3, 1, 0.333, 20}, {"b.test", 3, 2, 0.667, 50}, {"c.test", 2, 1, 0.5, 70}, {"x", 1, 1, 1, 90},
+		{"http://a.test:80", 3, 1, 0.333, 20}, {"https://b.test:443", 3, 2, 0.667, 50}, {"http://c.test:80", 2, 1, 0.5, 70}, {"http://x:80", 1, 1, 1, 90},
 	})
 	check("failing hosts", r.FailingHosts, []Host{
-		{"b.test", 3, 2, 0.667, 50}, {"x", 1, 1, 1, 90}, {"c.test", 2, 1, 0.5, 70}, {"a.test", 3, 1, 0.333, 20},
+		{"https://b.test:443", 3, 2, 0.667, 50}, {"http://x:80", 1, 1, 1, 90}, {"http://c.test:80", 2, 1, 0.5, 70}, {"http://a.test:80", 3, 1, 0.333, 20},
 	})
 	check("slowest hosts", r.SlowestHosts, []Host{
-		{"x", 1, 1, 1, 90}, {"c.test", 2, 1, 0.5, 70}, {"b.test", 3, 2, 0.667, 50}, {"a.test", 3, 1, 0.333, 20},
+		{"http://x:80", 1, 1, 1, 90}, {"http://c.test:80", 2, 1, 0.5, 70}, {"https://b.test:443", 3, 2, 0.667, 50}, {"http://a.test:80", 3, 1, 0.333, 20},
 	})
 	// 1000.5 to 1059: 1 s buckets from 1000.
 	tp := r.Throughput
@@ -176,7 +176,7 @@ func TestWriteText(t *testing.T) {
 		"retries: 6 attempts beyond the first; 1 earlier result superseded by a later run",
 		"throughput: 1970-01-01 00:16:40 to 00:17:39 (59s), per 1s",
 		"  http_status         2  line 3: http://a.test/3  404 Not Found",
-		"  x            90.0        1       1    100.0%",
+		"  http://x:80              90.0        1       1    100.0%",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)

@@ -116,7 +116,7 @@ func FetchOutcome(rec fetch.Record) Outcome {
 		text, _ = rec.AppendJSON(text[:0])
 	}
 	o := Outcome{Value: rec, Result: job.Result{
-		Line: rec.Line, OK: rec.Error == nil, Host: fetch.HostOf(rec.URL), Status: rec.Status,
+		Line: rec.Line, OK: rec.Error == nil, Host: rec.Host(), Status: rec.Status,
 		Attempts: rec.Attempts, MS: rec.MS, Bytes: rec.Bytes, Record: text,
 	}}
 	if rec.Error != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/job"
 )
 
 // The summary's hosts use the report's definitions: the slowest by median
@@ -41,18 +42,18 @@ func TestStatsHostsMedianAndFailing(t *testing.T) {
 	// A bad input has a host, never contacted: no host of the run's.
 	s.Add(FetchOutcome(fetch.Record{URL: "http://nolatency:6/", Error: &fetch.Error{Kind: fetch.KindBadInput}}))
 	sum := s.Summary()
-	if len(sum.Slowest) < 2 || sum.Slowest[0].Host != "steady:2" || sum.Slowest[1].Host != "skewed:1" {
+	if len(sum.Slowest) < 2 || sum.Slowest[0].Host != "http://steady:2" || sum.Slowest[1].Host != "http://skewed:1" {
 		t.Fatalf("slowest %+v: want steady:2 (median 50) before skewed:1 (median 10)", sum.Slowest)
 	}
 	if m := sum.Slowest[1].MedianMS; m < 9.9 || m > 10.1 {
 		t.Errorf("skewed median %v, want 10 within 1%%", m)
 	}
 	for _, h := range sum.Slowest {
-		if h.Host == "nolatency:6" {
+		if h.Host == "http://nolatency:6" {
 			t.Errorf("a host without latencies ranks among the slowest")
 		}
 	}
-	want := []string{"quarter:3", "all-a:4", "all-b:5"}
+	want := []string{"http://quarter:3", "http://all-a:4", "http://all-b:5"}
 	var got []string
 	for _, h := range sum.MostFailed {
 		got = append(got, h.Host)
@@ -66,7 +67,7 @@ func TestStatsHostsMedianAndFailing(t *testing.T) {
 	var b bytes.Buffer
 	sum.WriteText(&b)
 	text := b.String()
-	for _, s := range []string{"slowest hosts (by median latency): steady:2 median 50.0 ms", "most failing hosts: quarter:3 25 of 100 failed (25.0%)"} {
+	for _, s := range []string{"slowest hosts (by median latency): http://steady:2 median 50.0 ms", "most failing hosts: http://quarter:3 25 of 100 failed (25.0%)"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("summary lacks %q:\n%s", s, text)
 		}
@@ -120,15 +121,18 @@ func TestSummaryOneByOneSkippedAndInputNote(t *testing.T) {
 	}
 }
 
-// Input-derived strings the summary prints (hosts, the input note) show
-// control characters escaped, never raw: a host name holding ESC must not
-// drive the terminal. Hosts of bad_input records, never contacted, are
+// Strings the summary prints from the input or a stage (hosts, the input
+// note) show
+// control characters escaped, never raw: a host name holding ESC must
+// not drive the terminal. Hosts of bad_input records, never contacted, are
 // left out of the host statistics.
 func TestSummaryEscapesInputStrings(t *testing.T) {
 	s := NewStats()
 	for range 3 {
-		s.Add(FetchOutcome(fetch.Record{URL: "http://ho\x1b[2Jst/", MS: 5, Attempts: 1, Error: &fetch.Error{Kind: fetch.KindConnect}}))
-		s.Add(FetchOutcome(fetch.Record{URL: "http://slow\x07:1/", MS: 50, Attempts: 1, Status: 200}))
+		// The fetch engine's hosts are parsed URLs, without control
+		// characters; another stage's host may hold anything.
+		s.Add(Outcome{Result: job.Result{Host: "ho\x1b[2Jst", MS: 5, Attempts: 1, Kind: string(fetch.KindConnect)}})
+		s.Add(Outcome{Result: job.Result{Host: "slow\x07:1", MS: 50, Attempts: 1, Status: 200, OK: true}})
 		s.Add(FetchOutcome(fetch.Record{URL: "http://never\x1b]0;x\x07:2/", Error: &fetch.Error{Kind: fetch.KindBadInput}}))
 	}
 	s.NoteInput("the input ended early at line 2: \x1b[31mred\r")
@@ -208,10 +212,10 @@ func TestStatsSummary(t *testing.T) {
 	if sum.LatencyMS.Max != 500 {
 		t.Fatalf("max %v", sum.LatencyMS.Max)
 	}
-	if len(sum.Slowest) != 3 || sum.Slowest[0].Host != "b:2" || sum.Slowest[0].MeanMS != 400 {
+	if len(sum.Slowest) != 3 || sum.Slowest[0].Host != "http://b:2" || sum.Slowest[0].MeanMS != 400 {
 		t.Fatalf("slowest %+v", sum.Slowest)
 	}
-	if len(sum.MostFailed) != 2 || sum.MostFailed[0].Host != "b:2" || sum.MostFailed[0].Failed != 2 || sum.MostFailed[1].Host != "c:3" {
+	if len(sum.MostFailed) != 2 || sum.MostFailed[0].Host != "http://b:2" || sum.MostFailed[0].Failed != 2 || sum.MostFailed[1].Host != "http://c:3" {
 		t.Fatalf("most failing %+v", sum.MostFailed)
 	}
 }

@@ -1,0 +1,187 @@
+package fetch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gogather/gather/internal/redact"
+)
+
+// A Response is a whole HTTP response: its status, header and body, read
+// and closed. It is returned only for a 2xx final status.
+type Response struct {
+	// Status is the final HTTP status code, 200 to 299.
+	Status int
+	// Header is the final response's header.
+	Header http.Header
+	// URL is the URL requested last: after redirects, or the URL given
+	// as it was sent (percent-encoded as a browser does). After a
+	// redirect the password of its userinfo, if any, is masked.
+	URL string
+	// Body is the whole body, decoded from its Content-Encoding (gzip),
+	// at most Config.MaxBody bytes.
+	Body []byte
+	// Attempts is how many times the request was sent, retries included.
+	Attempts int
+}
+
+// Text returns the body as a string. A body whose Content-Type names the
+// ISO-8859-1 (latin1) charset is decoded from it; any other body is
+// returned as it came, which is UTF-8 for text served as UTF-8 or with no
+// charset.
+func (r *Response) Text() string {
+	if isLatin1(r.Header.Get("Content-Type")) {
+		return latin1(r.Body)
+	}
+	return string(r.Body)
+}
+
+// isLatin1 reports whether a Content-Type names the ISO-8859-1 charset.
+func isLatin1(contentType string) bool {
+	if !strings.Contains(contentType, "charset") {
+		return false // the common case, without parsing
+	}
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(params["charset"]) {
+	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1":
+		return true
+	}
+	return false
+}
+
+// latin1 returns b, in ISO-8859-1, as UTF-8.
+func latin1(b []byte) string {
+	var s strings.Builder
+	s.Grow(len(b))
+	for _, c := range b {
+		if c < utf8.RuneSelf {
+			s.WriteByte(c)
+		} else {
+			s.WriteRune(rune(c))
+		}
+	}
+	return s.String()
+}
+
+// JSON decodes the body, as encoding/json does, into v. The error of a
+// body that is not the JSON wanted names the URL.
+func (r *Response) JSON(v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return fmt.Errorf("the body of %s: %w", redact.URL(r.URL), err)
+	}
+	return nil
+}
+
+// A StatusError is the error of Get, Post, Fetch and GetJSON when the
+// final status (after retries and redirects) is not 2xx: a 4xx or 5xx,
+// or a 3xx when redirects are not followed. It unwraps to an *Error of
+// kind KindHTTPStatus, so that errors.As with an *Error sees every
+// failure's kind.
+type StatusError struct {
+	// Status is the final HTTP status code.
+	Status int
+	// Method is the request's method.
+	Method string
+	// URL is the URL requested last (see Response.URL).
+	URL string
+	// Header is the response's header.
+	Header http.Header
+	// Body is the start of the body, up to its first 512 bytes.
+	Body []byte
+}
+
+// statusErrorBody is how much of a body a StatusError keeps.
+const statusErrorBody = 512
+
+// Error returns the method, the URL (its password masked) and the
+// status: "GET https://example.com/x: 404 Not Found".
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s", e.Method, redact.URL(e.URL), e.Status, http.StatusText(e.Status))
+}
+
+// Unwrap returns the *Error of kind KindHTTPStatus the status is.
+func (e *StatusError) Unwrap() error {
+	return &Error{Kind: KindHTTPStatus, Message: fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))}
+}
+
+// Get fetches url with GET and returns the whole response, or an error:
+// a *StatusError when the final status is not 2xx, else an *Error whose
+// Kind says what failed (errors.As finds both). See "One call, one
+// response" in the package documentation for what is retried, the limits
+// and the body bound.
+func (c *Client) Get(ctx context.Context, url string) (*Response, error) {
+	return c.Fetch(ctx, Request{Method: http.MethodGet, URL: url})
+}
+
+// Post sends body to url with POST, with the given Content-Type (none when
+// empty), and returns the whole response, as Get does. A POST is retried
+// only when nothing was sent (a connection failure) or after a 429,
+// unless Config.RetryUnsafe is set.
+func (c *Client) Post(ctx context.Context, url, contentType string, body []byte) (*Response, error) {
+	req := Request{Method: http.MethodPost, URL: url, Body: body}
+	if contentType != "" {
+		req.Header = http.Header{"Content-Type": {contentType}}
+	}
+	return c.Fetch(ctx, req)
+}
+
+// Fetch sends req (its Method, GET when empty, URL, Header, added to
+// Config.Header, and Body) and returns the whole response, as Get does.
+// A request with Err set is not sent: Fetch returns a KindBadInput error
+// with its message. Line and Keep are not used.
+func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
+	p := c.prepare(req)
+	p.whole = true
+	var out outcome
+	rec := c.do(ctx, p, nil, &out)
+	switch {
+	case rec.Error != nil && rec.Error.Kind != KindHTTPStatus:
+		return nil, rec.Error.withCause()
+	case rec.Status < 200 || rec.Status > 299:
+		return nil, &StatusError{Status: rec.Status, Method: rec.Method, URL: out.finalURL, Header: out.header,
+			Body: out.raw[:min(len(out.raw), statusErrorBody):min(len(out.raw), statusErrorBody)]}
+	}
+	return &Response{Status: rec.Status, Header: out.header, URL: out.finalURL, Body: out.raw, Attempts: rec.Attempts}, nil
+}
+
+// GetJSON fetches url with GET, asking for JSON (Accept:
+// application/json), and decodes the body into a T. Its errors are Get's,
+// and the decoding's.
+//
+// It is a function rather than a method because methods cannot have type
+// parameters.
+func GetJSON[T any](ctx context.Context, c *Client, url string) (T, error) {
+	var v T
+	resp, err := c.Fetch(ctx, Request{Method: http.MethodGet, URL: url, Header: acceptJSON})
+	if err != nil {
+		return v, err
+	}
+	err = resp.JSON(&v)
+	return v, err
+}
+
+// acceptJSON is GetJSON's header, shared by its requests and never
+// modified.
+var acceptJSON = http.Header{"Accept": {"application/json"}}
+
+// withCause returns a copy of e that unwraps to context.DeadlineExceeded
+// or context.Canceled when its kind is KindDeadline or KindCanceled, so
+// that errors.Is finds the context error a Go caller looks for.
+func (e *Error) withCause() *Error {
+	err := *e
+	switch e.Kind {
+	case KindDeadline:
+		err.cause = context.DeadlineExceeded
+	case KindCanceled:
+		err.cause = context.Canceled
+	}
+	return &err
+}
