@@ -53,7 +53,7 @@ func TestDamagedFileRefusedAndLeftAsItIs(t *testing.T) {
 	if !errors.Is(err, ErrDamaged) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("Open: %v; want one line wrapping ErrDamaged", err)
 	}
-	db, err := OpenReadOnly(ctx, path)
+	db, err := openReadOnly(ctx, path)
 	if err == nil {
 		db.Close()
 		t.Fatal("OpenReadOnly accepted a damaged job file")

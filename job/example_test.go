@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
 	"github.com/gogather/gather/job"
 )
@@ -46,7 +45,8 @@ func Example() {
 				break
 			}
 			fmt.Println("fetching line", l.Num)
-			j.StoreRecord(fetch.Record{Line: l.Num, URL: l.Text, Method: "GET", Status: 200, Attempts: 1})
+			j.Store(job.Result{Line: l.Num, OK: true, Host: "example.com", Status: 200, Attempts: 1,
+				Record: fmt.Appendf(nil, `{"line":%d,"url":%q,"status":200}`, l.Num, l.Text)})
 			done++
 		}
 		if ended {

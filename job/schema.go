@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -199,52 +198,9 @@ func check(ctx context.Context, db *sql.DB, path string) (fresh bool, err error)
 	return false, nil
 }
 
-// OpenReadOnly opens an existing job file for reading (export, report),
-// alongside a run that may be writing it. It fails with an error wrapping
-// ErrNotJob for a file that is not a job file (or not a regular file),
-// and ErrDamaged for one that SQLite's quick_check finds damaged; it never
-// changes the file. A damaged page met later, while reading, is an error
-// that Damaged turns into one wrapping ErrDamaged.
-//
-// With the option AfterClose, the whole-file check is skipped when this
-// process's Close of a Job on path ended without an error and the file
-// is, by its identity, size and modification time, as Close left it.
-func OpenReadOnly(ctx context.Context, path string, opts ...ReadOption) (*sql.DB, error) {
-	var o readOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := regular(path, fi); err != nil {
-		return nil, err
-	}
-	// Before SQLite opens it (a reader of a WAL file makes its -wal).
-	trusted := o.afterClose && unchangedSinceClose(path)
-	db, err := sql.Open("sqlite", dsn(path, true))
-	if err != nil {
-		return nil, err
-	}
-	fresh, err := check(ctx, db, path)
-	if err == nil && fresh {
-		err = fmt.Errorf("%s: %w: an empty database", path, ErrNotJob)
-	}
-	if err == nil && !trusted {
-		err = verify(ctx, db, path, 0)
-	}
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// Init creates the job file's tables in db, an empty database, and
-// records when the job was created. Open calls it for a new job file; it
-// is exported for tools and tests that build job files of their own.
-func Init(ctx context.Context, db *sql.DB) error {
+// initSchema creates the job file's tables in db, an empty database, and
+// records when the job was created.
+func initSchema(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

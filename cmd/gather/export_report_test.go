@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -86,22 +85,9 @@ func writeJob(t *testing.T, total int) string {
 // storedRecords returns the record column of the job's results, by line.
 func storedRecords(t *testing.T, path string) map[int]string {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query("SELECT line, record FROM results")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	recs := map[int]string{}
-	for rows.Next() {
-		var line int
-		var rec string
-		rows.Scan(&line, &rec)
-		recs[line] = rec
+	for _, res := range storedResults(t, path) {
+		recs[res.Line] = string(res.Record)
 	}
 	return recs
 }
@@ -264,14 +250,7 @@ func TestExportReportErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := writeJob(t, 6)
 	foreign := filepath.Join(dir, "other.db")
-	db, err := sql.Open("sqlite", foreign)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("CREATE TABLE t(x)"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	writeForeignDB(t, foreign)
 	text := filepath.Join(dir, "urls.txt")
 	os.WriteFile(text, []byte("http://example.com/ and more text than a SQLite header, surely\n"), 0o644)
 	outFile := filepath.Join(dir, "keep.jsonl")
