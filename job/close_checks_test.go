@@ -12,7 +12,7 @@ import (
 
 // A job closed cleanly keeps its final figures, the last batch included:
 // Progress returns them without opening the file again, and
-// OpenReadOnly with AfterClose reads it without a whole-file check, unless
+// OpenReader with AfterClose reads it without a whole-file check, unless
 // the file changed since.
 func TestClosedJobNeedsNoWholeCheck(t *testing.T) {
 	ctx := context.Background()

@@ -124,7 +124,7 @@ type checkpoint struct {
 // left byte for byte as it is. The check is whole when the job's last run
 // did not end cleanly; otherwise it stops after 2.5 s, so that a
 // big job resumes in a few seconds on a busy machine (export and report,
-// through OpenReadOnly, always check the whole file). runSettings, every setting of the run as
+// through OpenReader, always check the whole file). runSettings, every setting of the run as
 // JSON, is kept in the runs table. Runs that a killed process left
 // "running" are marked "interrupted".
 //
@@ -187,6 +187,9 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 	}
 	if err := j.settings(ctx, settings); err != nil {
 		return err
+	}
+	if err := migrate(ctx, db); err != nil {
+		return fileError(j.path, err)
 	}
 	var cp sql.NullString
 	err = db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'checkpoint'").Scan(&cp)

@@ -18,14 +18,20 @@ import (
 const ApplicationID = 0x67617468
 
 // SchemaVersion is the job file's schema version (PRAGMA user_version).
-// A file of another version is refused, never altered.
-const SchemaVersion = 1
+// Version 2 keys the settings (Setting.Key) and keeps a result's host as
+// "scheme://host:port". A file of version 1 is read as it is (OpenReader)
+// and migrated by the next Open (see migrate); a file of another version
+// is refused, never altered.
+const SchemaVersion = 2
+
+// oldestVersion is the oldest schema version that Open migrates.
+const oldestVersion = 1
 
 // schema creates a job file's tables. It is documented in the package
 // comment; keep the two in step.
 const schema = `
 PRAGMA application_id = 1734440040;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 CREATE TABLE meta (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
@@ -192,10 +198,68 @@ func check(ctx context.Context, db *sql.DB, path string) (fresh bool, err error)
 		return true, nil
 	case app != ApplicationID:
 		return false, fmt.Errorf("%s: %w: a SQLite database of another application", path, ErrNotJob)
-	case version != SchemaVersion:
-		return false, fmt.Errorf("%s: a job file of schema version %d; this gather reads version %d", path, version, SchemaVersion)
+	case version < oldestVersion || version > SchemaVersion:
+		return false, fmt.Errorf("%s: a job file of schema version %d; this gather reads versions %d to %d", path, version, oldestVersion, SchemaVersion)
 	}
 	return false, nil
+}
+
+// migrateHosts is the migration of the results' hosts from version 1
+// ("host[:port]" as written in the URL) to version 2
+// ("scheme://host:port", the scheme from the URL, a default port made
+// explicit); hosts migrated already, and results without a host or a URL
+// of http or https, are left as they are.
+const migrateHosts = `UPDATE results SET host = lower(substr(url, 1, instr(url, '://') - 1)) || '://' || host ||
+	CASE WHEN host GLOB '*:[0-9]*' AND host NOT GLOB '*]' THEN ''
+	     WHEN lower(substr(url, 1, 8)) = 'https://' THEN ':443'
+	     ELSE ':80' END
+WHERE host != '' AND instr(host, '://') = 0 AND (lower(substr(url, 1, 7)) = 'http://' OR lower(substr(url, 1, 8)) = 'https://')`
+
+// migrate brings a job file of an earlier schema version to this one, in
+// one transaction: the hosts of its results (migrateHosts) and its
+// version. Open calls it once the run's settings matched the job's (and
+// were stored again by key): a refused run changes nothing.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version == SchemaVersion {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrateHosts); err != nil {
+		return fmt.Errorf("migrating the results' hosts: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// schemeHost returns the host of a result of version 2 for the URL u and
+// its "host[:port]" as version 1 kept it, as migrateHosts does: host as it
+// is for a URL that is not http or https.
+func schemeHost(u, host string) string {
+	if host == "" || strings.Contains(host, "://") {
+		return host
+	}
+	scheme, _, ok := strings.Cut(u, "://")
+	scheme = strings.ToLower(scheme)
+	if !ok || scheme != "http" && scheme != "https" {
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i < 0 || strings.HasSuffix(host, "]") || i == len(host)-1 || host[i+1] < '0' || host[i+1] > '9' {
+		if scheme == "https" {
+			return scheme + "://" + host + ":443"
+		}
+		return scheme + "://" + host + ":80"
+	}
+	return scheme + "://" + host
 }
 
 // initSchema creates the job file's tables in db, an empty database, and

@@ -31,7 +31,7 @@ func TestInitThenopenReadOnly(t *testing.T) {
 	}
 }
 
-func TestOpenReadOnlyRefusesForeignFiles(t *testing.T) {
+func TestOpenReaderRefusesForeignFiles(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	text := filepath.Join(dir, "text.db")

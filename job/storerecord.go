@@ -29,7 +29,7 @@ func (j *Job) StoreRecord(rec fetch.Record) error {
 	if err != nil {
 		return fmt.Errorf("encoding the result of line %d: %w", rec.Line, err)
 	}
-	r := Result{Line: rec.Line, OK: rec.Error == nil, Host: fetch.HostOf(rec.URL), Status: rec.Status,
+	r := Result{Line: rec.Line, OK: rec.Error == nil, Host: schemeHost(rec.URL, fetch.HostOf(rec.URL)), Status: rec.Status,
 		Attempts: rec.Attempts, MS: rec.MS, Bytes: rec.Bytes, Record: text}
 	if rec.Error != nil {
 		r.Kind = string(rec.Error.Kind)
