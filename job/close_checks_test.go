@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/internal/jobhook"
 )
 
 // A job closed cleanly keeps its final figures, the last batch included:
@@ -19,13 +20,13 @@ func TestClosedJobNeedsNoWholeCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.db")
 	file := writeLines(t, 300)
 	var checks, whole int
-	CheckHook = func(p string, w bool) {
+	jobhook.Check = func(p string, w bool) {
 		checks++
 		if w {
 			whole++
 		}
 	}
-	t.Cleanup(func() { CheckHook = nil })
+	t.Cleanup(func() { jobhook.Check = nil })
 
 	j, err := Open(ctx, path, testSettings, nil)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gogather/gather/internal/jobhook"
 	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -105,11 +106,6 @@ func dsn(path string, readOnly bool) string {
 // escapePath escapes a file's path for a "file:" URI.
 func escapePath(path string) string { return (&url.URL{Path: path}).EscapedPath() }
 
-// CheckHook, when not nil, is called before each quick_check of a job
-// file, whole saying it has no time budget. For tests, to count the
-// checks; set it while no job is open.
-var CheckHook func(path string, whole bool)
-
 // verify runs SQLite's quick_check over db (the structure of every page
 // and index, without comparing indexes with their tables: about 1.5 s of
 // CPU for a job of a million results, 317 MB) and returns an error
@@ -131,6 +127,9 @@ func verify(ctx context.Context, db *sql.DB, path string, budget time.Duration) 
 		var cancel context.CancelFunc
 		qctx, cancel = context.WithTimeout(ctx, budget)
 		defer cancel()
+	}
+	if jobhook.Check != nil {
+		jobhook.Check(path, budget == 0)
 	}
 	if CheckHook != nil {
 		CheckHook(path, budget == 0)
