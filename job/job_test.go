@@ -213,3 +213,23 @@ func TestReadOnlyJobFile(t *testing.T) {
 		t.Fatal("the read-only file changed")
 	}
 }
+
+// A retry runs failures again: a filter of successes ("ok") is refused,
+// not taken for nothing to do.
+func TestRetryOfSuccessesIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	file := writeLines(t, 10)
+	runLines(t, path, file, nil, 0, okResult)
+	ctx := context.Background()
+	j, err := Open(ctx, path, testSettings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	f, _ := os.Open(file)
+	defer f.Close()
+	ok, _ := ParseFilter("ok")
+	if _, err := j.Input(ctx, f, InputOptions{Retry: ok, Check: f}); err == nil || !strings.Contains(err.Error(), "ok") {
+		t.Errorf("a retry of ok: %v; want an error", err)
+	}
+}

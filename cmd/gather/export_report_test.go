@@ -127,6 +127,13 @@ func TestExportJSONL(t *testing.T) {
 		{[]string{"--status", "0"}, []int{4, 6}},
 		{[]string{"--status", "2xx", "--status", "404"}, []int{1, 2, 3}},
 		{[]string{"--status", "2xx", "--failed"}, nil},
+		// The grammar of --retry-failed: kinds, none, ok, failed.
+		{[]string{"--status", "dns,bad_input"}, []int{4, 6}},
+		{[]string{"--status", "none"}, []int{4, 6}},
+		{[]string{"--status", "ok"}, []int{1, 2}},
+		{[]string{"--status", "failed"}, []int{3, 4, 5, 6}},
+		{[]string{"--status", "http_status,2xx"}, []int{1, 2, 3, 5}},
+		{[]string{"--status", "http_status", "--failed", "--order", "stored"}, []int{3, 5}},
 	} {
 		got := lines(t, gather(t, "", append([]string{"export", path}, c.args...)...))
 		if !slices.Equal(got, c.want) {
@@ -271,6 +278,7 @@ func TestExportReportErrors(t *testing.T) {
 		{[]string{"export", path, "--order", "random", "-o", outFile}, exitUsage, `--order "random"`},
 		{[]string{"export", path, "--status", "abc", "-o", outFile}, exitUsage, `"abc" is neither`},
 		{[]string{"export", path, "--status", "1000"}, exitUsage, `"1000" is neither`},
+		{[]string{"export", path, "--status", "404,dsn"}, exitUsage, `item 2 of "404,dsn": "dsn" is neither an error kind (`},
 		{[]string{"export", path, "--fields", "url", "-o", outFile}, exitUsage, "--fields applies to --format csv"},
 		{[]string{"export", path, "--format", "csv", "--fields", "colour"}, exitUsage, `unknown CSV field "colour"`},
 		{[]string{"export", path, "--format", "xml"}, exitUsage, `--format "xml"`},
