@@ -362,7 +362,7 @@ func fileError(path string, err error) error {
 	code := sqliteCode(err) // the primary result code, from an extended one
 	switch {
 	case code == sqlite3.SQLITE_CORRUPT || code == sqlite3.SQLITE_NOTADB:
-		return Damaged(path, err)
+		return damaged(path, err)
 	case code == sqlite3.SQLITE_FULL || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG):
 		return fmt.Errorf("%s: %w: the disk is full (or the file size limit reached); what was stored is kept: free some space and run the same command again", path, err)
 	case code == sqlite3.SQLITE_IOERR:

@@ -79,7 +79,7 @@ func (r *Reader) err(err error) error {
 	if err == nil {
 		return nil
 	}
-	if d := Damaged(r.path, err); errors.Is(d, ErrDamaged) {
+	if d := damaged(r.path, err); errors.Is(d, ErrDamaged) {
 		return d
 	}
 	return fmt.Errorf("%s: %w", r.path, err)

@@ -150,11 +150,11 @@ func verify(ctx context.Context, db *sql.DB, path string, budget time.Duration) 
 	return fmt.Errorf("%s: %w: SQLite's check found: %v; it was left as it is (sqlite3's .recover may save its results)", path, ErrDamaged, err)
 }
 
-// Damaged turns an error of reading a job file that SQLite found
+// damaged turns an error of reading a job file that SQLite found
 // malformed (a page met only now, past the checks made when the file was
 // opened) into one wrapping ErrDamaged, naming the file; other errors are
 // returned as they are.
-func Damaged(path string, err error) error {
+func damaged(path string, err error) error {
 	if err == nil || errors.Is(err, ErrDamaged) {
 		return err
 	}
