@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-
-	"github.com/gogather/gather/fetch"
 )
 
 // BenchmarkStore stores b.N results through the writer, as a run does.
@@ -19,9 +17,9 @@ func BenchmarkStore(b *testing.B) {
 	j.Start(ctx, nil)
 	b.ReportAllocs()
 	for i := range b.N {
-		r := fetch.Record{Line: i + 1, URL: fmt.Sprintf("http://127.0.0.1:8080/i/%d", i), Method: "GET", Status: 200, Attempts: 1,
-			MS: 1.234, Bytes: 12, SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", ContentType: "text/plain; charset=utf-8"}
-		if err := j.StoreRecord(r); err != nil {
+		r := Result{Line: i + 1, OK: true, Host: "127.0.0.1:8080", Status: 200, Attempts: 1, MS: 1.234, Bytes: 12,
+			Record: fmt.Appendf(nil, `{"line":%d,"url":"http://127.0.0.1:8080/i/%d","method":"GET","status":200,"attempts":1,"ms":1.234,"bytes":12,"sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","content_type":"text/plain; charset=utf-8"}`, i+1, i)}
+		if err := j.Store(r); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
 )
 
@@ -29,7 +28,7 @@ func (p *partialThenEOF) Read(q []byte) (int, error) {
 }
 
 func readCheckpoint(t *testing.T, path string) string {
-	db, err := OpenReadOnly(context.Background(), path)
+	db, err := openReadOnly(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +48,9 @@ func TestCheckpointNeverInsideALine(t *testing.T) {
 	all, _ := os.ReadFile(file)
 
 	// Run 1: every line but line 1 stored (line 1 was cancelled).
-	runLines(t, path, file, nil, 0, func(line int) fetch.Record {
+	runLines(t, path, file, nil, 0, func(line int) testRecord {
 		if line == 1 {
-			return fetch.Record{Line: 1, Error: &fetch.Error{Kind: fetch.KindCanceled}}
+			return testRecord{Line: 1, Kind: Canceled}
 		}
 		return okResult(line)
 	})
@@ -75,7 +74,7 @@ func TestCheckpointNeverInsideALine(t *testing.T) {
 			continue
 		}
 		if l.Num == 1 {
-			j.StoreRecord(okResult(1))
+			j.Store(okResult(1).result())
 		}
 	}
 	// Stopping: no Ended.
@@ -88,7 +87,7 @@ func TestCheckpointNeverInsideALine(t *testing.T) {
 	// Run 3: the whole input.
 	taken := runLines(t, path, file, nil, 0, okResult)
 	t.Logf("run 3 fetched lines %v", taken)
-	db, _ := OpenReadOnly(ctx, path)
+	db, _ := openReadOnly(ctx, path)
 	defer db.Close()
 	var n, maxLine int
 	db.QueryRow("SELECT count(*), max(line) FROM results").Scan(&n, &maxLine)

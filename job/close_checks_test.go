@@ -2,32 +2,31 @@ package job
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
+	"github.com/gogather/gather/internal/jobhook"
 )
 
 // A job closed cleanly keeps its final figures, the last batch included:
 // Progress returns them without opening the file again, and
-// OpenReadOnly with AfterClose reads it without a whole-file check, unless
+// OpenReader with AfterClose reads it without a whole-file check, unless
 // the file changed since.
 func TestClosedJobNeedsNoWholeCheck(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "j.db")
 	file := writeLines(t, 300)
 	var checks, whole int
-	CheckHook = func(p string, w bool) {
+	jobhook.Check = func(p string, w bool) {
 		checks++
 		if w {
 			whole++
 		}
 	}
-	t.Cleanup(func() { CheckHook = nil })
+	t.Cleanup(func() { jobhook.Check = nil })
 
 	j, err := Open(ctx, path, testSettings, nil)
 	if err != nil {
@@ -47,11 +46,11 @@ func TestClosedJobNeedsNoWholeCheck(t *testing.T) {
 		if !in.Take(l.Num, l.End) {
 			continue
 		}
-		r := fetch.Record{Line: l.Num, URL: fmt.Sprintf("http://h/%d", l.Num), Method: "GET", Status: 200, Attempts: 1}
+		r := okResult(l.Num)
 		if l.Num%10 == 0 {
-			r = fetch.Record{Line: l.Num, URL: r.URL, Method: "GET", Error: &fetch.Error{Kind: fetch.KindConnect}}
+			r.Status, r.Kind = 0, "connect"
 		}
-		if err := j.StoreRecord(r); err != nil {
+		if err := j.Store(r.result()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,7 +69,7 @@ func TestClosedJobNeedsNoWholeCheck(t *testing.T) {
 	if checks != 0 {
 		t.Errorf("Progress after Close made %d quick_checks", checks)
 	}
-	db, err := OpenReadOnly(ctx, path, AfterClose())
+	db, err := openReadOnly(ctx, path, AfterClose())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,17 +77,17 @@ func TestClosedJobNeedsNoWholeCheck(t *testing.T) {
 	db.QueryRow("SELECT count(*) FROM results").Scan(&n)
 	db.Close()
 	if n != 300 || checks != 0 {
-		t.Errorf("OpenReadOnly(AfterClose) after a clean Close: %d results, %d quick_checks; want 300, none", n, checks)
+		t.Errorf("openReadOnly(AfterClose) after a clean Close: %d results, %d quick_checks; want 300, none", n, checks)
 	}
 	// A file changed since (here only its time) is checked whole.
 	later := time.Now().Add(time.Hour)
 	os.Chtimes(path, later, later)
-	db, err = OpenReadOnly(ctx, path, AfterClose())
+	db, err = openReadOnly(ctx, path, AfterClose())
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 	if whole != 1 {
-		t.Errorf("OpenReadOnly(AfterClose) of a file changed since Close: %d whole checks, want 1", whole)
+		t.Errorf("openReadOnly(AfterClose) of a file changed since Close: %d whole checks, want 1", whole)
 	}
 }

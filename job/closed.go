@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-// A ReadOption changes how OpenReadOnly opens a job file.
+// A ReadOption changes how OpenReader opens a job file.
 type ReadOption func(*readOptions)
 
 type readOptions struct {
 	afterClose bool
 }
 
-// AfterClose makes OpenReadOnly skip the whole-file check of a job file
+// AfterClose makes OpenReader skip the whole-file check of a job file
 // that this process has just closed cleanly (Close returned nil) and that
 // has not changed since: the run checked it when it opened it, and wrote
 // it through SQLite only. A file that another process or a failed Close

@@ -183,7 +183,7 @@ func create(ctx context.Context, dir, base, path string, settings []Setting) err
 
 // initJob creates a new job's tables and stores its settings and key.
 func initJob(ctx context.Context, db *sql.DB, settings []Setting) error {
-	if err := Init(ctx, db); err != nil {
+	if err := initSchema(ctx, db); err != nil {
 		return err
 	}
 	key := makeKey()

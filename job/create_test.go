@@ -25,7 +25,7 @@ func TestKilledWhileCreatingTheJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Init(context.Background(), db); err != nil {
+	if err := initSchema(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	db.Close() // the process dies here

@@ -36,7 +36,7 @@ func damagePages(t *testing.T, path string) []byte {
 }
 
 // A job file damaged in its middle (the pages of its results, its schema
-// whole) is refused by Open and OpenReadOnly with ErrDamaged, and left
+// whole) is refused by Open and OpenReader with ErrDamaged, and left
 // byte for byte as it is.
 func TestDamagedFileRefusedAndLeftAsItIs(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.db")
@@ -53,13 +53,13 @@ func TestDamagedFileRefusedAndLeftAsItIs(t *testing.T) {
 	if !errors.Is(err, ErrDamaged) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("Open: %v; want one line wrapping ErrDamaged", err)
 	}
-	db, err := OpenReadOnly(ctx, path)
+	db, err := openReadOnly(ctx, path)
 	if err == nil {
 		db.Close()
-		t.Fatal("OpenReadOnly accepted a damaged job file")
+		t.Fatal("OpenReader accepted a damaged job file")
 	}
 	if !errors.Is(err, ErrDamaged) {
-		t.Errorf("OpenReadOnly: %v; want ErrDamaged", err)
+		t.Errorf("OpenReader: %v; want ErrDamaged", err)
 	}
 	t.Log(err)
 	if after, _ := os.ReadFile(path); !bytes.Equal(after, data) {

@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -20,25 +21,36 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// A Setting is one setting that defines a job's results, named as the user
-// gives it ("--method") with its value. A job keeps the settings it was
+// A Setting is one setting that defines a job's results: a stable Key
+// ("url_template"), stored in the job, what a message calls it (Name:
+// the flag, "--url") and its value. A job keeps the settings it was
 // created with, and a later run with another value of any of them is
 // refused: its results would not be comparable. Settings that only change
 // the pace (concurrency, rates, per-host limits) are not Settings.
+//
+// Keys are compared, never names: a flag may be renamed without making
+// existing jobs refuse their runs. Jobs made before settings had keys
+// stored the flags' names, which Open maps to keys (see the package
+// comment).
 type Setting struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	// Key names the setting in the job file; it must never change. When
+	// empty, Name is the key.
+	Key string
+	// Name is what a message calls the setting (its flag); when empty,
+	// the key.
+	Name  string
+	Value string
 	// Headers says Value is HTTP header lines ("Name: value", one a
 	// line): the job keeps the value of each sensitive one (see
 	// internal/redact.SensitiveHeader) as a keyed hash (HMAC-SHA256 under
 	// a random key of the job's), and a mismatch never shows it.
-	Headers bool `json:"-"`
+	Headers bool
 	// URLs says Value may hold URLs ("scheme://user:password@host",
 	// "scheme://token@host"): the job keeps the secret of each URL's
 	// userinfo as a keyed hash, as for Headers, and the rest in clear; a
 	// mismatch shows the values with the secrets masked (redact), and
 	// says when only a secret differs.
-	URLs bool `json:"-"`
+	URLs bool
 }
 
 // ErrLocked is the error of a job file that another process has open.
@@ -112,7 +124,7 @@ type checkpoint struct {
 // left byte for byte as it is. The check is whole when the job's last run
 // did not end cleanly; otherwise it stops after 2.5 s, so that a
 // big job resumes in a few seconds on a busy machine (export and report,
-// through OpenReadOnly, always check the whole file). runSettings, every setting of the run as
+// through OpenReader, always check the whole file). runSettings, every setting of the run as
 // JSON, is kept in the runs table. Runs that a killed process left
 // "running" are marked "interrupted".
 //
@@ -175,6 +187,9 @@ func (j *Job) open(ctx context.Context, settings []Setting, runSettings any) err
 	}
 	if err := j.settings(ctx, settings); err != nil {
 		return err
+	}
+	if err := migrate(ctx, db); err != nil {
+		return fileError(j.path, err)
 	}
 	var cp sql.NullString
 	err = db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'checkpoint'").Scan(&cp)
@@ -269,10 +284,11 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 	if err != nil {
 		return fileError(j.path, err)
 	}
-	var old []Setting
-	if err := json.Unmarshal([]byte(had), &old); err != nil {
-		return fmt.Errorf("%s: the job's settings do not parse: %w", j.path, err)
+	old, err := parseSettings(had)
+	if err != nil {
+		return fmt.Errorf("%s: %w", j.path, err)
 	}
+	settings = keyed(settings)
 	headers, urls := headerSettings(settings), urlSettings(settings)
 	oldMasked := masked(old, headers, urls, key)
 	if err := compare(oldMasked, masked(settings, headers, urls, key), headers, urls); err != nil {
@@ -284,8 +300,10 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 			return fileError(j.path, err)
 		}
 	}
-	if b, _ := json.Marshal(oldMasked); string(b) != had {
-		if _, err := db.ExecContext(ctx, setMeta, "settings", string(b)); err != nil {
+	// Stored by key, their secrets hashed (a job of an earlier release
+	// kept flags' names, or secrets in clear).
+	if b := storeSettings(oldMasked); b != had {
+		if _, err := db.ExecContext(ctx, setMeta, "settings", b); err != nil {
 			return fileError(j.path, err)
 		}
 	}
@@ -293,13 +311,14 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 }
 
 // compare returns an ErrSettings error naming the first setting whose value
-// differs; a setting absent from one side counts as empty. Settings named
-// in headers are header lines, compared without showing a secret; those
-// named in urls (masked by maskURLs) are shown with their secrets masked.
+// differs; a setting absent from one side counts as empty. Settings are
+// matched by key and named by the run's names (now). Settings keyed in
+// headers are header lines, compared without showing a secret; those
+// keyed in urls (masked by maskURLs) are shown with their secrets masked.
 func compare(old, now []Setting, headers, urls map[string]bool) error {
 	values := map[string]string{}
 	for _, s := range old {
-		values[s.Name] = s.Value
+		values[s.Key] = s.Value
 	}
 	seen := map[string]bool{}
 	show := func(v string) string {
@@ -308,24 +327,27 @@ func compare(old, now []Setting, headers, urls map[string]bool) error {
 		}
 		return fmt.Sprintf("%q", showURLs(v))
 	}
+	const hint = "settings that change results cannot change within a job (use a new job file)"
 	for _, s := range now {
-		seen[s.Name] = true
-		if values[s.Name] != s.Value && headers[s.Name] {
-			return fmt.Errorf("%w: %s; settings that change results cannot change within a job (use a new job file)", ErrSettings, headersDiffer(s.Name, values[s.Name], s.Value))
-		}
-		if values[s.Name] != s.Value && urls[s.Name] && showURLs(values[s.Name]) == showURLs(s.Value) {
-			return fmt.Errorf("%w: %s differs (a secret: neither is shown); settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name)
-		}
-		if values[s.Name] != s.Value {
-			return fmt.Errorf("%w: %s was %s, this run has %s; settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name, show(values[s.Name]), show(s.Value))
+		seen[s.Key] = true
+		was := values[s.Key]
+		switch {
+		case was == s.Value:
+		case headers[s.Key]:
+			return fmt.Errorf("%w: %s; %s", ErrSettings, headersDiffer(s.Name, was, s.Value), hint)
+		case urls[s.Key] && showURLs(was) == showURLs(s.Value):
+			return fmt.Errorf("%w: %s differs (a secret: neither is shown); %s", ErrSettings, s.Name, hint)
+		default:
+			return fmt.Errorf("%w: %s was %s, this run has %s; %s", ErrSettings, s.Name, show(was), show(s.Value), hint)
 		}
 	}
 	for _, s := range old {
-		if !seen[s.Name] && s.Value != "" && headers[s.Name] {
-			return fmt.Errorf("%w: %s; settings that change results cannot change within a job (use a new job file)", ErrSettings, headersDiffer(s.Name, s.Value, ""))
-		}
-		if !seen[s.Name] && s.Value != "" {
-			return fmt.Errorf("%w: %s was %s, this run has none; settings that change results cannot change within a job (use a new job file)", ErrSettings, s.Name, show(s.Value))
+		switch {
+		case seen[s.Key] || s.Value == "":
+		case headers[s.Key] || strings.Contains(s.Value, hashedPrefix):
+			return fmt.Errorf("%w: %s; %s", ErrSettings, headersDiffer(s.Name, s.Value, ""), hint)
+		default:
+			return fmt.Errorf("%w: %s was %s, this run has none; %s", ErrSettings, s.Name, show(s.Value), hint)
 		}
 	}
 	return nil
@@ -340,7 +362,7 @@ func fileError(path string, err error) error {
 	code := sqliteCode(err) // the primary result code, from an extended one
 	switch {
 	case code == sqlite3.SQLITE_CORRUPT || code == sqlite3.SQLITE_NOTADB:
-		return Damaged(path, err)
+		return damaged(path, err)
 	case code == sqlite3.SQLITE_FULL || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG):
 		return fmt.Errorf("%s: %w: the disk is full (or the file size limit reached); what was stored is kept: free some space and run the same command again", path, err)
 	case code == sqlite3.SQLITE_IOERR:
@@ -369,32 +391,42 @@ func (j *Job) Progress(ctx context.Context) (Progress, error) {
 	if j.db == nil && j.final != nil {
 		return *j.final, nil
 	}
-	db := j.db
-	if db == nil {
-		var err error
-		if db, err = OpenReadOnly(ctx, j.path); err != nil {
+	if j.db == nil {
+		r, err := OpenReader(ctx, j.path)
+		if err != nil {
 			return Progress{Total: -1, Skipped: j.skipped, New: j.stored}, err
 		}
-		defer db.Close()
+		defer r.Close()
+		p, err := r.Progress(ctx)
+		p.Skipped, p.New = j.skipped, j.stored
+		return p, err
 	}
-	return j.progress(ctx, db)
+	p, err := progressOf(ctx, j.db)
+	p.Skipped, p.New = j.skipped, j.stored
+	return p, fileError(j.path, err)
 }
 
-// progress counts the job's results in db.
-func (j *Job) progress(ctx context.Context, db *sql.DB) (Progress, error) {
-	p := Progress{Total: -1, Skipped: j.skipped, New: j.stored}
-	err := db.QueryRowContext(ctx, "SELECT count(*) FROM results").Scan(&p.Stored)
+// querier is what the queries need of a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// progressOf counts the job's results in q.
+func progressOf(ctx context.Context, q querier) (Progress, error) {
+	p := Progress{Total: -1}
+	err := q.QueryRowContext(ctx, "SELECT count(*) FROM results").Scan(&p.Stored)
 	if err == nil {
 		// Through the partial index of the failures.
-		err = db.QueryRowContext(ctx, "SELECT count(*) FROM results WHERE ok = 0").Scan(&p.Failed)
+		err = q.QueryRowContext(ctx, "SELECT count(*) FROM results WHERE ok = 0").Scan(&p.Failed)
 	}
 	if err != nil {
-		return p, fileError(j.path, err)
+		return p, err
 	}
 	var total sql.NullInt64
-	err = db.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'total'").Scan(&total)
+	err = q.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'total'").Scan(&total)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return p, fileError(j.path, err)
+		return p, err
 	}
 	if total.Valid {
 		p.Total = total.Int64

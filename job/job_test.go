@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/input"
 	"go.uber.org/goleak"
 )
@@ -22,7 +21,7 @@ var testSettings = []Setting{{Name: "--method", Value: "GET"}, {Name: "--url", V
 // runLines runs a job over the lines of file, "fetching" (storing a made
 // up result for) each taken line for which fetch says so, and stopping
 // after stopAfter taken lines (0: never). It returns the lines taken.
-func runLines(t *testing.T, path, file string, retry *Filter, stopAfter int, result func(line int) fetch.Record) []int {
+func runLines(t *testing.T, path, file string, retry *Filter, stopAfter int, result func(line int) testRecord) []int {
 	t.Helper()
 	ctx := context.Background()
 	j, err := Open(ctx, path, testSettings, nil)
@@ -60,7 +59,7 @@ func runLines(t *testing.T, path, file string, retry *Filter, stopAfter int, res
 			break
 		}
 		taken = append(taken, l.Num)
-		if err := j.StoreRecord(result(l.Num)); err != nil {
+		if err := j.Store(result(l.Num).result()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,10 +70,6 @@ func runLines(t *testing.T, path, file string, retry *Filter, stopAfter int, res
 		t.Fatal(err)
 	}
 	return taken
-}
-
-func okResult(line int) fetch.Record {
-	return fetch.Record{Line: line, URL: fmt.Sprintf("http://h/%d", line), Method: "GET", Status: 200, Attempts: 1}
 }
 
 func writeLines(t *testing.T, n int) string {
@@ -153,13 +148,13 @@ func TestRetryFailedReplacesAndKeepsHistory(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "j.db")
 	file := writeLines(t, 1000)
-	flaky := func(line int) fetch.Record {
+	flaky := func(line int) testRecord {
 		r := okResult(line)
 		switch line % 10 {
 		case 3:
-			r.Status, r.Error = 503, &fetch.Error{Kind: fetch.KindHTTPStatus, Message: "503"}
+			r.Status, r.Kind, r.Message = 503, "http_status", "503"
 		case 7:
-			r.Status, r.Error = 0, &fetch.Error{Kind: fetch.KindTimeoutTotal, Message: "slow"}
+			r.Status, r.Kind, r.Message = 0, "timeout_total", "slow"
 		}
 		return r
 	}
@@ -174,7 +169,7 @@ func TestRetryFailedReplacesAndKeepsHistory(t *testing.T) {
 	if len(again) != 100 || again[0] != 7 {
 		t.Fatalf("retried %d lines; want the 100 timeouts", len(again))
 	}
-	db, err := OpenReadOnly(context.Background(), path)
+	db, err := openReadOnly(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +188,7 @@ func TestParseFilter(t *testing.T) {
 		t.Fatalf("%+v, %v", f, err)
 	}
 	for _, bad := range []string{"nope", "42", "6xx"} {
-		if _, err := ParseFilter(bad); err == nil {
+		if _, err := ParseFilter(bad, "dns", "connect"); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
@@ -216,5 +211,25 @@ func TestReadOnlyJobFile(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(path); string(before) != string(after) {
 		t.Fatal("the read-only file changed")
+	}
+}
+
+// A retry runs failures again: a filter of successes ("ok") is refused,
+// not taken for nothing to do.
+func TestRetryOfSuccessesIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	file := writeLines(t, 10)
+	runLines(t, path, file, nil, 0, okResult)
+	ctx := context.Background()
+	j, err := Open(ctx, path, testSettings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	f, _ := os.Open(file)
+	defer f.Close()
+	ok, _ := ParseFilter("ok")
+	if _, err := j.Input(ctx, f, InputOptions{Retry: ok, Check: f}); err == nil || !strings.Contains(err.Error(), "ok") {
+		t.Errorf("a retry of ok: %v; want an error", err)
 	}
 }

@@ -32,7 +32,7 @@ func TestHelperHoldJob(t *testing.T) {
 
 func runStatuses(t *testing.T, path string) []string {
 	t.Helper()
-	db, err := OpenReadOnly(context.Background(), path)
+	db, err := openReadOnly(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestKilledRunMarkedInterrupted(t *testing.T) {
 	}
 	j.Close()
 	var ended sql.NullFloat64
-	db, _ := OpenReadOnly(ctx, path)
+	db, _ := openReadOnly(ctx, path)
 	db.QueryRow("SELECT ended FROM runs WHERE id = 1").Scan(&ended)
 	db.Close()
 	if ended.Valid {

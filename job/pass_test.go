@@ -38,7 +38,7 @@ func passLines(t *testing.T, path, file string) []int {
 		}
 		if in.Take(l.Num, l.End) {
 			taken = append(taken, l.Num)
-			j.StoreRecord(okResult(l.Num))
+			j.Store(okResult(l.Num).result())
 		}
 	}
 	in.Ended()

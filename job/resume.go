@@ -62,6 +62,9 @@ type InputOptions struct {
 // checkpoint; with one, see InputOptions. An input that differs from the
 // job's, over the part the job has done, is refused.
 func (j *Job) Input(ctx context.Context, r io.Reader, opts InputOptions) (*Input, error) {
+	if opts.Retry != nil && opts.Retry.OK {
+		return nil, fmt.Errorf("a retry runs failed results again: \"ok\" selects none")
+	}
 	j.retry = opts.Retry
 	in := &Input{job: j}
 	keep := input.MaxLine + 2

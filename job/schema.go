@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/gogather/gather/internal/jobhook"
 	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -19,14 +19,20 @@ import (
 const ApplicationID = 0x67617468
 
 // SchemaVersion is the job file's schema version (PRAGMA user_version).
-// A file of another version is refused, never altered.
-const SchemaVersion = 1
+// Version 2 keys the settings (Setting.Key) and keeps a result's host as
+// "scheme://host:port". A file of version 1 is read as it is (OpenReader)
+// and migrated by the next Open (see migrate); a file of another version
+// is refused, never altered.
+const SchemaVersion = 2
+
+// oldestVersion is the oldest schema version that Open migrates.
+const oldestVersion = 1
 
 // schema creates a job file's tables. It is documented in the package
 // comment; keep the two in step.
 const schema = `
 PRAGMA application_id = 1734440040;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 CREATE TABLE meta (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
@@ -100,11 +106,6 @@ func dsn(path string, readOnly bool) string {
 // escapePath escapes a file's path for a "file:" URI.
 func escapePath(path string) string { return (&url.URL{Path: path}).EscapedPath() }
 
-// CheckHook, when not nil, is called before each quick_check of a job
-// file, whole saying it has no time budget. For tests, to count the
-// checks; set it while no job is open.
-var CheckHook func(path string, whole bool)
-
 // verify runs SQLite's quick_check over db (the structure of every page
 // and index, without comparing indexes with their tables: about 1.5 s of
 // CPU for a job of a million results, 317 MB) and returns an error
@@ -127,8 +128,8 @@ func verify(ctx context.Context, db *sql.DB, path string, budget time.Duration) 
 		qctx, cancel = context.WithTimeout(ctx, budget)
 		defer cancel()
 	}
-	if CheckHook != nil {
-		CheckHook(path, budget == 0)
+	if jobhook.Check != nil {
+		jobhook.Check(path, budget == 0)
 	}
 	var first string
 	err = conn.QueryRowContext(qctx, "PRAGMA quick_check(1)").Scan(&first)
@@ -146,11 +147,11 @@ func verify(ctx context.Context, db *sql.DB, path string, budget time.Duration) 
 	return fmt.Errorf("%s: %w: SQLite's check found: %v; it was left as it is (sqlite3's .recover may save its results)", path, ErrDamaged, err)
 }
 
-// Damaged turns an error of reading a job file that SQLite found
+// damaged turns an error of reading a job file that SQLite found
 // malformed (a page met only now, past the checks made when the file was
 // opened) into one wrapping ErrDamaged, naming the file; other errors are
 // returned as they are.
-func Damaged(path string, err error) error {
+func damaged(path string, err error) error {
 	if err == nil || errors.Is(err, ErrDamaged) {
 		return err
 	}
@@ -193,58 +194,73 @@ func check(ctx context.Context, db *sql.DB, path string) (fresh bool, err error)
 		return true, nil
 	case app != ApplicationID:
 		return false, fmt.Errorf("%s: %w: a SQLite database of another application", path, ErrNotJob)
-	case version != SchemaVersion:
-		return false, fmt.Errorf("%s: a job file of schema version %d; this gather reads version %d", path, version, SchemaVersion)
+	case version < oldestVersion || version > SchemaVersion:
+		return false, fmt.Errorf("%s: a job file of schema version %d; this gather reads versions %d to %d", path, version, oldestVersion, SchemaVersion)
 	}
 	return false, nil
 }
 
-// OpenReadOnly opens an existing job file for reading (export, report),
-// alongside a run that may be writing it. It fails with an error wrapping
-// ErrNotJob for a file that is not a job file (or not a regular file),
-// and ErrDamaged for one that SQLite's quick_check finds damaged; it never
-// changes the file. A damaged page met later, while reading, is an error
-// that Damaged turns into one wrapping ErrDamaged.
-//
-// With the option AfterClose, the whole-file check is skipped when this
-// process's Close of a Job on path ended without an error and the file
-// is, by its identity, size and modification time, as Close left it.
-func OpenReadOnly(ctx context.Context, path string, opts ...ReadOption) (*sql.DB, error) {
-	var o readOptions
-	for _, opt := range opts {
-		opt(&o)
+// migrateHosts is the migration of the results' hosts from version 1
+// ("host[:port]" as written in the URL) to version 2
+// ("scheme://host:port", the scheme from the URL, a default port made
+// explicit, in lower case as fetch.HostOf gives it); hosts migrated already, and results without a host or a URL
+// of http or https, are left as they are.
+const migrateHosts = `UPDATE results SET host = lower(substr(url, 1, instr(url, '://') - 1)) || '://' || lower(host) ||
+	CASE WHEN host GLOB '*:[0-9]*' AND host NOT GLOB '*]' THEN ''
+	     WHEN lower(substr(url, 1, 8)) = 'https://' THEN ':443'
+	     ELSE ':80' END
+WHERE host != '' AND instr(host, '://') = 0 AND (lower(substr(url, 1, 7)) = 'http://' OR lower(substr(url, 1, 8)) = 'https://')`
+
+// migrate brings a job file of an earlier schema version to this one, in
+// one transaction: the hosts of its results (migrateHosts) and its
+// version. Open calls it once the run's settings matched the job's (and
+// were stored again by key): a refused run changes nothing.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
 	}
-	fi, err := os.Stat(path)
+	if version == SchemaVersion {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := regular(path, fi); err != nil {
-		return nil, err
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrateHosts); err != nil {
+		return fmt.Errorf("migrating the results' hosts: %w", err)
 	}
-	// Before SQLite opens it (a reader of a WAL file makes its -wal).
-	trusted := o.afterClose && unchangedSinceClose(path)
-	db, err := sql.Open("sqlite", dsn(path, true))
-	if err != nil {
-		return nil, err
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
+		return err
 	}
-	fresh, err := check(ctx, db, path)
-	if err == nil && fresh {
-		err = fmt.Errorf("%s: %w: an empty database", path, ErrNotJob)
-	}
-	if err == nil && !trusted {
-		err = verify(ctx, db, path, 0)
-	}
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
+	return tx.Commit()
 }
 
-// Init creates the job file's tables in db, an empty database, and
-// records when the job was created. Open calls it for a new job file; it
-// is exported for tools and tests that build job files of their own.
-func Init(ctx context.Context, db *sql.DB) error {
+// schemeHost returns the host of a result of version 2 for the URL u and
+// its "host[:port]" as version 1 kept it, as migrateHosts does: host as it
+// is for a URL that is not http or https.
+func schemeHost(u, host string) string {
+	if host == "" || strings.Contains(host, "://") {
+		return host
+	}
+	scheme, _, ok := strings.Cut(u, "://")
+	scheme, host = strings.ToLower(scheme), strings.ToLower(host) // as fetch.HostOf
+	if !ok || scheme != "http" && scheme != "https" {
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i < 0 || strings.HasSuffix(host, "]") || i == len(host)-1 || host[i+1] < '0' || host[i+1] > '9' {
+		if scheme == "https" {
+			return scheme + "://" + host + ":443"
+		}
+		return scheme + "://" + host + ":80"
+	}
+	return scheme + "://" + host
+}
+
+// initSchema creates the job file's tables in db, an empty database, and
+// records when the job was created.
+func initSchema(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

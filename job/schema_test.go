@@ -9,18 +9,18 @@ import (
 	"testing"
 )
 
-func TestInitThenOpenReadOnly(t *testing.T) {
+func TestInitThenopenReadOnly(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "j.db")
 	db, err := openWrite(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Init(ctx, db); err != nil {
+	if err := initSchema(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	ro, err := OpenReadOnly(ctx, path)
+	ro, err := openReadOnly(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestInitThenOpenReadOnly(t *testing.T) {
 	}
 }
 
-func TestOpenReadOnlyRefusesForeignFiles(t *testing.T) {
+func TestOpenReaderRefusesForeignFiles(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	text := filepath.Join(dir, "text.db")
@@ -49,7 +49,7 @@ func TestOpenReadOnlyRefusesForeignFiles(t *testing.T) {
 	os.WriteFile(empty, nil, 0o644)
 	for _, p := range []string{text, other, empty} {
 		before, _ := os.ReadFile(p)
-		_, err := OpenReadOnly(ctx, p)
+		_, err := openReadOnly(ctx, p)
 		if !errors.Is(err, ErrNotJob) {
 			t.Errorf("%s: %v, want ErrNotJob", filepath.Base(p), err)
 		}

@@ -54,10 +54,10 @@ func maskHeaders(lines, key string) string {
 func masked(settings []Setting, headers, urls map[string]bool, key string) []Setting {
 	out := make([]Setting, len(settings))
 	for i, s := range settings {
-		if headers[s.Name] {
+		if headers[s.Key] {
 			s.Value = maskHeaders(s.Value, key)
 		}
-		if urls[s.Name] {
+		if urls[s.Key] {
 			s.Value = maskURLs(s.Value, key)
 		}
 		out[i] = s
@@ -70,7 +70,7 @@ func urlSettings(settings []Setting) map[string]bool {
 	m := map[string]bool{}
 	for _, s := range settings {
 		if s.URLs {
-			m[s.Name] = true
+			m[s.Key] = true
 		}
 	}
 	return m
@@ -81,18 +81,107 @@ func headerSettings(settings []Setting) map[string]bool {
 	m := map[string]bool{}
 	for _, s := range settings {
 		if s.Headers {
-			m[s.Name] = true
+			m[s.Key] = true
 		}
 	}
 	return m
 }
 
-// jsonSettings returns settings as stored in a job of key: JSON, with
-// the sensitive header values masked.
+// jsonSettings returns settings as stored in a job of key: JSON, keyed,
+// with the sensitive header values masked.
 func jsonSettings(settings []Setting, key string) (string, []Setting) {
+	settings = keyed(settings)
 	m := masked(settings, headerSettings(settings), urlSettings(settings), key)
-	b, _ := json.Marshal(m)
-	return string(b), m
+	return storeSettings(m), m
+}
+
+// legacyKeys maps the names that job files of schema version 1 stored
+// their settings under (gather fetch's flags) to the settings' keys.
+var legacyKeys = map[string]string{
+	"--input-format":  "input_format",
+	"--url":           "url_template",
+	"--method":        "method",
+	"--header":        "headers",
+	"--data":          "body",
+	"--keep":          "keep",
+	"--body":          "body_policy",
+	"--body-head":     "body_head",
+	"--max-body":      "max_body",
+	"--max-redirects": "max_redirects",
+}
+
+// legacyNames maps keys back to the flags' names, for messages about a
+// setting that only the job has.
+var legacyNames = func() map[string]string {
+	m := map[string]string{}
+	for name, key := range legacyKeys {
+		m[key] = name
+	}
+	return m
+}()
+
+// keyed returns settings with Key and Name both set: an empty key is the
+// name, an empty name the key.
+func keyed(settings []Setting) []Setting {
+	out := make([]Setting, len(settings))
+	for i, s := range settings {
+		if s.Key == "" {
+			s.Key = s.Name
+		}
+		if s.Name == "" {
+			s.Name = s.Key
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// storedSetting is a setting as the meta table's "settings" holds it:
+// {"key", "value"}; job files of schema version 1 have {"name", "value"},
+// name a flag of legacyKeys.
+type storedSetting struct {
+	Key   string `json:"key,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Value string `json:"value"`
+}
+
+// storeSettings returns settings as stored: JSON of their keys and
+// values.
+func storeSettings(settings []Setting) string {
+	st := make([]storedSetting, len(settings))
+	for i, s := range settings {
+		st[i] = storedSetting{Key: s.Key, Value: s.Value}
+	}
+	b, _ := json.Marshal(st)
+	return string(b)
+}
+
+// parseSettings parses stored settings, of this release or of an
+// earlier one (named by flags, mapped to keys).
+func parseSettings(text string) ([]Setting, error) {
+	var st []storedSetting
+	if err := json.Unmarshal([]byte(text), &st); err != nil {
+		return nil, fmt.Errorf("the job's settings do not parse: %w", err)
+	}
+	out := make([]Setting, len(st))
+	for i, s := range st {
+		key := s.Key
+		if key == "" {
+			key = s.Name
+			if k, ok := legacyKeys[s.Name]; ok {
+				key = k
+			}
+		}
+		if key == "" {
+			return nil, fmt.Errorf("the job's settings do not parse: setting %d has no key", i+1)
+		}
+		name := key
+		if n, ok := legacyNames[key]; ok {
+			name = n
+		}
+		out[i] = Setting{Key: key, Name: name, Value: s.Value}
+	}
+	return out, nil
 }
 
 // differs describes how the header lines was and now (both masked)

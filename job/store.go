@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/gogather/gather/fetch"
 )
 
 // Results are written in batches, one transaction each (WAL mode, synced
@@ -61,22 +59,6 @@ func (j *Job) Start(ctx context.Context, failed func(error)) {
 			failed(j.werr)
 		}
 	}()
-}
-
-// StoreRecord stores a fetch record, as Store.
-//
-// Deprecated: a bridge while callers move to Store.
-func (j *Job) StoreRecord(rec fetch.Record) error {
-	text, err := rec.AppendJSON(nil)
-	if err != nil {
-		return fmt.Errorf("encoding the result of line %d: %w", rec.Line, err)
-	}
-	r := Result{Line: rec.Line, OK: rec.Error == nil, Host: rec.Host(), Status: rec.Status,
-		Attempts: rec.Attempts, MS: rec.MS, Bytes: rec.Bytes, Record: text}
-	if rec.Error != nil {
-		r.Kind = string(rec.Error.Kind)
-	}
-	return j.Store(r)
 }
 
 // Store queues a result to be stored. A result of kind Canceled (an input
@@ -137,7 +119,7 @@ func (j *Job) Close() error {
 			// The final figures, the last batch included: Progress
 			// returns them once the job is closed, without opening it
 			// (and checking it whole) again.
-			p, perr := j.progress(ctx, j.db)
+			p, perr := j.Progress(ctx)
 			if perr != nil {
 				err = perr
 			} else {

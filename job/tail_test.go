@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/gogather/gather/fetch"
 )
 
 // An input whose last line had no newline, then had text appended to that
@@ -30,7 +28,7 @@ func TestAppendToUnterminatedLastLineRunsItAgain(t *testing.T) {
 			file := filepath.Join(dir, "in.txt")
 			os.WriteFile(file, []byte("http://h/1\nhttp://h/2\nhttp://h/3"), 0o644)
 			var urls map[int]string
-			result := func(line int) fetch.Record {
+			result := func(line int) testRecord {
 				r := okResult(line)
 				r.URL = urls[line]
 				return r
@@ -54,7 +52,7 @@ func TestAppendToUnterminatedLastLineRunsItAgain(t *testing.T) {
 				t.Fatalf("after appending %q, the run took %v, want %v", c.appended, got, c.again)
 			}
 			// The stored results are those of the input as it is now.
-			db, err := OpenReadOnly(context.Background(), path)
+			db, err := openReadOnly(context.Background(), path)
 			if err != nil {
 				t.Fatal(err)
 			}

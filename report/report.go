@@ -3,8 +3,8 @@
 // and distribution, throughput over time, the slowest and most failing
 // hosts, and the retries it spent.
 //
-// Load computes a Report with SQL aggregations inside one read
-// transaction, so the numbers agree with each other even while a run is
+// Load computes a Report from the aggregations of a job.Snapshot (one read
+// transaction), so the numbers agree with each other even while a run is
 // writing the file; memory is bounded by the number of status codes,
 // error kinds and buckets, never by the number of results. A Report is
 // rendered for a terminal (WriteText), as a self-contained HTML page with
@@ -24,7 +24,7 @@ package report
 
 import (
 	"context"
-	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -34,6 +34,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/redact"
+	"github.com/gogather/gather/job"
 )
 
 // A Report is what a job file says about its job.
@@ -198,134 +199,93 @@ func (r *Report) Progress() (float64, bool) {
 	return float64(r.Stored) / float64(*r.Total), true
 }
 
-// querier is what Load needs of a *sql.Tx.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// Load computes the report of the job file open as db (job.OpenReadOnly).
-// It reads in one transaction: a run writing the file meanwhile is not
-// seen halfway. The results table is scanned five times: for the totals,
+// Load computes the report of the job file open as r. It reads in one
+// snapshot (job.Reader.Snapshot): a run writing the file meanwhile is not
+// seen halfway. The results are scanned five times: for the totals,
 // grouped by status, latency bucket and time bucket, grouped by host, and
 // sorted twice (by latency for the percentiles, by host and latency for
 // the hosts' medians); the failures by kind come through their index.
-// Load sets the connection it uses to map the file into memory
-// (PRAGMA mmap_size), which makes these scans about twice as fast.
-func Load(ctx context.Context, db *sql.DB) (*Report, error) {
-	conn, err := db.Conn(ctx)
+func Load(ctx context.Context, r *job.Reader) (*Report, error) {
+	s, err := r.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the job file: %w", err)
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA mmap_size = 4294967296"); err != nil {
-		return nil, fmt.Errorf("reading the job file: %w", err)
-	}
-	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("reading the job file: %w", err)
-	}
-	defer tx.Rollback()
-	r := &Report{}
+	defer s.Close()
+	rep := &Report{}
 	steps := []struct {
 		what string
-		load func(context.Context, querier) error
+		load func(context.Context, *job.Snapshot) error
 	}{
-		{"meta", r.loadMeta},
-		{"runs", r.loadRuns},
-		{"totals", r.loadTotals},
-		{"statuses, latencies and times", r.loadGroups},
-		{"error kinds", r.loadErrorKinds},
-		{"latency percentiles", r.loadPercentiles},
-		{"hosts", r.loadHosts},
+		{"meta", rep.loadMeta},
+		{"runs", rep.loadRuns},
+		{"totals", rep.loadTotals},
+		{"statuses, latencies and times", rep.loadGroups},
+		{"error kinds", rep.loadErrorKinds},
+		{"latency percentiles", rep.loadPercentiles},
+		{"hosts", rep.loadHosts},
 	}
-	for _, s := range steps {
-		if err := s.load(ctx, tx); err != nil {
-			return nil, fmt.Errorf("reading the job file's %s: %w", s.what, err)
+	for _, st := range steps {
+		if err := st.load(ctx, s); err != nil {
+			return nil, fmt.Errorf("reading the job file's %s: %w", st.what, err)
 		}
 	}
-	return r, nil
+	return rep, nil
 }
 
-func (r *Report) loadMeta(ctx context.Context, q querier) error {
-	rows, err := q.QueryContext(ctx, "SELECT key, value FROM meta WHERE key IN ('created', 'total')")
+func (r *Report) loadMeta(ctx context.Context, s *job.Snapshot) error {
+	m, err := s.Meta(ctx)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var key, value string
-		if err := rows.Scan(&key, &value); err != nil {
-			return err
-		}
-		switch key {
-		case "created":
-			r.Created = value
-		case "total":
-			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
-			if err != nil {
-				return fmt.Errorf("total %q: not a number", value)
-			}
-			r.Total = &n
-		}
+	r.Created = m.Created
+	if m.Total >= 0 {
+		r.Total = &m.Total
 	}
-	return rows.Err()
+	return nil
 }
 
-func (r *Report) loadRuns(ctx context.Context, q querier) error {
-	rows, err := q.QueryContext(ctx, "SELECT id, started, ended, status FROM runs ORDER BY id")
+func (r *Report) loadRuns(ctx context.Context, s *job.Snapshot) error {
+	runs, err := s.Runs(ctx)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
 	r.Runs = []Run{}
-	for rows.Next() {
-		var run Run
-		var started float64
-		var ended sql.NullFloat64
-		if err := rows.Scan(&run.ID, &started, &ended, &run.Status); err != nil {
-			return err
-		}
-		run.Started = unixTime(started)
-		if ended.Valid {
-			t := unixTime(ended.Float64)
+	for _, jr := range runs {
+		run := Run{ID: jr.ID, Started: toMilli(jr.Started), Status: jr.Status}
+		if !jr.Ended.IsZero() {
+			t := toMilli(jr.Ended)
 			run.Ended = &t
 		}
 		r.Runs = append(r.Runs, run)
 	}
-	return rows.Err()
+	return nil
 }
 
 // loadTotals reads the counts and the ranges of latencies and finished
 // times in one scan, and sets up the histogram's and the throughput's
 // buckets from those ranges.
-func (r *Report) loadTotals(ctx context.Context, q querier) error {
-	var lo, hi, mean, first, last sql.NullFloat64
-	err := q.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(ok), 0), coalesce(sum(bytes), 0),
-		coalesce(sum(attempts - 1) FILTER (WHERE attempts > 0), 0),
-		count(*) FILTER (WHERE attempts > 0),
-		min(ms) FILTER (WHERE attempts > 0), max(ms) FILTER (WHERE attempts > 0), avg(ms) FILTER (WHERE attempts > 0),
-		min(finished), max(finished),
-		(SELECT count(*) FROM history)
-		FROM results`).Scan(&r.Stored, &r.OK, &r.Bytes, &r.Retries, &r.Latency.N, &lo, &hi, &mean, &first, &last, &r.Superseded)
+func (r *Report) loadTotals(ctx context.Context, s *job.Snapshot) error {
+	tot, err := s.Totals(ctx)
 	if err != nil {
 		return err
 	}
+	r.Stored, r.OK, r.Bytes, r.Retries, r.Latency.N, r.Superseded = tot.Stored, tot.OK, tot.Bytes, tot.Retries, tot.Sent, tot.Superseded
 	r.Failed = r.Stored - r.OK
-	r.Latency.Max, r.Latency.Mean = hi.Float64, round3(mean.Float64)
+	r.Latency.Max, r.Latency.Mean = tot.MaxMS, round3(tot.MeanMS)
 	r.LatencyHistogram = []LatencyBucket{}
 	if r.Latency.N > 0 {
-		for i := bucketOf(lo.Float64); i <= bucketOf(hi.Float64); i++ {
+		for i := bucketOf(tot.MinMS); i <= bucketOf(tot.MaxMS); i++ {
 			r.LatencyHistogram = append(r.LatencyHistogram, LatencyBucket{LowMS: latencyBounds[i], HighMS: latencyBounds[i+1]})
 		}
 	}
 	t := &r.Throughput
 	t.Buckets = []TimeBucket{}
-	if first.Valid {
-		t.First, t.Last = unixTime(first.Float64), unixTime(last.Float64)
-		t.BucketSeconds = bucketWidth(last.Float64 - first.Float64)
-		start := math.Floor(first.Float64/t.BucketSeconds) * t.BucketSeconds
-		n := int(math.Floor((last.Float64-start)/t.BucketSeconds)) + 1
+	if tot.Stored > 0 {
+		first, last := tot.FirstFinished, tot.LastFinished
+		t.First, t.Last = unixTime(first), unixTime(last)
+		t.BucketSeconds = bucketWidth(last - first)
+		start := math.Floor(first/t.BucketSeconds) * t.BucketSeconds
+		n := int(math.Floor((last-start)/t.BucketSeconds)) + 1
 		for i := range n {
 			t.Buckets = append(t.Buckets, TimeBucket{Start: unixTime(start + float64(i)*t.BucketSeconds)})
 		}
@@ -336,54 +296,41 @@ func (r *Report) loadTotals(ctx context.Context, q querier) error {
 // loadGroups counts the results by status, latency bucket and time bucket
 // in one scan grouped by all three (and by outcome): a few thousand
 // groups at most.
-func (r *Report) loadGroups(ctx context.Context, q querier) error {
+func (r *Report) loadGroups(ctx context.Context, s *job.Snapshot) error {
 	r.StatusCodes, r.StatusClasses = []Count{}, []Count{}
 	if r.Stored == 0 {
 		return nil
 	}
-	// The latency bucket: a CASE over the histogram's boundaries, -1 for
-	// results without a latency.
-	var hist strings.Builder
-	hist.WriteString("CASE WHEN attempts <= 0 THEN -1")
-	for i, b := range r.LatencyHistogram[:max(0, len(r.LatencyHistogram)-1)] {
-		fmt.Fprintf(&hist, " WHEN ms < %s THEN %d", strconv.FormatFloat(b.HighMS, 'g', -1, 64), i)
+	// The latency buckets' upper bounds, but the last's: it holds the
+	// rest.
+	var bounds []float64
+	for _, b := range r.LatencyHistogram[:max(0, len(r.LatencyHistogram)-1)] {
+		bounds = append(bounds, b.HighMS)
 	}
-	fmt.Fprintf(&hist, " ELSE %d END", len(r.LatencyHistogram)-1)
 	t := &r.Throughput
 	start := float64(t.Buckets[0].Start.UnixMilli()) / 1000
-	rows, err := q.QueryContext(ctx, `SELECT status, `+hist.String()+`, CAST((finished - ?) / ? AS INTEGER), ok, count(*)
-		FROM results GROUP BY 1, 2, 3, 4`, start, t.BucketSeconds)
+	groups, err := s.Groups(ctx, job.Buckets{LatencyBounds: bounds, TimeStart: start, TimeWidth: t.BucketSeconds})
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	statuses := map[int64]int64{}
-	for rows.Next() {
-		var status, n int64
-		var hb, tb int
-		var ok bool
-		if err := rows.Scan(&status, &hb, &tb, &ok, &n); err != nil {
-			return err
+	statuses := map[int]int64{}
+	for _, g := range groups {
+		statuses[g.Status] += g.N
+		if g.Latency >= 0 {
+			r.LatencyHistogram[g.Latency].N += g.N
 		}
-		statuses[status] += n
-		if hb >= 0 {
-			r.LatencyHistogram[hb].N += n
-		}
-		if tb < 0 || tb >= len(t.Buckets) {
+		if g.Time < 0 || g.Time >= len(t.Buckets) {
 			return fmt.Errorf("a finished time outside %v to %v", t.First, t.Last)
 		}
-		t.Buckets[tb].N += n
-		if !ok {
-			t.Buckets[tb].Failed += n
+		t.Buckets[g.Time].N += g.N
+		if !g.OK {
+			t.Buckets[g.Time].Failed += g.N
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	classes := map[string]int64{}
 	for status, n := range statuses {
-		r.StatusCodes = append(r.StatusCodes, Count{strconv.FormatInt(status, 10), n})
-		classes[fetch.StatusClass(int(status))] += n
+		r.StatusCodes = append(r.StatusCodes, Count{strconv.Itoa(status), n})
+		classes[fetch.StatusClass(status)] += n
 	}
 	slices.SortFunc(r.StatusCodes, func(a, b Count) int {
 		x, _ := strconv.Atoi(a.Key)
@@ -398,27 +345,28 @@ func (r *Report) loadGroups(ctx context.Context, q querier) error {
 	return nil
 }
 
-func (r *Report) loadErrorKinds(ctx context.Context, q querier) error {
-	// SQLite gives bare columns the values of the row where min() is
-	// found: the example is the kind's first failure by input line.
-	rows, err := q.QueryContext(ctx, `SELECT coalesce(error_kind, ''), count(*), min(line), url,
-		coalesce(json_extract(record, '$.error.message'), '')
-		FROM results WHERE ok = 0 GROUP BY error_kind ORDER BY count(*) DESC, error_kind`)
+func (r *Report) loadErrorKinds(ctx context.Context, s *job.Snapshot) error {
+	kinds, err := s.ErrorKinds(ctx)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
 	r.ErrorKinds = []ErrorKind{}
-	for rows.Next() {
-		var k ErrorKind
-		if err := rows.Scan(&k.Kind, &k.N, &k.ExampleLine, &k.ExampleURL, &k.ExampleMessage); err != nil {
-			return err
+	for _, kc := range kinds {
+		k := ErrorKind{Kind: kc.Kind, N: kc.N, ExampleLine: int64(kc.Example.Line)}
+		var rec struct {
+			URL   string `json:"url"`
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(kc.Example.Record, &rec); err != nil {
+			return fmt.Errorf("the record of line %d does not parse: %w", kc.Example.Line, err)
 		}
 		// Every form of the report shows these: never a URL's password.
-		k.ExampleURL, k.ExampleMessage = redact.URL(k.ExampleURL), redact.Text(k.ExampleMessage)
+		k.ExampleURL, k.ExampleMessage = redact.URL(rec.URL), redact.Text(rec.Error.Message)
 		r.ErrorKinds = append(r.ErrorKinds, k)
 	}
-	return rows.Err()
+	return nil
 }
 
 // latencyBounds are the histogram's bucket boundaries in ms: 1, 2, 5 per
@@ -445,37 +393,18 @@ func bucketOf(ms float64) int {
 }
 
 // loadPercentiles reads the nearest-rank percentiles in one sort.
-func (r *Report) loadPercentiles(ctx context.Context, q querier) error {
+func (r *Report) loadPercentiles(ctx context.Context, s *job.Snapshot) error {
 	n := r.Latency.N
 	if n == 0 {
 		return nil
 	}
 	rank := func(q float64) int64 { return max(1, int64(math.Ceil(q*float64(n)))) }
-	want := map[int64][]*float64{}
-	for _, p := range []struct {
-		q float64
-		v *float64
-	}{{0.5, &r.Latency.P50}, {0.9, &r.Latency.P90}, {0.99, &r.Latency.P99}} {
-		want[rank(p.q)] = append(want[rank(p.q)], p.v)
-	}
-	rows, err := q.QueryContext(ctx, `SELECT rn, ms FROM (
-		SELECT ms, row_number() OVER (ORDER BY ms) AS rn FROM results WHERE attempts > 0
-	) WHERE rn IN (?, ?, ?)`, rank(0.5), rank(0.9), rank(0.99))
+	ms, err := s.Latencies(ctx, rank(0.5), rank(0.9), rank(0.99))
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var rn int64
-		var ms float64
-		if err := rows.Scan(&rn, &ms); err != nil {
-			return err
-		}
-		for _, v := range want[rn] {
-			*v = ms
-		}
-	}
-	return rows.Err()
+	r.Latency.P50, r.Latency.P90, r.Latency.P99 = ms[rank(0.5)], ms[rank(0.9)], ms[rank(0.99)]
+	return nil
 }
 
 // bucketWidths are the round throughput bucket widths, in seconds.
@@ -493,49 +422,28 @@ func bucketWidth(span float64) float64 {
 	return 86400 * math.Ceil(span/86400/(MaxBuckets-1))
 }
 
-// hostsQuery gives every host's results, failures and median latency
-// (NULL when none of its results sent a request), then the three top
-// lists of them. The counts come from one scan grouped by host, the
-// medians from one sort by host and latency. Inputs that never had a
-// host (bad input) are left out.
-const hostsQuery = `WITH counts AS MATERIALIZED (
-	SELECT host, count(*) AS n, sum(ok = 0) AS failed, sum(attempts > 0) AS m
-	FROM results WHERE host != '' GROUP BY host
-), medians AS MATERIALIZED (
-	SELECT host, ms FROM (
-		SELECT host, ms, row_number() OVER (PARTITION BY host ORDER BY ms) AS rn
-		FROM results WHERE attempts > 0 AND host != ''
-	) JOIN counts USING (host) WHERE rn = (m + 1) / 2
-), h AS MATERIALIZED (
-	SELECT host, n, failed, ms AS median FROM counts LEFT JOIN medians USING (host)
-)
-SELECT 0, * FROM (SELECT * FROM h ORDER BY n DESC, host LIMIT ?1)
-UNION ALL SELECT 1, * FROM (SELECT * FROM h WHERE failed > 0 ORDER BY failed DESC, failed * 1.0 / n DESC, host LIMIT ?1)
-UNION ALL SELECT 2, * FROM (SELECT * FROM h WHERE median IS NOT NULL ORDER BY median DESC, host LIMIT ?1)`
-
-func (r *Report) loadHosts(ctx context.Context, q querier) error {
-	lists := [3][]Host{{}, {}, {}}
-	rows, err := q.QueryContext(ctx, hostsQuery, TopN)
+func (r *Report) loadHosts(ctx context.Context, s *job.Snapshot) error {
+	top, err := s.TopHosts(ctx, TopN)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var list int
-		var h Host
-		var median sql.NullFloat64
-		if err := rows.Scan(&list, &h.Host, &h.Results, &h.Failed, &median); err != nil {
-			return err
+	list := func(hs []job.HostCount) []Host {
+		out := []Host{}
+		for _, h := range hs {
+			host := Host{Host: h.Host, Results: h.Results, Failed: h.Failed, MedianMS: h.MedianMS}
+			if h.Results > 0 {
+				host.FailureRatio = round3(float64(h.Failed) / float64(h.Results))
+			}
+			out = append(out, host)
 		}
-		h.MedianMS = median.Float64
-		if h.Results > 0 {
-			h.FailureRatio = round3(float64(h.Failed) / float64(h.Results))
-		}
-		lists[list] = append(lists[list], h)
+		return out
 	}
-	r.BusiestHosts, r.FailingHosts, r.SlowestHosts = lists[0], lists[1], lists[2]
-	return rows.Err()
+	r.BusiestHosts, r.FailingHosts, r.SlowestHosts = list(top.Busiest), list(top.MostFailing), list(top.Slowest)
+	return nil
 }
+
+// toMilli rounds a time to the millisecond, in UTC.
+func toMilli(t time.Time) time.Time { return t.Round(time.Millisecond).UTC() }
 
 // unixTime converts unix seconds to a UTC time, to the millisecond.
 func unixTime(sec float64) time.Time {

@@ -22,38 +22,28 @@ import (
 // run removes (atomicfile.Write).
 func WriteFromJob(ctx context.Context, jobPath, path string, newWriter func(io.Writer) output.Writer) error {
 	err := atomicfile.Write(path, func(tmp io.Writer) error {
-		db, err := job.OpenReadOnly(ctx, jobPath, job.AfterClose()) // checked whole unless this process just closed it cleanly
+		r, err := job.OpenReader(ctx, jobPath, job.AfterClose()) // checked whole unless this process just closed it cleanly
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		rows, err := db.QueryContext(ctx, "SELECT line, record FROM results ORDER BY line")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+		defer r.Close()
 		w := newWriter(tmp)
 		raw, _ := w.(output.JSONWriter)
-		for rows.Next() {
-			var line int
-			var rec []byte
-			if err := rows.Scan(&line, &rec); err != nil {
+		for res, err := range r.Results(ctx, nil) {
+			if err != nil {
 				return err
 			}
 			if raw != nil {
-				err = raw.WriteJSON(line, rec) // as stored: the record as fetch wrote it
+				err = raw.WriteJSON(res.Line, res.Record) // as stored: the record as fetch wrote it
 			} else {
-				var r fetch.Record
-				if err = DecodeRecord(rec, &r); err == nil {
-					err = w.Write(r)
+				var rec fetch.Record
+				if err = DecodeRecord(res.Record, &rec); err == nil {
+					err = w.Write(rec)
 				}
 			}
 			if err != nil {
 				return err
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		return w.Flush()
 	})

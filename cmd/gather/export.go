@@ -3,10 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
-	"strconv"
+	"iter"
 	"strings"
 
 	"github.com/gogather/gather/fetch"
@@ -40,8 +39,10 @@ writing it (it sees the results stored when it started).
 
 --order input writes the results in input order (by line), stored in the
 order they were stored. --failed keeps the failed results; --status keeps
-the results of some statuses: codes and classes, as in --status 404,429,5xx
-(0 is "no response").`,
+the results matching any item of a list, the grammar of gather fetch
+--retry-failed: statuses (404; 0 or none: no response), classes (1xx to
+5xx), error kinds (timeout_total), ok and failed, as in --status
+404,429,5xx,dns. With both, a result must be failed and match --status.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd.Context(), args[0], &f)
@@ -53,66 +54,36 @@ the results of some statuses: codes and classes, as in --status 404,429,5xx
 	fl.StringSliceVar(&f.fields, "fields", nil, "CSV columns (default: "+strings.Join(output.DefaultCSVFields(), ",")+"; known: "+strings.Join(output.Fields(), ",")+", input.NAME for a field kept with --keep NAME)")
 	fl.StringVar(&f.order, "order", "input", "input (by line) or stored (the order results were stored in)")
 	fl.BoolVar(&f.failed, "failed", false, "only the failed results")
-	fl.StringSliceVar(&f.status, "status", nil, "only these statuses: codes or classes, comma-separated (404,5xx)")
+	fl.StringSliceVar(&f.status, "status", nil, "only the results matching any of: statuses (404; 0 or none: no response), classes (5xx), error kinds (dns), ok, failed; comma-separated")
 	return cmd
 }
 
-// exportQuery builds the SELECT of the records to export and its
-// arguments from the flags, or returns a usage error.
-func exportQuery(f *exportFlags) (string, []any, error) {
-	var where []string
-	var args []any
-	if f.failed {
-		where = append(where, "ok = 0")
+// exportFilter reads --status (job.ParseFilter's grammar, the one of
+// --retry-failed) and --order, or returns a usage error.
+func exportFilter(f *exportFlags) (*job.Filter, error) {
+	if f.order != "input" && f.order != "stored" {
+		return nil, usageError("--order %q: want input or stored", f.order)
 	}
-	if len(f.status) > 0 {
-		var ors []string
-		for _, s := range f.status {
-			lo, hi, err := parseStatus(s)
-			if err != nil {
-				return "", nil, usageError("--status: %v", err)
-			}
-			if lo == hi {
-				ors = append(ors, "status = ?")
-				args = append(args, lo)
-			} else {
-				ors = append(ors, "status BETWEEN ? AND ?")
-				args = append(args, lo, hi)
-			}
-		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	if len(f.status) == 0 && f.failed {
+		return &job.Filter{Failed: true}, nil // through the index of the failures
 	}
-	q := "SELECT record FROM results"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	if len(f.status) == 0 {
+		return nil, nil
 	}
-	switch f.order {
-	case "input":
-		q += " ORDER BY line"
-	case "stored":
-		q += " ORDER BY seq"
-	default:
-		return "", nil, usageError("--order %q: want input or stored", f.order)
+	filter, err := job.ParseFilter(strings.Join(f.status, ","), fetchKinds()...)
+	if err != nil {
+		return nil, usageError("--status: %v", err)
 	}
-	return q, args, nil
+	return filter, nil
 }
 
-// parseStatus reads a --status item: a code (0, no response, or 100 to
-// 999) or a class (1xx to 5xx), as the range of codes it stands for.
-func parseStatus(s string) (lo, hi int, err error) {
-	s = strings.TrimSpace(s)
-	if len(s) == 3 && strings.EqualFold(s[1:], "xx") {
-		if s[0] < '1' || s[0] > '5' {
-			return 0, 0, fmt.Errorf("%q is not a status class (1xx to 5xx)", s)
-		}
-		c := int(s[0]-'0') * 100
-		return c, c + 99, nil
+// fetchKinds returns the error kinds of fetch's records, as strings.
+func fetchKinds() []string {
+	var kinds []string
+	for _, k := range fetch.Kinds() {
+		kinds = append(kinds, string(k))
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n != 0 && (n < 100 || n > 999) {
-		return 0, 0, fmt.Errorf("%q is neither a status code (100 to 999, or 0: no response) nor a class such as 5xx", s)
-	}
-	return n, n, nil
+	return kinds
 }
 
 func runExport(ctx context.Context, path string, f *exportFlags) error {
@@ -121,34 +92,48 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 	if err := checkRecordFormat(f.format, f.fields); err != nil {
 		return err
 	}
-	query, args, err := exportQuery(f)
+	filter, err := exportFilter(f)
 	if err != nil {
 		return err
 	}
 	if err := samefile.Check([]samefile.Named{{Name: "-o", Path: f.output}}, jobFiles(path)); err != nil {
 		return usageError("%v", err)
 	}
-	db, err := openJob(ctx, path)
+	r, err := openJob(ctx, path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	// The query runs before the output is created, so that a file that
-	// cannot be read leaves the output alone; rows are then read one at a
-	// time, in one read transaction.
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, job.Damaged(path, err))}
+	defer r.Close()
+	results := r.Results
+	if f.order == "stored" {
+		results = r.ResultsAsStored
 	}
-	defer rows.Close()
-
+	// The first result is read before the output is created, so that a
+	// file that cannot be read leaves the output alone; results are then
+	// read one at a time, in one read transaction.
+	next, stop := iter.Pull2(results(ctx, filter))
+	defer stop()
+	first, ferr, more := next()
+	if more && ferr != nil {
+		return &exitError{exitRuntime, fmt.Errorf("reading results: %w", ferr)}
+	}
+	all := func(yield func(job.Result, error) bool) {
+		for res, err, ok := first, ferr, more; ok; res, err, ok = next() {
+			if err == nil && f.failed && res.OK {
+				continue // --failed and --status: both must hold
+			}
+			if !yield(res, err) {
+				return
+			}
+		}
+	}
 	if f.output == "-" {
-		return exportRows(rows, stdio.out, f, path)
+		return exportResults(all, stdio.out, f)
 	}
 	// A file is written under a temporary name and renamed when whole: an
 	// export that fails half-way (a damaged page met late) leaves no half
 	// file, and an earlier file of that name as it was.
-	err = atomicfile.Write(f.output, func(w io.Writer) error { return exportRows(rows, w, f, path) })
+	err = atomicfile.Write(f.output, func(w io.Writer) error { return exportResults(all, w, f) })
 	if err != nil {
 		if _, ok := err.(*exitError); ok {
 			return err
@@ -165,8 +150,8 @@ func errOutputClosed(what string) error {
 	return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): %s stopped", what)}
 }
 
-// exportRows writes each row's record to out.
-func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) error {
+// exportResults writes each result's record to out.
+func exportResults(results iter.Seq2[job.Result, error], out io.Writer, f *exportFlags) error {
 	writeErr := func(err error) error {
 		if isClosedOutput(err) {
 			return errOutputClosed("export")
@@ -174,24 +159,20 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 		return &exitError{exitRuntime, fmt.Errorf("writing: %w", err)}
 	}
 	readErr := func(err error) error {
-		return &exitError{exitRuntime, fmt.Errorf("%s: reading results: %w", path, job.Damaged(path, err))}
+		return &exitError{exitRuntime, fmt.Errorf("reading results: %w", err)}
 	}
 	if f.format == "jsonl" {
 		// The stored text is the record as gather fetch wrote it: copied
 		// as it is, without decoding.
 		bw := bufio.NewWriterSize(out, 64<<10)
-		for rows.Next() {
-			var rec sql.RawBytes
-			if err := rows.Scan(&rec); err != nil {
+		for res, err := range results {
+			if err != nil {
 				return readErr(err)
 			}
-			bw.Write(rec)
+			bw.Write(res.Record)
 			if err := bw.WriteByte('\n'); err != nil {
 				return writeErr(err)
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return readErr(err)
 		}
 		if err := bw.Flush(); err != nil {
 			return writeErr(err)
@@ -199,13 +180,12 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 		return nil
 	}
 	w, _ := output.CSV(out, f.fields) // checked by runExport
-	for rows.Next() {
-		var rec sql.RawBytes
-		if err := rows.Scan(&rec); err != nil {
+	for res, err := range results {
+		if err != nil {
 			return readErr(err)
 		}
 		var r fetch.Record
-		if err := decodeRecord(rec, &r); err != nil {
+		if err := decodeRecord(res.Record, &r); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("a stored record does not parse: %w", err)}
 		}
 		if r.Error != nil {
@@ -214,9 +194,6 @@ func exportRows(rows *sql.Rows, out io.Writer, f *exportFlags, path string) erro
 		if err := w.Write(r); err != nil {
 			return writeErr(err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return readErr(err)
 	}
 	// No record: Flush writes the header row alone, as a CSV reader
 	// expects.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -86,22 +85,9 @@ func writeJob(t *testing.T, total int) string {
 // storedRecords returns the record column of the job's results, by line.
 func storedRecords(t *testing.T, path string) map[int]string {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query("SELECT line, record FROM results")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	recs := map[int]string{}
-	for rows.Next() {
-		var line int
-		var rec string
-		rows.Scan(&line, &rec)
-		recs[line] = rec
+	for _, res := range storedResults(t, path) {
+		recs[res.Line] = string(res.Record)
 	}
 	return recs
 }
@@ -141,6 +127,13 @@ func TestExportJSONL(t *testing.T) {
 		{[]string{"--status", "0"}, []int{4, 6}},
 		{[]string{"--status", "2xx", "--status", "404"}, []int{1, 2, 3}},
 		{[]string{"--status", "2xx", "--failed"}, nil},
+		// The grammar of --retry-failed: kinds, none, ok, failed.
+		{[]string{"--status", "dns,bad_input"}, []int{4, 6}},
+		{[]string{"--status", "none"}, []int{4, 6}},
+		{[]string{"--status", "ok"}, []int{1, 2}},
+		{[]string{"--status", "failed"}, []int{3, 4, 5, 6}},
+		{[]string{"--status", "http_status,2xx"}, []int{1, 2, 3, 5}},
+		{[]string{"--status", "http_status", "--failed", "--order", "stored"}, []int{3, 5}},
 	} {
 		got := lines(t, gather(t, "", append([]string{"export", path}, c.args...)...))
 		if !slices.Equal(got, c.want) {
@@ -264,14 +257,7 @@ func TestExportReportErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := writeJob(t, 6)
 	foreign := filepath.Join(dir, "other.db")
-	db, err := sql.Open("sqlite", foreign)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("CREATE TABLE t(x)"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	writeForeignDB(t, foreign)
 	text := filepath.Join(dir, "urls.txt")
 	os.WriteFile(text, []byte("http://example.com/ and more text than a SQLite header, surely\n"), 0o644)
 	outFile := filepath.Join(dir, "keep.jsonl")
@@ -292,6 +278,7 @@ func TestExportReportErrors(t *testing.T) {
 		{[]string{"export", path, "--order", "random", "-o", outFile}, exitUsage, `--order "random"`},
 		{[]string{"export", path, "--status", "abc", "-o", outFile}, exitUsage, `"abc" is neither`},
 		{[]string{"export", path, "--status", "1000"}, exitUsage, `"1000" is neither`},
+		{[]string{"export", path, "--status", "404,dsn"}, exitUsage, `item 2 of "404,dsn": "dsn" is neither an error kind (`},
 		{[]string{"export", path, "--fields", "url", "-o", outFile}, exitUsage, "--fields applies to --format csv"},
 		{[]string{"export", path, "--format", "csv", "--fields", "colour"}, exitUsage, `unknown CSV field "colour"`},
 		{[]string{"export", path, "--format", "xml"}, exitUsage, `--format "xml"`},

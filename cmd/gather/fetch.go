@@ -87,7 +87,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	defer in.Close()
 	cfg := run.Config{Format: format, JobName: f.job}
 	if f.retryFailed != "" {
-		if cfg.Retry, err = job.ParseFilter(f.retryFailed); err != nil {
+		if cfg.Retry, err = job.ParseFilter(f.retryFailed, fetchKinds()...); err != nil {
 			return usageError("--retry-failed: %v", err)
 		}
 		if cfg.Check, err = in.second(); err != nil {

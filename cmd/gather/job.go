@@ -23,17 +23,19 @@ func jobSettings(f *fetchFlags, format string, body []byte) []job.Setting {
 		sum := sha256.Sum256(body)
 		data = "sha256:" + hex.EncodeToString(sum[:]) // the file's content, not its name
 	}
+	// Keys are stable (the job file keeps them); names are the flags, for
+	// messages, and may change.
 	return []job.Setting{
-		{Name: "--input-format", Value: format},
-		{Name: "--url", Value: f.urlTemplate, URLs: true}, // a userinfo secret kept hashed
-		{Name: "--method", Value: f.method},
-		{Name: "--header", Value: strings.Join(f.headers, "\n"), Headers: true}, // secrets kept hashed
-		{Name: "--data", Value: data, URLs: true},
-		{Name: "--keep", Value: strings.Join(f.keep, ",")},
-		{Name: "--body", Value: f.body},
-		{Name: "--body-head", Value: strconv.Itoa(f.cfg.BodyHead)},
-		{Name: "--max-body", Value: strconv.FormatInt(f.cfg.MaxBody, 10)},
-		{Name: "--max-redirects", Value: strconv.Itoa(f.cfg.MaxRedirects)},
+		{Key: "input_format", Name: "--input-format", Value: format},
+		{Key: "url_template", Name: "--url", Value: f.urlTemplate, URLs: true}, // a userinfo secret kept hashed
+		{Key: "method", Name: "--method", Value: f.method},
+		{Key: "headers", Name: "--header", Value: strings.Join(f.headers, "\n"), Headers: true}, // secrets kept hashed
+		{Key: "body", Name: "--data", Value: data, URLs: true},
+		{Key: "keep", Name: "--keep", Value: strings.Join(f.keep, ",")},
+		{Key: "body_policy", Name: "--body", Value: f.body},
+		{Key: "body_head", Name: "--body-head", Value: strconv.Itoa(f.cfg.BodyHead)},
+		{Key: "max_body", Name: "--max-body", Value: strconv.FormatInt(f.cfg.MaxBody, 10)},
+		{Key: "max_redirects", Name: "--max-redirects", Value: strconv.Itoa(f.cfg.MaxRedirects)},
 	}
 }
 

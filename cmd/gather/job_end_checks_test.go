@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gogather/gather/internal/jobhook"
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
-	"github.com/gogather/gather/job"
 )
 
 // The end of a --job run checks the job file no more: the summary takes
@@ -23,7 +23,7 @@ func TestJobRunEndsWithoutWholeFileChecks(t *testing.T) {
 	jobFile := filepath.Join(dir, "crawl.db")
 	out := filepath.Join(dir, "out.jsonl")
 	var whole, checks int
-	job.CheckHook = func(path string, w bool) {
+	jobhook.Check = func(path string, w bool) {
 		if filepath.Base(path) != "crawl.db" {
 			return
 		}
@@ -32,7 +32,7 @@ func TestJobRunEndsWithoutWholeFileChecks(t *testing.T) {
 			whole++
 		}
 	}
-	t.Cleanup(func() { job.CheckHook = nil })
+	t.Cleanup(func() { jobhook.Check = nil })
 
 	for i, args := range [][]string{
 		{"fetch", "-q", "--job", jobFile, "-o", out, urls}, // a new job

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,14 +19,11 @@ import (
 
 func jobMeta(t *testing.T, path, key string) string {
 	t.Helper()
-	db, err := job.OpenReadOnly(context.Background(), path)
+	m, err := readJob(t, path).Meta(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var v sql.NullString
-	db.QueryRow("SELECT value FROM meta WHERE key = ?", key).Scan(&v)
-	return v.String
+	return m.Values[key]
 }
 
 func waitUntil(t *testing.T, what string, d time.Duration, f func() bool) {
@@ -72,14 +68,13 @@ func TestJobCtrlCMidLineKeepsLineNumbers(t *testing.T) {
 		if _, err := os.Stat(jobFile); err != nil {
 			return false
 		}
-		db, err := job.OpenReadOnly(context.Background(), jobFile)
+		r, err := job.OpenReader(context.Background(), jobFile)
 		if err != nil {
 			return false
 		}
-		defer db.Close()
-		var c int
-		db.QueryRow("SELECT count(*) FROM results").Scan(&c)
-		return c == n-1
+		defer r.Close()
+		p, _ := r.Progress(context.Background())
+		return p.Stored == int64(n-1)
 	})
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
-	_ "modernc.org/sqlite"
 )
 
 // Sensitive header values (Authorization, Cookie, any name with auth,
@@ -55,24 +53,10 @@ func TestJobKeepsNoSecrets(t *testing.T) {
 	}
 
 	// A job as an earlier release kept it: values in clear, no key.
-	db, err := sql.Open("sqlite", jobFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var settings string
-	db.QueryRow("SELECT value FROM meta WHERE key = 'settings'").Scan(&settings)
-	i := strings.Index(settings, `"--header","value":"`)
-	j := strings.Index(settings[i:], `"}`)
-	plain := `"--header","value":"Authorization: Bearer ` + secrets[0] + `\nX-Api-Key: ` + secrets[1] + `\nCookie: s=` + secrets[2] +
-		`\nX-Password: ` + secrets[4] + `\nX-Session-Id: ` + secrets[5] + `\nAccept: text/plain`
-	settings = settings[:i] + plain + settings[i+j:]
-	if _, err := db.Exec("UPDATE meta SET value = ? WHERE key = 'settings'", settings); err != nil {
-		t.Fatal(err)
-	}
-	db.Exec("DELETE FROM meta WHERE key = 'key'")
-	db.Exec("DELETE FROM results WHERE line > 10")
-	db.Exec("DELETE FROM meta WHERE key IN ('checkpoint', 'total')")
-	db.Close()
+	asEarlierRelease(t, jobFile, map[string]string{
+		"headers": "Authorization: Bearer " + secrets[0] + "\nX-Api-Key: " + secrets[1] + "\nCookie: s=" + secrets[2] +
+			"\nX-Password: " + secrets[4] + "\nX-Session-Id: " + secrets[5] + "\nAccept: text/plain",
+	}, 10)
 	if !strings.Contains(jobTablesText(t, jobFile), secrets[0]) {
 		t.Fatal("the test did not make a job with the values in clear")
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,8 +17,6 @@ import (
 
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
-	"github.com/gogather/gather/job"
-	_ "modernc.org/sqlite"
 )
 
 // jobInput writes n URLs of srv, with latency and a fault mix: 404s,
@@ -52,27 +50,15 @@ func jobInput(t *testing.T, srv *upstream.Server, n int) (string, []string) {
 // of each.
 func storedLines(t *testing.T, path string) map[int]string {
 	t.Helper()
-	db, err := job.OpenReadOnly(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query("SELECT line, url FROM results")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	out := map[int]string{}
-	for rows.Next() {
-		var line int
-		var url string
-		if err := rows.Scan(&line, &url); err != nil {
+	for _, res := range storedResults(t, path) {
+		var rec struct {
+			URL string `json:"url"`
+		}
+		if err := json.Unmarshal(res.Record, &rec); err != nil {
 			t.Fatal(err)
 		}
-		out[line] = url
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+		out[res.Line] = rec.URL
 	}
 	return out
 }
@@ -185,12 +171,7 @@ func TestJobRefusals(t *testing.T) {
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("my precious notes, not a database\n"), 0o644)
 	other := filepath.Join(dir, "other.db")
-	db, err := sql.Open("sqlite", other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Exec("CREATE TABLE t(x)")
-	db.Close()
+	writeForeignDB(t, other)
 	for _, p := range []string{text, other} {
 		before, _ := os.ReadFile(p)
 		res := gather(t, "", "fetch", "-q", "--job", p, urls)
@@ -315,14 +296,16 @@ func TestJobRetryFailed(t *testing.T) {
 			t.Fatalf("%s requested %d times, want %d", path, stats[path], want)
 		}
 	}
-	db, err := job.OpenReadOnly(context.Background(), jobFile)
+	snap, err := readJob(t, jobFile).Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var failed, history int
-	db.QueryRow("SELECT count(*) FROM results WHERE ok = 0").Scan(&failed)
-	db.QueryRow("SELECT count(*) FROM history").Scan(&history)
+	tot, err := snap.Totals(context.Background())
+	snap.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, history := tot.Stored-tot.OK, tot.Superseded
 	if failed != 100 || history != 200 {
 		t.Fatalf("%d failed (want the 100 404s), %d in history (want 2 x 100)", failed, history)
 	}

@@ -1,64 +1,76 @@
 package main
 
 import (
-	"database/sql"
+	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
-	_ "modernc.org/sqlite"
+	"github.com/gogather/gather/job"
 )
 
 // jobTablesText returns every row of every table of the job file but
-// results and history as text, to look for secrets in.
+// results and history (meta and runs) as text, to look for secrets in.
 func jobTablesText(t *testing.T, path string) string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var names []string
+	r := readJob(t, path)
+	ctx := context.Background()
 	// The results and history tables keep each fetched record (its url as
 	// fetched): not settings, and out of this test's scope.
-	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('results', 'history')")
+	m, err := r.Meta(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		names = append(names, n)
+	runs, err := r.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	rows.Close()
 	var b strings.Builder
-	for _, n := range names {
-		rows, err := db.Query("SELECT * FROM " + n)
+	for _, k := range slices.Sorted(maps.Keys(m.Values)) {
+		fmt.Fprintf(&b, "%s\t%s\n", k, m.Values[k])
+	}
+	for _, run := range runs {
+		fmt.Fprintf(&b, "%d\t%v\t%v\t%s\t%s\n", run.ID, run.Started, run.Ended, run.Status, run.Settings)
+	}
+	return b.String()
+}
+
+// asEarlierRelease rewrites the job file at path as an earlier release
+// kept it: settings named by flags, with the values of set (by key) in
+// clear, no key for hashes, the results after line keep removed and no
+// checkpoint or total (the lines after keep run again).
+func asEarlierRelease(t *testing.T, path string, set map[string]string, keep int) {
+	t.Helper()
+	ctx := context.Background()
+	m, err := readJob(t, path).Meta(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := m.Settings
+	for i, s := range settings {
+		if v, ok := set[s.Key]; ok {
+			settings[i].Value = v
+		}
+	}
+	b, err := job.Rebuild(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, err := range []error{
+		b.SetSettings(ctx, settings, true),
+		b.DeleteMeta(ctx, "key", "checkpoint", "total"),
+		b.DeleteResults(ctx, keep),
+	} {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			rows.Scan(ptrs...)
-			for _, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, "%v\t", v)
-			}
-			b.WriteString("\n")
-		}
-		rows.Close()
 	}
-	return b.String()
 }
 
 // The userinfo secret of a --url template (and of a URL inside --data) is
@@ -125,28 +137,10 @@ func TestJobKeepsNoURLSecrets(t *testing.T) {
 	check("another --url user", res, "--url was", "alice:xxxxx@", "carol:xxxxx@")
 
 	// A job as an earlier release kept it: values in clear, no key.
-	db, err := sql.Open("sqlite", jobFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain := fmt.Sprintf(`[{"name":"--input-format","value":"jsonl"},{"name":"--url","value":"http://alice:%s@%s/s/${{ .p }}"},{"name":"--method","value":""},{"name":"--header","value":""},{"name":"--data","value":"cb=http://bob:%s@hook.example/x\u0026t=https://%s@other.example/"}]`,
-		secrets[0], host, secrets[2], secrets[4])
-	var settings string
-	db.QueryRow("SELECT value FROM meta WHERE key = 'settings'").Scan(&settings)
-	// Keep the settings after --data as they are.
-	if i := strings.Index(settings, `{"name":"--keep"`); i >= 0 {
-		plain = strings.TrimSuffix(plain, "]") + "," + settings[i:]
-	}
-	var method string
-	db.QueryRow(`SELECT value ->> '$[2].value' FROM meta WHERE key = 'settings'`).Scan(&method)
-	plain = strings.Replace(plain, `"--method","value":""`, `"--method","value":"`+method+`"`, 1)
-	if _, err := db.Exec("UPDATE meta SET value = ? WHERE key = 'settings'", plain); err != nil {
-		t.Fatal(err)
-	}
-	db.Exec("DELETE FROM meta WHERE key = 'key'")
-	db.Exec("DELETE FROM results WHERE line > 5")
-	db.Exec("DELETE FROM meta WHERE key IN ('checkpoint', 'total')")
-	db.Close()
+	asEarlierRelease(t, jobFile, map[string]string{
+		"url_template": "http://alice:" + secrets[0] + "@" + host + "/s/${{ .p }}",
+		"body":         "cb=http://bob:" + secrets[2] + "@hook.example/x&t=https://" + secrets[4] + "@other.example/",
+	}, 5)
 	if !strings.Contains(jobTablesText(t, jobFile), secrets[0]) {
 		t.Fatal("the test did not make a job with the values in clear")
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
-	"github.com/gogather/gather/job"
 )
 
 // An output that is the same file as the input, the job file or another
@@ -260,14 +259,9 @@ func TestClosedOutputStopsTheRun(t *testing.T) {
 // lastRunStatus returns the status of the job's last run.
 func lastRunStatus(t *testing.T, path string) string {
 	t.Helper()
-	db, err := job.OpenReadOnly(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
+	runs, err := readJob(t, path).Runs(context.Background())
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("runs %v: %v", runs, err)
 	}
-	defer db.Close()
-	var s string
-	if err := db.QueryRow("SELECT status FROM runs ORDER BY id DESC LIMIT 1").Scan(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return runs[len(runs)-1].Status
 }

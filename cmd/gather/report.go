@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,14 +44,14 @@ func runReport(ctx context.Context, path, htmlFile, jsonFile string) error {
 	if err := samefile.Check(outputs, jobFiles(path)); err != nil {
 		return usageError("%v", err)
 	}
-	db, err := openJob(ctx, path)
+	r, err := openJob(ctx, path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	rep, err := report.Load(ctx, db)
+	defer r.Close()
+	rep, err := report.Load(ctx, r)
 	if err != nil {
-		return &exitError{exitRuntime, fmt.Errorf("%s: %w", path, job.Damaged(path, err))}
+		return &exitError{exitRuntime, err}
 	}
 	rep.Job = path
 	if inUse, err := job.InUse(path); err == nil && !inUse {
@@ -95,13 +94,13 @@ func jobFiles(path string) []samefile.Named {
 
 // openJob opens a job file for reading; any failure is a usage error of
 // one line, such as "crawl.db: not a gather job file: ...".
-func openJob(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := job.OpenReadOnly(ctx, path)
+func openJob(ctx context.Context, path string) (*job.Reader, error) {
+	r, err := job.OpenReader(ctx, path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, usageError("%s: no such file", path)
 	}
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	return db, nil
+	return r, nil
 }

@@ -1,10 +1,10 @@
 // Package jobfixture builds gather job files (see package job) for tests,
 // scripts and benchmarks, without running a fetch: a file is created with
-// job.Init, and runs, results and history rows are inserted as gather
-// fetch --job stores them, each result with its record as gather fetch
-// writes it.
+// job.Build, and runs, results and history rows are added through the
+// job.Builder as gather fetch --job stores them, each result with its
+// record as gather fetch writes it.
 //
-//	db, err := jobfixture.Create(ctx, "crawl.db")
+//	db, err := jobfixture.Create(ctx, "crawl.db") // a *job.Builder
 //	err = jobfixture.AddRun(ctx, db, jobfixture.Run{ID: 1, Started: t0, Ended: t1, Status: "done"})
 //	err = jobfixture.Add(ctx, db, jobfixture.Result{Line: 1, Run: 1, URL: "http://h/a", Status: 200, ...})
 //
@@ -14,12 +14,11 @@ package jobfixture
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
+	"math"
 	"strconv"
+	"time"
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/job"
@@ -80,96 +79,66 @@ type Run struct {
 }
 
 // Create creates a new job file at path, which must not exist, and returns
-// it open for writing.
-func Create(ctx context.Context, path string) (*sql.DB, error) {
-	if _, err := os.Stat(path); err == nil {
-		return nil, fmt.Errorf("%s: already exists", path)
-	}
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=journal_mode(WAL)")
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	if err := job.Init(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
+// it open for writing (job.Build).
+func Create(ctx context.Context, path string) (*job.Builder, error) {
+	return job.Build(ctx, path)
 }
 
 // SetMeta sets a meta key, such as "total".
-func SetMeta(ctx context.Context, db *sql.DB, key, value string) error {
-	_, err := db.ExecContext(ctx, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", key, value)
-	return err
+func SetMeta(ctx context.Context, b *job.Builder, key, value string) error {
+	return b.SetMeta(ctx, key, value)
 }
 
 // AddRun inserts a row of the runs table.
-func AddRun(ctx context.Context, db *sql.DB, r Run) error {
-	var ended any
+func AddRun(ctx context.Context, b *job.Builder, r Run) error {
+	run := job.Run{ID: int64(r.ID), Started: unix(r.Started), Status: r.Status}
 	if r.Ended != 0 {
-		ended = r.Ended
+		run.Ended = unix(r.Ended)
 	}
-	_, err := db.ExecContext(ctx, "INSERT INTO runs(id, started, ended, status, settings) VALUES(?, ?, ?, ?, '{}')",
-		r.ID, r.Started, ended, r.Status)
-	return err
+	return b.AddRun(ctx, run)
 }
 
 // Add inserts results in one transaction, numbering them (seq) after the
 // results already stored, in the order given.
-func Add(ctx context.Context, db *sql.DB, results ...Result) error {
-	return insert(ctx, db, "results", results)
+func Add(ctx context.Context, b *job.Builder, results ...Result) error {
+	rows, err := jobRows(results)
+	if err != nil {
+		return err
+	}
+	return b.AddResults(ctx, rows...)
 }
 
 // AddHistory inserts superseded results into the history table.
-func AddHistory(ctx context.Context, db *sql.DB, results ...Result) error {
-	return insert(ctx, db, "history", results)
+func AddHistory(ctx context.Context, b *job.Builder, results ...Result) error {
+	rows, err := jobRows(results)
+	if err != nil {
+		return err
+	}
+	return b.AddHistory(ctx, rows...)
 }
 
-func insert(ctx context.Context, db *sql.DB, table string, results []Result) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var seq int64
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM "+table).Scan(&seq); err != nil {
-		return err
-	}
-	var query string
-	if table == "results" {
-		query = `INSERT INTO results(line, seq, run, host, status, error_kind, ok, attempts, ms, bytes, finished, record)
-			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	} else {
-		query = `INSERT INTO history(line, seq, run, status, error_kind, ok, attempts, ms, finished, record)
-			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	}
-	stmt, err := tx.PrepareContext(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, r := range results {
-		seq++
+// jobRows returns results as a job stores them.
+func jobRows(results []Result) ([]job.Row, error) {
+	rows := make([]job.Row, len(results))
+	for i, r := range results {
 		rec, err := json.Marshal(r.Record())
 		if err != nil {
-			return err
+			return nil, err
 		}
-		var kind any
-		ok := 1
-		if r.Kind != "" {
-			kind, ok = string(r.Kind), 0
-		}
-		if table == "results" {
-			_, err = stmt.ExecContext(ctx, r.Line, seq, r.Run, host(r.URL), r.Status, kind, ok,
-				r.Attempts, r.MS, r.Bytes, r.Finished, string(rec))
-		} else {
-			_, err = stmt.ExecContext(ctx, r.Line, seq, r.Run, r.Status, kind, ok, r.Attempts, r.MS, r.Finished, string(rec))
-		}
-		if err != nil {
-			return fmt.Errorf("inserting line %d into %s: %w", r.Line, table, err)
+		rows[i] = job.Row{
+			Result: job.Result{Line: r.Line, OK: r.Kind == "", Kind: string(r.Kind), Host: host(r.URL), Status: r.Status,
+				Attempts: r.Attempts, MS: r.MS, Bytes: r.Bytes, Record: rec},
+			Run:      int64(r.Run),
+			Finished: unix(r.Finished),
 		}
 	}
-	return tx.Commit()
+	return rows, nil
+}
+
+// unix converts unix seconds to a time, to the microsecond (as a job
+// stores times).
+func unix(sec float64) time.Time {
+	return time.UnixMicro(int64(math.Round(sec * 1e6))).UTC()
 }
 
 // Synthetic writes a realistic job of n results to a new file at path:
