@@ -14,6 +14,7 @@ import (
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/output"
+	"github.com/gogather/gather/run"
 	"github.com/spf13/cobra"
 )
 
@@ -70,20 +71,11 @@ func exportFilter(f *exportFlags) (*job.Filter, error) {
 	if len(f.status) == 0 {
 		return nil, nil
 	}
-	filter, err := job.ParseFilter(strings.Join(f.status, ","), fetchKinds()...)
+	filter, err := run.ParseFetchFilter(strings.Join(f.status, ","))
 	if err != nil {
 		return nil, usageError("--status: %v", err)
 	}
 	return filter, nil
-}
-
-// fetchKinds returns the error kinds of fetch's records, as strings.
-func fetchKinds() []string {
-	var kinds []string
-	for _, k := range fetch.Kinds() {
-		kinds = append(kinds, string(k))
-	}
-	return kinds
 }
 
 func runExport(ctx context.Context, path string, f *exportFlags) error {

@@ -87,7 +87,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	defer in.Close()
 	cfg := run.Config{Format: format, JobName: f.job}
 	if f.retryFailed != "" {
-		if cfg.Retry, err = job.ParseFilter(f.retryFailed, fetchKinds()...); err != nil {
+		if cfg.Retry, err = run.ParseFetchFilter(f.retryFailed); err != nil {
 			return usageError("--retry-failed: %v", err)
 		}
 		if cfg.Check, err = in.second(); err != nil {
@@ -101,7 +101,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	defer client.Close()
 	cfg.Stage = run.Fetch{Client: client, Requests: reqs}
 	if f.job != "" {
-		if cfg.Job, err = openFetchJob(ctx, f, string(format), body); err != nil {
+		if cfg.Job, err = openFetchJob(ctx, f, format, body); err != nil {
 			return err
 		}
 		defer cfg.Job.Close() // Run closes it; this is for the errors before
