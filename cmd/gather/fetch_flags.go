@@ -66,6 +66,7 @@ func (f *fetchFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.cfg.Retries, "retries", 2, "retries after the first attempt (network errors, timeouts, 429, 502, 503, 504)")
 	fl.BoolVar(&f.cfg.RetryUnsafe, "retry-unsafe", false, "also retry non-idempotent methods after a response or a reset")
 	fl.IntVar(&f.cfg.BreakAfter, "break-after", 0, "pause a host after this many consecutive connection failures (0: never)")
+	fl.DurationVar(&f.cfg.BreakCooldown, "break-cooldown", 30*time.Second, "with --break-after: how long a host stays paused before one probe request tries it again")
 	fl.DurationVar(&f.cfg.ConnectTimeout, "timeout-connect", 10*time.Second, "TCP connect timeout")
 	fl.DurationVar(&f.cfg.TLSTimeout, "timeout-tls", 10*time.Second, "TLS handshake timeout")
 	fl.DurationVar(&f.cfg.HeaderTimeout, "timeout-headers", 30*time.Second, "time to the response headers")
@@ -160,6 +161,9 @@ func (f *fetchFlags) checkFlags() error {
 	}
 	if c.BreakAfter < 0 {
 		return usageError("--break-after must not be negative (0: never), got %d", c.BreakAfter)
+	}
+	if c.BreakCooldown <= 0 {
+		return usageError("--break-cooldown must be positive, got %v", c.BreakCooldown)
 	}
 	for _, r := range []struct {
 		name string

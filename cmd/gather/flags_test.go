@@ -32,6 +32,8 @@ func TestBadFlagValuesAreUsageErrors(t *testing.T) {
 		{"--job", filepath.Join(dir, "g.db"), "--grace", "-1s"},
 		{"--retries", "-1"},
 		{"--retries", "1000000000"},
+		{"--break-after", "-1"},
+		{"--break-after", "3", "--break-cooldown", "0s"},
 		{"--max-redirects", "-2"},
 		{"--rate", "NaN"},
 		{"--rate", "Inf"},
