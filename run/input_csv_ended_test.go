@@ -11,6 +11,9 @@ import (
 	"github.com/gogather/gather/input"
 )
 
+// A stray quote that ends a CSV input early: its record is bad_input
+// saying where, and the spec keeps why the input ended early for the
+// summary.
 func TestCSVStrayQuoteEndsInputEarly(t *testing.T) {
 	spec, err := newRequestSpec("csv", "GET", "", nil, nil, nil, http.Header{})
 	if err != nil {

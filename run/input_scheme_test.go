@@ -10,6 +10,10 @@ import (
 	"github.com/gogather/gather/input"
 )
 
+// A URL taken as it is from the input without a scheme says what is
+// missing, not Go's parse error; the record keeps the URL as given. A URL
+// with another scheme is left to the engine (which refuses it), and so is
+// a URL made by a template.
 func TestInputURLWithoutScheme(t *testing.T) {
 	in := "example.com/x\nlocalhost:8080/y\n1.2.3.4:80/z\n//h/p\nexample.com/r?to=http://x\nHTTPS://a/ok\nftp://a/f\n"
 	for _, tc := range []struct {

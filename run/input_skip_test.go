@@ -11,8 +11,14 @@ import (
 	"github.com/gogather/gather/input"
 )
 
+// commentedList is a plain list with a byte order mark, blank lines and
+// comments: lines 2 and 6 are URLs, the other five are skipped.
 const commentedList = "\ufeff# my list\nhttp://a/1\n\n   # indented\n\t \nhttp://a/2\n#last"
 
+// The skipped lines of a plain list: blank lines and comments make no
+// request (so no record and no failure), are counted, and are told to
+// pass, never to take; line numbers stay physical. Both ways of reading a
+// plain list (URLs as they are, and records for templates) agree.
 func TestPlainListSkipsBlankAndCommentLines(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -47,6 +53,9 @@ func TestPlainListSkipsBlankAndCommentLines(t *testing.T) {
 	}
 }
 
+// Every line of a plain list is either a request or skipped, once, in
+// order; resuming after any of them (at the position take or pass was
+// given) yields the rest the same.
 func FuzzPlainListResume(f *testing.F) {
 	f.Add(commentedList)
 	f.Add("\ufeff\n#\n  #x\r\nhttp://a/1\r\n\t\n")
@@ -96,6 +105,8 @@ func FuzzPlainListResume(f *testing.F) {
 	})
 }
 
+// Once the run is stopping, a skipped line is not passed either: it may
+// be a line cut short by the stop.
 func TestSkippedLineAfterStopNotPassed(t *testing.T) {
 	for _, headers := range [][]string{nil, {"X: ${{ .url }}"}} {
 		spec, err := newRequestSpec("lines", "GET", "", headers, nil, nil, http.Header{})

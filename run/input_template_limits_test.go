@@ -12,6 +12,9 @@ import (
 	"github.com/gogather/gather/template"
 )
 
+// A template that never ends is stopped by the run's context: once it is
+// cancelled (Ctrl-C) the record being filled is not yielded (it would be
+// a bad_input it is not) and reading ends.
 func TestRequestsTemplateStoppedByContext(t *testing.T) {
 	for _, flags := range []struct{ url, header, data string }{
 		{url: "http://a/${{ [repeat(1)] | length }}"},
@@ -47,6 +50,8 @@ func TestRequestsTemplateStoppedByContext(t *testing.T) {
 	}
 }
 
+// Past the template's time limit, the record is bad_input and the input
+// goes on.
 func TestRequestsTemplateTimeLimit(t *testing.T) {
 	spec, err := newRequestSpec("jsonl", "GET", "http://a/${{ if .slow then ([repeat(1)] | length) else .id end }}", nil, nil, nil, http.Header{})
 	if err != nil {

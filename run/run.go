@@ -9,6 +9,7 @@ import (
 	"iter"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/input"
@@ -51,8 +52,8 @@ type Config struct {
 	// Log receives the summary and the run's notes for a person to read;
 	// nil for none.
 	Log io.Writer
-	// Progress, when not nil, is called about every FlushEvery with the
-	// counts so far, from the goroutine that called Run.
+	// Progress, when not nil, is called with the counts so far at the
+	// pace of FlushEvery, from the goroutine that called Run.
 	Progress func(Progress)
 }
 
@@ -62,14 +63,22 @@ type Progress struct {
 	Failed int64 // of which failed
 }
 
-// FlushEvery bounds how long an outcome written to the sink may sit in its
-// buffer, so that a reader of a pipe sees records promptly; the Progress
-// callback comes at the same pace.
+// FlushEvery is the pace of the sink's flushes and of the Progress
+// callback while outcomes come: the sink is flushed when an outcome
+// arrives FlushEvery or more after the last flush, and at the end of the
+// run. (The loop runs as outcomes arrive: while every piece of work in
+// flight is slow, the last outcome written waits in the buffer for the
+// next one.)
 const FlushEvery = 100 * time.Millisecond
 
 // Result is how a run ended.
 type Result struct {
 	Summary
+	// Started says the work began: the input was accepted (by the job,
+	// with one) and reading it started. A run refused before (an input
+	// that is not the job's, a stop while the job checked the input) has
+	// done nothing, and its outputs should be left as they are.
+	Started bool
 	// Stopped says Stop or Cancel was called.
 	Stopped bool
 	// OutputClosed is the sink's error when its reader went away (a
@@ -85,6 +94,15 @@ func (r Result) AnyFailed() bool {
 	return r.Summary.Failed > 0 || r.Job != nil && r.Job.Failed > 0
 }
 
+// An InputError is Run's error when the job refused the input or could
+// not check it against the job (job.Input), before any work started: an
+// input that is not the job's (job.ErrOtherInput), a read error, a retry
+// filter that selects no failure.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
 // ErrInterruptedEarly is Run's error when it was stopped while the job
 // checked the input, before any work started.
 var ErrInterruptedEarly = errors.New("interrupted while checking the input against the job; nothing was fetched")
@@ -99,8 +117,11 @@ type Run struct {
 	asked    chan struct{} // Stop was called
 	abort    chan struct{} // Cancel was called
 	abortOne sync.Once
+	ran      atomic.Bool
 
-	mu      sync.Mutex         // guards the functions below, set by Run
+	mu      sync.Mutex         // guards the fields below, set by Run
+	stopCtx context.Context    // ends when the run stops starting work
+	runCtx  context.Context    // ends when the work in flight is cancelled
 	stopNew context.CancelFunc // ends the stop context
 	cancel  context.CancelFunc // ends the run's context
 }
@@ -150,13 +171,24 @@ func (r *Run) Cancel() {
 // written to the sink and stored in the job before Run returns, a
 // cancelled one excepted from the job; Run returns only once every
 // goroutine it started has ended.
+//
+// The end of ctx is a Cancel: the work in flight ends as cancelled
+// outcomes (never stored), whatever ctx's cause, so that a deadline of the
+// caller's does not store results of work it cut short as failures.
+//
+// Run may be called once; a second call panics.
 func (r *Run) Run(ctx context.Context) (res Result, err error) {
-	ctx, cancel := context.WithCancel(ctx)
+	if !r.ran.CompareAndSwap(false, true) {
+		panic("run: Run called twice")
+	}
+	parent := ctx
+	// The stage sees a cancel, never the caller's deadline or cause.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stop, stopNew := context.WithCancel(ctx)
 	defer stopNew()
 	r.mu.Lock()
-	r.stopNew, r.cancel = stopNew, cancel
+	r.stopNew, r.cancel, r.stopCtx, r.runCtx = stopNew, cancel, stop, ctx
 	r.mu.Unlock()
 	if r.isStopped() { // Stop before Run: nothing is read
 		stopNew()
@@ -203,7 +235,9 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 				continue
 			case <-timer:
 			case <-r.abort:
-			case <-ctx.Done(): // the caller's context, or an abort: cancelled already
+			case <-parent.Done(): // the caller's context: a Cancel
+				r.Cancel()
+			case <-ctx.Done(): // an abort: cancelled already
 			case <-quit:
 				stopNew()
 				return
@@ -237,7 +271,7 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 			if r.isStopped() {
 				return Result{Stopped: true}, ErrInterruptedEarly
 			}
-			return Result{}, err
+			return Result{}, &InputError{Err: err}
 		}
 		header, rest := []string(nil), io.Reader(jin.Reader())
 		if r.cfg.Format == CSV && jin.Start.Offset > 0 {
@@ -283,7 +317,7 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 	var closed error // set once the output was found closed
 	fail := func(err error) (Result, error) {
 		abort()
-		return Result{}, err
+		return Result{Started: true}, err
 	}
 	// written handles a sink's error: nil, a closed output (the run
 	// stops, the job keeps storing), or the end of the run.
@@ -334,7 +368,7 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 	if err := r.src.endedEarly(); err != nil {
 		stats.NoteInput("the input ended early: " + err.Error())
 	}
-	res = Result{Summary: stats.Summary(), Stopped: r.isStopped(), OutputClosed: closed}
+	res = Result{Summary: stats.Summary(), Started: true, Stopped: r.isStopped(), OutputClosed: closed}
 	if j != nil {
 		if err := j.Close(); err != nil {
 			return res, err
@@ -359,6 +393,25 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 		}
 	}
 	return res, nil
+}
+
+// Stopping reports whether the run has stopped starting work, for any
+// reason (Stop, Cancel, a closed output, a failed job, the caller's
+// context, the end of the run). A caller turning signals into a stop
+// takes a signal that comes once the run is stopping as a second one.
+func (r *Run) Stopping() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.isStopped() || r.stopCtx != nil && r.stopCtx.Err() != nil
+}
+
+// Cancelled reports whether the work in flight has been cancelled (by
+// Cancel, the end of the grace period, a failure or the caller's
+// context), or the run has ended.
+func (r *Run) Cancelled() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.isCancelled() || r.runCtx != nil && r.runCtx.Err() != nil
 }
 
 // isCancelled reports whether Cancel was called.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,16 +213,47 @@ func TestCancelEndsInFlightAsCanceledNotStored(t *testing.T) {
 	}
 }
 
-// Stop without a grace period cancels at once, and a Stop before Run
-// reads nothing.
+// noReads is an input that fails the test when it is read.
+type noReads struct{ t *testing.T }
+
+func (n noReads) Read([]byte) (int, error) {
+	n.t.Error("the input was read")
+	return 0, io.EOF
+}
+
+// A Stop before Run reads nothing.
 func TestStopBeforeRunReadsNothing(t *testing.T) {
-	srv := upstreamtest.Start(t, upstream.Config{})
 	sink := &collect{}
-	r := run.New(run.Config{Input: strings.NewReader(urls(srv.URL(), 10, "")), Format: run.Lines, Stage: fetchStage(t, 2), Sink: sink})
+	r := run.New(run.Config{Input: noReads{t}, Format: run.Lines, Stage: fetchStage(t, 2), Sink: sink})
 	r.Stop()
 	res, err := r.Run(context.Background())
 	if err != nil || !res.Stopped || len(sink.outs) != 0 {
 		t.Fatalf("err %v, stopped %v, %d outcomes", err, res.Stopped, len(sink.outs))
+	}
+}
+
+// The end of the caller's context is a Cancel, whatever its cause: a
+// deadline does not store the work it cut short as failed results.
+func TestCallersDeadlineIsACancelNotStored(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{Latency: 5 * time.Second})
+	path := filepath.Join(t.TempDir(), "j.gather")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	sink := &collect{}
+	res, err := run.New(run.Config{
+		Input: strings.NewReader(urls(srv.URL(), 8, "")), Format: run.Lines, Stage: fetchStage(t, 4), Sink: sink,
+		Job: openJob(t, path), Grace: time.Minute,
+	}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stopped || res.Job.Stored != 0 || res.ErrorKinds[string(fetch.KindDeadline)] != 0 || len(sink.outs) == 0 {
+		t.Fatalf("stopped %v, kinds %v, job %+v, %d outcomes", res.Stopped, res.ErrorKinds, *res.Job, len(sink.outs))
+	}
+	for _, o := range sink.outs {
+		if o.Kind != string(fetch.KindCanceled) {
+			t.Fatalf("outcome %+v, want cancelled", o.Result)
+		}
 	}
 }
 

@@ -69,19 +69,25 @@ type Fetch struct {
 
 // Run implements Stage.
 func (f Fetch) Run(ctx, stop context.Context, items iter.Seq[Item]) iter.Seq[Outcome] {
-	reqs := f.requests(stop, items)
 	return func(yield func(Outcome) bool) {
+		var cut *fetch.Request
+		reqs := f.requests(stop, items, &cut)
 		for rec := range f.Client.Run(ctx, reqs, fetch.StopStarting(stop.Done())) {
 			if !yield(FetchOutcome(rec)) {
 				return
 			}
 		}
+		if cut != nil { // its template was stopped: it ends cancelled, as one not started
+			yield(FetchOutcome(fetch.Record{Line: cut.Line, URL: cut.URL, Method: cut.Method, Input: cut.Keep,
+				Error: &fetch.Error{Kind: fetch.KindCanceled, Message: "the run stopped while the input's templates were filled"}}))
+		}
 	}
 }
 
 // requests turns items into requests; a template running when stop ends
-// is stopped, and its item makes no request: the sequence ends there.
-func (f Fetch) requests(stop context.Context, items iter.Seq[Item]) iter.Seq[fetch.Request] {
+// is stopped, and its item makes no request: the sequence ends there, and
+// *cut is that item's request as far as it was made.
+func (f Fetch) requests(stop context.Context, items iter.Seq[Item], cut **fetch.Request) iter.Seq[fetch.Request] {
 	plain := f.Requests.Plain()
 	return func(yield func(fetch.Request) bool) {
 		for it := range items {
@@ -94,6 +100,8 @@ func (f Fetch) requests(stop context.Context, items iter.Seq[Item]) iter.Seq[fet
 			default:
 				var ok bool
 				if req, ok = f.Requests.Request(stop, it.Line, it.FieldsOrURL()); !ok {
+					r := f.Requests.Invalid(it.Line, nil)
+					*cut = &r
 					return // stopping: a template was cut short
 				}
 			}

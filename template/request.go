@@ -20,10 +20,11 @@ type RequestSpec struct {
 	// URL is the URL template; "" takes the record's "url" field as it
 	// is, which must then start with a scheme and "://".
 	URL string
-	// Headers are "Name: value" lines whose values are templates. A name
-	// whose every value is constant is sent with every request (see
-	// Requests.Header); a name with any varying value is filled per
-	// record, with all its values.
+	// Headers are "Name: value" lines whose values are templates, sent
+	// with every request. A name whose every value is constant is parsed
+	// once and shared by every request (Requests.Header lists them); a
+	// name with any varying value is filled per record, with all its
+	// values.
 	Headers []string
 	// Body is the body template; nil for no body.
 	Body []byte
@@ -129,8 +130,8 @@ func NewRequests(spec RequestSpec) (*Requests, error) {
 	return r, nil
 }
 
-// Header returns the headers whose values are constant, to send with
-// every request (fetch.Config.Header); the caller may change it.
+// Header returns the headers whose values are constant, which every
+// request carries; the caller may change the copy returned.
 func (r *Requests) Header() http.Header { return r.header.Clone() }
 
 // Plain reports whether the requests need nothing of a record but its URL:
@@ -145,10 +146,19 @@ func (r *Requests) Plain() bool {
 // URL that does not start with a scheme and "://" is a bad input
 // (ErrNoScheme).
 func (r *Requests) PlainRequest(line int, url string) fetch.Request {
-	req := fetch.Request{Line: line, Method: r.method, Body: r.rawBody}
+	req := fetch.Request{Line: line, Method: r.method, Body: r.rawBody, Header: r.constHeader()}
 	req.URL = strings.TrimSpace(url)
 	req.Err = CheckScheme(req.URL)
 	return req
+}
+
+// constHeader returns the constant headers every request shares (nil for
+// none). The engine reads a request's header, never changes it.
+func (r *Requests) constHeader() http.Header {
+	if len(r.header) == 0 {
+		return nil
+	}
+	return r.header
 }
 
 // Invalid returns the request of an input record that could not be read:
@@ -163,7 +173,7 @@ func (r *Requests) Invalid(line int, err error) fetch.Request {
 // unless ctx is done: the run is stopping, the record is no request and ok
 // is false.
 func (r *Requests) Request(ctx context.Context, line int, fields map[string]any) (req fetch.Request, ok bool) {
-	req = fetch.Request{Line: line, Method: r.method, Body: r.rawBody}
+	req = fetch.Request{Line: line, Method: r.method, Body: r.rawBody, Header: r.constHeader()}
 	if len(r.keep) > 0 {
 		req.Keep = make(map[string]any, len(r.keep))
 		for _, k := range r.keep {
@@ -193,13 +203,16 @@ func (r *Requests) Request(ctx context.Context, line int, fields map[string]any)
 			return fail("input", err)
 		}
 	}
+	if len(r.headers) > 0 {
+		req.Header = r.header.Clone() // the shared constant headers are never changed
+		if req.Header == nil {
+			req.Header = http.Header{}
+		}
+	}
 	for _, h := range r.headers {
 		v, err := h.value.ExecuteContext(ctx, fields)
 		if err != nil {
 			return fail(r.labels.Header+" "+h.name, err)
-		}
-		if req.Header == nil {
-			req.Header = http.Header{}
 		}
 		req.Header.Add(h.name, v)
 	}

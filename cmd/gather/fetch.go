@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 
 	"github.com/gogather/gather/fetch"
-	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/run"
 	"github.com/spf13/cobra"
 )
@@ -87,8 +86,8 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	defer in.Close()
 	cfg := run.Config{Format: format, JobName: f.job}
 	if f.retryFailed != "" {
-		if cfg.Retry, err = run.ParseFetchFilter(f.retryFailed); err != nil {
-			return usageError("--retry-failed: %v", err)
+		if cfg.Retry, err = parseRetry(f.retryFailed); err != nil {
+			return err
 		}
 		if cfg.Check, err = in.second(); err != nil {
 			return usageError("%v", err)
@@ -127,15 +126,13 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	}
 	defer closeOut()
 	cfg.Sink = sink
-	if !f.quiet {
-		cfg.Log = stdio.err
-	}
 	// An idle standard input does not hold a run that stops.
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	cfg.Input, cfg.OnStop = newInterruptibleReader(readCtx, in.r), stopReading
 	prog, stopCounting := f.progress(readCtx, in, cfg.Job, format)
 	defer stopCounting()
+	cfg.Log = logWriter(f.quiet, prog)
 	cfg.Progress = func(p run.Progress) {
 		prog.update(progressState{Done: p.Done, Failed: p.Failed, Load: client.Load()})
 	}
@@ -147,7 +144,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	if err == nil {
 		err = closeOut()
 	}
-	if fromJob {
+	if fromJob && res.Started {
 		// Whatever ended the run (its end, Ctrl-C, a full disk), -o holds
 		// every result stored, once each, in input order.
 		if werr := run.WriteFromJob(context.WithoutCancel(ctx), f.job, f.output, f.newWriter); werr != nil && err == nil {
@@ -155,7 +152,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 	}
 	if err != nil {
-		return fetchError(err, f, sig.signalled())
+		return fetchError(err, f)
 	}
 	if note := openFilesNote(client.Concurrency()); note != "" && !f.quiet {
 		fmt.Fprintln(stdio.err, note)
@@ -175,18 +172,4 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		return &exitError{code: exitSomeFailed}
 	}
 	return nil
-}
-
-// fetchError gives an error that ended a run its exit code.
-func fetchError(err error, f *fetchFlags, signalled bool) error {
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		return err
-	case errors.Is(err, run.ErrInterruptedEarly):
-		return &exitError{exitInterrupted, err}
-	case errors.Is(err, job.ErrOtherInput):
-		return &exitError{exitUsage, fmt.Errorf("--job %s: %w", f.job, err)}
-	}
-	return &exitError{exitRuntime, err}
 }

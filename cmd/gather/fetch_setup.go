@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,8 +36,7 @@ func (f *fetchFlags) readBody() ([]byte, error) {
 	return nil, nil
 }
 
-// requests parses the request templates of the flags; the headers that
-// are constant go to the engine's configuration.
+// requests parses the request templates of the flags.
 func (f *fetchFlags) requests(format run.Format, body []byte) (*template.Requests, error) {
 	if format == run.Lines {
 		for _, k := range f.keep {
@@ -51,9 +51,6 @@ func (f *fetchFlags) requests(format run.Format, body []byte) (*template.Request
 	})
 	if err != nil {
 		return nil, usageError("%v", err)
-	}
-	for name, values := range reqs.Header() {
-		f.cfg.Header[name] = append(f.cfg.Header[name], values...)
 	}
 	return reqs, nil
 }
@@ -200,4 +197,44 @@ func samefileCheck(outs, reads []samefile.Named) error {
 		return usageError("%v", err)
 	}
 	return nil
+}
+
+// fetchError gives an error that ended a run its exit code.
+func fetchError(err error, f *fetchFlags) error {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return err
+	case errors.Is(err, run.ErrInterruptedEarly):
+		return &exitError{exitInterrupted, err}
+	case errors.Is(err, job.ErrOtherInput):
+		return &exitError{exitUsage, fmt.Errorf("--job %s: %w", f.job, err)}
+	case errors.As(err, new(*run.InputError)):
+		return &exitError{exitRuntime, fmt.Errorf("--job %s: %w", f.job, err)}
+	}
+	return &exitError{exitRuntime, err}
+}
+
+// logWriter is where the run's summary goes: nowhere with -q, else
+// standard error, after the progress display is cleared.
+func logWriter(quiet bool, prog *progress) io.Writer {
+	switch {
+	case quiet:
+		return nil
+	case prog != nil:
+		return prog
+	}
+	return stdio.err
+}
+
+// parseRetry parses --retry-failed: a filter of failures.
+func parseRetry(s string) (*job.Filter, error) {
+	f, err := run.ParseFetchFilter(s)
+	switch {
+	case err != nil:
+		return nil, usageError("--retry-failed: %v", err)
+	case f.OK:
+		return nil, usageError("--retry-failed %s: a retry runs failed results again, and ok selects none", s)
+	}
+	return f, nil
 }

@@ -10,27 +10,16 @@ import (
 )
 
 // blankLined are CSV and JSONL inputs with blank lines (empty, white
-
 // space only) before, among and after their records, the last a trailing
-
 // blank line as editors add: records on lines 3 and 6.
-
 var blankLined = []struct{ format, text string }{
 	{"csv", "\nurl\nhttp://a/1\n \n\t\nhttp://a/2\n\n"},
 	{"csv", "url\r\n\r\nhttp://a/1\r\n  \r\n\r\nhttp://a/2\r\n\r\n"},
 	{"jsonl", "\n\n{\"url\":\"http://a/1\"}\n \n\t\r\n{\"url\":\"http://a/2\"}\n\n"},
 }
 
-// Blank lines of a CSV or JSONL input are skipped as a plain list's are:
-
-// no request, counted, told to pass and never to take; line numbers stay
-
-// physical.
-
 // A trailing blank line is no failure: exit 0; and a job run twice over
-
 // such an input fetches nothing the second time.
-
 func TestFetchTrailingBlankLineExitsZero(t *testing.T) {
 	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()

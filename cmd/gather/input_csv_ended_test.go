@@ -8,16 +8,8 @@ import (
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
-// A stray quote that ends a CSV input early: its record is bad_input
-
-// saying where, and the spec keeps why the input ended early for the
-
-// summary.
-
 // The summary of a run whose CSV input was ended by a stray quote says so
-
 // and where.
-
 func TestCSVStrayQuoteSummarySaysTheInputEndedEarly(t *testing.T) {
 	srv := upstreamtest.Start(t, upstream.Config{})
 	in := "url,name\n" + srv.URL() + "/1,x\n" + srv.URL() + "/2,\"oops\n" + srv.URL() + "/3,y\n"

@@ -11,21 +11,10 @@ import (
 )
 
 // commentedList is a plain list with a byte order mark, blank lines and
-
 // comments: lines 2 and 6 are URLs, the other five are skipped.
-
 const commentedList = "\ufeff# my list\nhttp://a/1\n\n   # indented\n\t \nhttp://a/2\n#last"
 
-// The skipped lines of a plain list: blank lines and comments make no
-
-// request (so no record and no failure), are counted, and are told to
-
-// pass, never to take; line numbers stay physical. Both ways of reading a
-
-// plain list (URLs as they are, and records for templates) agree.
-
 // A commented list is not a failure: exit 0, one record per URL.
-
 func TestFetchCommentedListExitsZero(t *testing.T) {
 	srv := upstreamtest.Start(t, upstream.Config{})
 	list := strings.ReplaceAll(commentedList, "http://a", srv.URL())
@@ -48,9 +37,7 @@ func TestFetchCommentedListExitsZero(t *testing.T) {
 }
 
 // With a job, skipped lines are stored as nothing, do not hold back the
-
 // job's end, and a second run fetches nothing again.
-
 func TestJobCommentedList(t *testing.T) {
 	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
@@ -75,22 +62,11 @@ func TestJobCommentedList(t *testing.T) {
 	}
 }
 
-// Every line of a plain list is either a request or skipped, once, in
-
-// order; resuming after any of them (at the position take or pass was
-
-// given) yields the rest the same.
-
 // Skipped lines at the end of a plain list, more than the job's hash lag
-
 // (128 KiB) of them: the job's final checkpoint must pair a line with its
-
 // own offset, so that a line appended later is stored under its own
-
 // number. It needs job.Input.Pass (lines that are no record) and
-
 // fetch.go passing it to requestsContext.
-
 func TestJobTrailingCommentsCheckpoint(t *testing.T) {
 	srv := upstreamtest.Start(t, upstream.Config{})
 	dir := t.TempDir()
@@ -126,7 +102,3 @@ func TestJobTrailingCommentsCheckpoint(t *testing.T) {
 		t.Fatalf("the appended line %d is stored as %v", n+1, stored)
 	}
 }
-
-// Once the run is stopping, a skipped line is not passed either: it may
-
-// be a line cut short by the stop.

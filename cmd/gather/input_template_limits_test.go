@@ -9,26 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
 )
 
-// A template that never ends is stopped by the run's context: once it is
-
-// cancelled (Ctrl-C) the record being filled is not yielded (it would be
-
-// a bad_input it is not) and reading ends.
-
-// Past the template's time limit, the record is bad_input and the input
-
-// goes on.
-
 // Ctrl-C while a template never ends (the issue's [repeat(1)] | length)
-
 // ends the run, as interrupted (it once ran on for ever), and the record
-
-// being filled is not written as a bad_input it is not.
-
+// being filled is written as cancelled, as an input stopped before it was
+// sent is, not as a bad_input it is not.
 func TestFetchCtrlCStopsTemplate(t *testing.T) {
 	srv := upstreamtest.Start(t, upstream.Config{})
 	cmd := exec.Command(binary, "fetch", "-q", "--input-format", "jsonl",
@@ -59,7 +48,8 @@ func TestFetchCtrlCStopsTemplate(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
 		t.Fatalf("exit %v, want %d", err, exitInterrupted)
 	}
-	if recs := parseRecords(t, stdout.Bytes()); len(recs) != 1 || recs[0].Line != 1 {
-		t.Fatalf("records %+v, want line 1's only", recs)
+	recs := parseRecords(t, stdout.Bytes())
+	if len(recs) != 2 || recs[0].Line != 1 || recs[0].Error != nil || recs[1].Line != 2 || recs[1].Error == nil || recs[1].Error.Kind != fetch.KindCanceled {
+		t.Fatalf("records %+v, want line 1 ok and line 2 cancelled", recs)
 	}
 }

@@ -449,3 +449,30 @@ func TestFinishedJobRerunSaysSo(t *testing.T) {
 		t.Errorf("rerun's stderr:\n%s", res.stderr)
 	}
 }
+
+// A run the job refuses (another input, a retry of successes) leaves -o
+// as it was: nothing was fetched, and -o is rewritten from the job only
+// after a run that started.
+func TestRefusedJobRunLeavesOutputAlone(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{})
+	dir := t.TempDir()
+	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/r/", 3, ""))
+	other := writeTestFile(t, dir, "other.txt", urlLines(srv, "/o/", 3, ""))
+	jobFile, out := filepath.Join(dir, "j.gather"), filepath.Join(dir, "out.jsonl")
+	if res := gather(t, "", "fetch", "-q", "--job", jobFile, "-o", out, urls); res.code != exitOK {
+		t.Fatalf("first run: exit %d: %s", res.code, res.stderr)
+	}
+	for _, args := range [][]string{
+		{"fetch", "-q", "--job", jobFile, "-o", out, other},
+		{"fetch", "-q", "--job", jobFile, "-o", out, "--retry-failed=ok", urls},
+	} {
+		os.WriteFile(out, []byte("precious\n"), 0o644)
+		res := gather(t, "", args...)
+		if res.code != exitUsage {
+			t.Errorf("%v: exit %d, want %d: %s", args, res.code, exitUsage, res.stderr)
+		}
+		if b, _ := os.ReadFile(out); string(b) != "precious\n" {
+			t.Errorf("%v: -o rewritten: %q", args, b)
+		}
+	}
+}

@@ -27,6 +27,8 @@ type progress struct {
 	total atomic.Int64 // the inputs this run has to do, -1 until known
 	shown int64        // the total the bar shows (-1: unknown); the updater's
 	base  int64        // inputs done before this run (a job's stored results)
+
+	finished bool // finish was called
 }
 
 // progressState is what the display shows at an update. Fields may be
@@ -170,11 +172,20 @@ func countLinesAt(ctx context.Context, r io.ReaderAt, off int64) (int64, error) 
 
 // finish clears the display, so the summary that follows starts clean.
 func (p *progress) finish() {
-	if p == nil {
+	if p == nil || p.finished {
 		return
 	}
+	p.finished = true
 	p.bar.Finish()
 	p.bar.Exit()
+}
+
+// Write finishes the display (the bar is cleared) and writes b to standard
+// error: what is printed after the run (the summary) never shares the
+// bar's line.
+func (p *progress) Write(b []byte) (int, error) {
+	p.finish()
+	return stdio.err.Write(b)
 }
 
 // interruptibleReader reads r in a goroutine of its own so that a Read
