@@ -58,3 +58,23 @@ func TestMessagesMaskPasswords(t *testing.T) {
 		}
 	}
 }
+
+// A URL whose password makes it unparseable (a '/' from base64, a '?', a
+// space in the user name) is a bad input whose message shows no part of
+// the password.
+func TestUnparseableURLMessageHidesThePassword(t *testing.T) {
+	c, err := fetch.New(fetch.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, u := range []string{"http://user:se/cret4@127.0.0.1:1/x", "http://user:se?cret4@127.0.0.1:1/", "http://us er:secret4@127.0.0.1:1/a"} {
+		rec := c.Do(context.Background(), fetch.Request{Line: 1, Method: "GET", URL: u})
+		if rec.Error == nil || rec.Error.Kind != fetch.KindBadInput {
+			t.Fatalf("%s: %+v", u, rec.Error)
+		}
+		if strings.Contains(rec.Error.Message, "cret4") || strings.Contains(rec.Error.Message, ":se") {
+			t.Errorf("%s: message %q", u, rec.Error.Message)
+		}
+	}
+}

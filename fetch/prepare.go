@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -53,7 +54,7 @@ func (c *Client) prepare(req Request) prepared {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		p.err = err
+		p.err = parseError(raw, err)
 	case u.Scheme != "http" && u.Scheme != "https":
 		p.err = fmt.Errorf("URL %q: scheme must be http or https", req.URL)
 	case u.Host == "":
@@ -163,4 +164,20 @@ func validPort(port string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 1 && n <= 65535
+}
+
+// quoted matches a quoted piece of a message: what net/url quotes of the
+// URL it failed on.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// parseError is the error of a URL that does not parse. net/url's message
+// quotes the URL and the piece it stumbled on, which for a URL with a
+// userinfo ("user:pa/ss@host") may be part of a password that no rule can
+// find in a URL that does not parse: then both are left out.
+func parseError(raw string, err error) error {
+	var ue *url.Error
+	if !strings.Contains(raw, "@") || !errors.As(err, &ue) {
+		return err
+	}
+	return fmt.Errorf("URL: %s (the URL holds an '@': it is not shown, in case a password is part of it)", quoted.ReplaceAllString(ue.Err.Error(), `"…"`))
 }

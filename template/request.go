@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/redact"
 )
 
 // RequestSpec says how an input record becomes an HTTP request: the
@@ -212,7 +213,7 @@ func (r *Requests) Request(ctx context.Context, line int, fields map[string]any)
 	for _, h := range r.headers {
 		v, err := h.value.ExecuteContext(ctx, fields)
 		if err != nil {
-			return fail(r.labels.Header+" "+h.name, err)
+			return fail(r.labels.Header+" "+h.name, hideValues(h.name, err))
 		}
 		req.Header.Add(h.name, v)
 	}
@@ -225,6 +226,27 @@ func (r *Requests) Request(ctx context.Context, line int, fields map[string]any)
 	}
 	return req, true
 }
+
+// hideValues returns the error of filling the header name's template,
+// without what it quotes of the values (gojq's messages do: "cannot be
+// applied to \"TOKEN\"") when the header is sensitive
+// (redact.SensitiveHeader): where in the template it failed, not why.
+func hideValues(name string, err error) error {
+	if !redact.SensitiveHeader(name) {
+		return err
+	}
+	var te *Error
+	if errors.As(err, &te) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTimeLimit) {
+			return err
+		}
+		return &Error{Column: te.Column, Expr: te.Expr, Msg: "failed; the message is not shown, as it may quote the value of a secret header", Err: errHidden}
+	}
+	return errHidden
+}
+
+// errHidden stands for an error whose message may quote a secret.
+var errHidden = errors.New("failed (the message may quote a secret: not shown)")
 
 // ErrNoScheme is the error of a URL taken as it is from the input (not
 // made by a template) that does not start with a scheme and "://", such as

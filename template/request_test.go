@@ -59,3 +59,17 @@ func TestRequestsBadInputs(t *testing.T) {
 		t.Errorf("bad header: %v", err)
 	}
 }
+
+// A sensitive header's template that fails says where, never the values
+// its expression's message would quote.
+func TestSensitiveHeaderTemplateErrorHidesValues(t *testing.T) {
+	reqs, _ := template.NewRequests(template.RequestSpec{URL: "http://a/", Headers: []string{"Authorization: Bearer ${{ .token | tonumber }}", "X-Plain: ${{ .token | tonumber }}"}, Labels: template.Labels{Header: "-H"}})
+	r, _ := reqs.Request(context.Background(), 1, map[string]any{"token": "SECRETTOKEN12345"})
+	if r.Err == nil || strings.Contains(r.Err.Error(), "SECRETTOKEN") || !strings.Contains(r.Err.Error(), "-H Authorization") || !strings.Contains(r.Err.Error(), "column") {
+		t.Errorf("Authorization: %v", r.Err)
+	}
+	reqs, _ = template.NewRequests(template.RequestSpec{URL: "http://a/", Headers: []string{"X-Plain: ${{ .token | tonumber }}"}})
+	if r, _ := reqs.Request(context.Background(), 1, map[string]any{"token": "VISIBLE"}); r.Err == nil || !strings.Contains(r.Err.Error(), "VISIBLE") {
+		t.Errorf("a header that is no secret keeps its message: %v", r.Err)
+	}
+}

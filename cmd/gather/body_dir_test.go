@@ -78,3 +78,25 @@ func TestBodyDirHeldByAnotherRunIsRefused(t *testing.T) {
 		t.Fatalf("exit %d, %d requests: %s", res.code, srv.Stats().Requests, res.stderr)
 	}
 }
+
+// A body directory where the input or the job has a body's name (LINE.body)
+// is refused before anything is written: the run would overwrite it.
+func TestBodyDirRefusesToOverwriteTheInputOrTheJob(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{})
+	dir := t.TempDir()
+	bodies := filepath.Join(dir, "bodies")
+	os.Mkdir(bodies, 0o755)
+	urls := writeTestFile(t, dir, "urls.txt", urlLines(srv, "/d/", 2, ""))
+	asInput := writeTestFile(t, bodies, "1.body", urlLines(srv, "/d/", 2, ""))
+	for _, args := range [][]string{
+		{"fetch", "-q", "--body", "dir:" + bodies, "--job", filepath.Join(bodies, "1.body"), urls},
+		{"fetch", "-q", "--body", "dir:" + bodies, asInput},
+	} {
+		before, _ := os.ReadFile(asInput)
+		res := gather(t, "", args...)
+		after, _ := os.ReadFile(asInput)
+		if res.code != exitUsage || !strings.Contains(res.stderr, "would overwrite") || string(before) != string(after) {
+			t.Errorf("%v: exit %d, %q; file changed: %v", args, res.code, res.stderr, string(before) != string(after))
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -305,6 +306,9 @@ func (f *fetchFlags) checkOutputs() error {
 			return usageError("%v", err)
 		}
 	}
+	if err := f.checkBodyDir(outs); err != nil {
+		return err
+	}
 	if f.job != "" {
 		// The job file is created at the start of the run: a directory
 		// that does not exist is a usage error, before anything is opened.
@@ -428,3 +432,30 @@ func keptBodiesMemoryLimit(cfg fetch.Config) int64 {
 // it gather's own heap (input, templates, buffers) would keep the
 // collector running.
 const minKeptBodiesLimit = 64 << 20
+
+// bodyName matches the names the dir body policy writes: LINE.body, and
+// the .part-DIGITS files it writes them through.
+var bodyName = regexp.MustCompile(`^([0-9]+\.body|\.part-[0-9]+)$`)
+
+// checkBodyDir refuses a --body dir:DIR where a file the run reads or
+// writes (the input, the job, -o, --stats...) has the name of a body:
+// the run would overwrite it with a body (a job named 1.body in DIR was
+// lost so).
+func (f *fetchFlags) checkBodyDir(outs []samefile.Named) error {
+	if f.cfg.Body != fetch.BodyDir {
+		return nil
+	}
+	dir, err := os.Stat(f.cfg.BodyDir)
+	if err != nil {
+		return nil // made later, empty
+	}
+	for _, n := range append(slices.Clone(f.reads), outs...) {
+		if n.Path == "" || !bodyName.MatchString(filepath.Base(n.Path)) {
+			continue
+		}
+		if d, err := os.Stat(filepath.Dir(n.Path)); err == nil && os.SameFile(d, dir) {
+			return usageError("--body dir:%s would overwrite %s %s with a body (bodies are named LINE.body): rename it or choose another directory", f.cfg.BodyDir, n.Name, n.Path)
+		}
+	}
+	return nil
+}

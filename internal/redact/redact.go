@@ -29,7 +29,10 @@ func URL(raw string) string {
 		return raw
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return brokenURL(raw)
+	}
+	if u.User == nil {
 		return Text(raw)
 	}
 	if _, has := u.User.Password(); !has {
@@ -83,6 +86,13 @@ func EachUserinfo(s string, f func(userinfo string) string) string {
 			end = len(rest)
 		}
 		authority := rest[:end]
+		if !strings.Contains(authority, "@") {
+			// A password holding '/', '?' or '#' (invalid, but typed):
+			// the userinfo runs to an '@' past them.
+			if n := secretEnd(rest); n > 0 {
+				end, authority = n, rest[:n]
+			}
+		}
 		if at := strings.LastIndexByte(authority, '@'); at >= 0 {
 			b.WriteString(f(authority[:at]))
 			b.WriteString(authority[at:])
@@ -117,4 +127,60 @@ func Header(name, value string) string {
 		return Mask
 	}
 	return value
+}
+
+// secretEnd returns, for the text right after a "://", the end of an
+// authority whose password holds a '/', '?' or '#' ("user:pa/ss@host"):
+// the end of the host after the last '@' before white space or a quote,
+// when what comes before that '@' starts with "name:" followed by
+// something that is not a port (digits up to the '/', '?' or '#'); else 0.
+func secretEnd(rest string) int {
+	stop := strings.IndexAny(rest, " \t\n\r\"'<>`")
+	if stop < 0 {
+		stop = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:stop], '@')
+	if at < 0 {
+		return 0
+	}
+	colon := strings.IndexByte(rest[:at], ':')
+	if colon < 0 {
+		return 0
+	}
+	cut := strings.IndexAny(rest[colon+1:at], "/?#")
+	if cut < 0 {
+		return 0 // no '/', '?' or '#' before the '@': the plain case
+	}
+	port := rest[colon+1 : colon+1+cut]
+	if port == "" || strings.Trim(port, "0123456789") == "" {
+		return 0 // host:port/path@...: an '@' in the path, no userinfo
+	}
+	end := strings.IndexAny(rest[at:stop], "/?#")
+	if end < 0 {
+		return stop
+	}
+	return at + end
+}
+
+// brokenURL masks a URL that does not parse: everything between its
+// "://" and its last '@' (before white space) is taken as userinfo, and
+// the part after the first ':' of it, or all of it, is masked. Masking
+// too much of a broken URL is better than showing a password.
+func brokenURL(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return Text(raw)
+	}
+	rest := raw[i+3:]
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return Text(raw)
+	}
+	user := rest[:at]
+	if colon := strings.IndexByte(user, ':'); colon >= 0 {
+		user = user[:colon+1] + Mask
+	} else {
+		user = Mask
+	}
+	return raw[:i+3] + user + rest[at:]
 }
