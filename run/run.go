@@ -190,6 +190,9 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 	r.mu.Lock()
 	r.stopNew, r.cancel, r.stopCtx, r.runCtx = stopNew, cancel, stop, ctx
 	r.mu.Unlock()
+	if parent.Err() != nil { // the caller's context ended already: a Cancel
+		r.Cancel()
+	}
 	if r.isStopped() { // Stop before Run: nothing is read
 		stopNew()
 		if grace := r.cfg.Grace; grace <= 0 || r.isCancelled() {

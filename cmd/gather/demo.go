@@ -82,9 +82,10 @@ the same requests would have taken one by one. No network, no set-up.`,
 					prog.update(progressState{Done: p.Done, Failed: p.Failed, Load: client.Load()})
 				},
 			})
-			sig := handleSignals(r, 0, false)
+			sig, ctx := listenSignals(cmd.Context(), false)
 			defer sig.close()
-			res, err := r.Run(cmd.Context())
+			sig.attach(r, 0)
+			res, err := r.Run(ctx)
 			prog.finish()
 			switch {
 			case err != nil:

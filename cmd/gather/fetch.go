@@ -54,6 +54,8 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	if err := f.buildConfig(); err != nil {
 		return err
 	}
+	sig, ctx := listenSignals(ctx, f.quiet) // from here on, Ctrl-C stops the run
+	defer sig.close()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(keptBodiesMemoryLimit(f.cfg))
 	}
@@ -101,7 +103,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	cfg.Stage = run.Fetch{Client: client, Requests: reqs}
 	if f.job != "" {
 		if cfg.Job, err = openFetchJob(ctx, f, format, body); err != nil {
-			return err
+			return interruptedOr(sig, false, err)
 		}
 		defer cfg.Job.Close() // Run closes it; this is for the errors before
 		// The job file exists now: an output that reaches it by another
@@ -137,8 +139,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		prog.update(progressState{Done: p.Done, Failed: p.Failed, Load: client.Load()})
 	}
 	r := run.New(cfg)
-	sig := handleSignals(r, cfg.Grace, f.quiet)
-	defer sig.close()
+	sig.attach(r, cfg.Grace)
 	res, err := r.Run(ctx)
 	prog.finish()
 	if err == nil {
@@ -152,7 +153,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 	}
 	if err != nil {
-		return fetchError(err, f)
+		return interruptedOr(sig, res.Started, fetchError(err, f))
 	}
 	if note := openFilesNote(client.Concurrency()); note != "" && !f.quiet {
 		fmt.Fprintln(stdio.err, note)

@@ -238,3 +238,13 @@ func parseRetry(s string) (*job.Filter, error) {
 	}
 	return f, nil
 }
+
+// interruptedOr returns err, or when a signal came before the run started
+// (while the job was opened and checked: what failed was stopped), the
+// interruption (exit 130).
+func interruptedOr(sig *signals, started bool, err error) error {
+	if sig.signalled() && !started {
+		return &exitError{exitInterrupted, errors.New("interrupted before the run started; nothing was fetched: run the same command again to resume")}
+	}
+	return err
+}
