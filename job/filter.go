@@ -40,12 +40,13 @@ func (f *Filter) empty() bool {
 // its place and text.
 func ParseFilter(s string, kinds ...string) (*Filter, error) {
 	f := &Filter{}
-	if t := strings.TrimSpace(s); t == "" || t == "all" {
+	if t := strings.ToLower(strings.TrimSpace(s)); t == "" || t == "all" {
 		return f, nil
 	}
 	items := strings.Split(s, ",")
 	for i, item := range items {
-		tok := strings.TrimSpace(item)
+		orig := strings.TrimSpace(item)
+		tok := strings.ToLower(orig) // DNS, OK and 5XX as dns, ok and 5xx
 		where := ""
 		if len(items) > 1 {
 			where = fmt.Sprintf("item %d of %q: ", i+1, s)
@@ -63,21 +64,21 @@ func ParseFilter(s string, kinds ...string) (*Filter, error) {
 			f.Statuses = append(f.Statuses, 0)
 		case len(tok) == 3 && strings.EqualFold(tok[1:], "xx") && tok[0] >= '0' && tok[0] <= '9':
 			if tok[0] < '1' || tok[0] > '5' {
-				return nil, fmt.Errorf("%s%q is not a status class: the classes are 1xx to 5xx", where, tok)
+				return nil, fmt.Errorf("%s%q is not a status class: the classes are 1xx to 5xx", where, orig)
 			}
 			f.Classes = append(f.Classes, int(tok[0]-'0'))
 		case tok[0] >= '0' && tok[0] <= '9':
 			n, err := strconv.Atoi(tok)
 			if err != nil || n != 0 && (n < 100 || n > 999) {
-				return nil, fmt.Errorf("%s%q is neither an HTTP status (100 to 999, or 0: no response) nor a class (1xx to 5xx)", where, tok)
+				return nil, fmt.Errorf("%s%q is neither an HTTP status (100 to 999, or 0: no response) nor a class (1xx to 5xx)", where, orig)
 			}
 			f.Statuses = append(f.Statuses, n)
 		case isWord(tok) && (len(kinds) == 0 || slices.Contains(kinds, tok)):
 			f.Kinds = append(f.Kinds, tok)
 		case isWord(tok):
-			return nil, fmt.Errorf("%s%q is neither an error kind (%s), a status (503, none), a class (5xx), ok nor failed", where, tok, strings.Join(kinds, ", "))
+			return nil, fmt.Errorf("%s%q is neither an error kind (%s), a status (503, none), a class (5xx), ok nor failed", where, orig, strings.Join(kinds, ", "))
 		default:
-			return nil, fmt.Errorf("%s%q is neither an error kind, a status (503, none), a class (5xx), ok nor failed", where, tok)
+			return nil, fmt.Errorf("%s%q is neither an error kind, a status (503, none), a class (5xx), ok nor failed", where, orig)
 		}
 	}
 	return f, nil

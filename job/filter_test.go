@@ -85,3 +85,11 @@ func TestParseFilterKnownKinds(t *testing.T) {
 		t.Errorf("without known kinds: %+v, %v", f, err)
 	}
 }
+
+// Items are read in any case: DNS, OK and 5XX are dns, ok and 5xx.
+func TestParseFilterIgnoresCase(t *testing.T) {
+	f, err := ParseFilter("DNS, OK ,5XX,None", "dns")
+	if err != nil || len(f.Kinds) != 1 || !f.OK || len(f.Classes) != 1 || len(f.Statuses) != 1 {
+		t.Fatalf("%+v, %v", f, err)
+	}
+}

@@ -39,6 +39,7 @@ its line number.`,
 			fl := cmd.Flags()
 			f.outputSet, f.graceSet, f.input = fl.Changed("output"), fl.Changed("grace"), name
 			f.methodSet, f.jsonSet, f.jobSet, f.statsSet = fl.Changed("method"), fl.Changed("json"), fl.Changed("job"), fl.Changed("stats")
+			f.retryFailedSet = fl.Changed("retry-failed")
 			f.bodySet = fl.Changed("data") || f.jsonSet
 			f.reads = readFiles(cmd, args) // standard input too, if a file
 			return runFetch(cmd.Context(), name, &f)

@@ -26,36 +26,37 @@ import (
 )
 
 type fetchFlags struct {
-	cfg         fetch.Config
-	method      string
-	headers     []string
-	data        string
-	json        string // --json: the body, sent as JSON
-	output      string
-	statsFile   string
-	body        string
-	quiet       bool
-	inputFormat string
-	urlTemplate string
-	keep        []string
-	format      string
-	fields      []string
-	insecure    bool
-	caCert      string
-	job         string
-	retryFailed string
-	grace       time.Duration
-	maxBody     sizeFlag
-	bodyHead    sizeFlag
-	outputSet   bool             // -o was given
-	graceSet    bool             // --grace was given
-	methodSet   bool             // -X was given
-	bodySet     bool             // --data or --json was given
-	jsonSet     bool             // --json was given
-	jobSet      bool             // --job was given
-	statsSet    bool             // --stats was given
-	input       string           // the input's name
-	reads       []samefile.Named // the files the run reads, which no output may be
+	cfg            fetch.Config
+	method         string
+	headers        []string
+	data           string
+	json           string // --json: the body, sent as JSON
+	output         string
+	statsFile      string
+	body           string
+	quiet          bool
+	inputFormat    string
+	urlTemplate    string
+	keep           []string
+	format         string
+	fields         []string
+	insecure       bool
+	caCert         string
+	job            string
+	retryFailed    string
+	grace          time.Duration
+	maxBody        sizeFlag
+	bodyHead       sizeFlag
+	outputSet      bool             // -o was given
+	graceSet       bool             // --grace was given
+	methodSet      bool             // -X was given
+	bodySet        bool             // --data or --json was given
+	jsonSet        bool             // --json was given
+	jobSet         bool             // --job was given
+	statsSet       bool             // --stats was given
+	retryFailedSet bool             // --retry-failed was given
+	input          string           // the input's name
+	reads          []samefile.Named // the files the run reads, which no output may be
 }
 
 // register defines the flags of gather fetch.
@@ -216,6 +217,9 @@ func (f *fetchFlags) checkFlags() error {
 	}
 	if f.statsSet && f.statsFile == "" {
 		return usageError("--stats: empty file name")
+	}
+	if f.retryFailedSet && strings.TrimSpace(f.retryFailed) == "" {
+		return usageError("--retry-failed=: an empty filter; give all (or nothing after the flag), or kinds, statuses and classes (dns,503,5xx)")
 	}
 	if f.retryFailed != "" && f.job == "" {
 		return usageError("--retry-failed needs --job")

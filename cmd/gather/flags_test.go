@@ -33,6 +33,8 @@ func TestBadFlagValuesAreUsageErrors(t *testing.T) {
 		{"--retries", "-1"},
 		{"--retries", "1000000000"},
 		{"--break-after", "-1"},
+		{"--job", filepath.Join(dir, "e.db"), "--retry-failed="},
+		{"--job", filepath.Join(dir, "o.db"), "--retry-failed=ok"},
 		{"--break-after", "3", "--break-cooldown", "0s"},
 		{"--max-redirects", "-2"},
 		{"--rate", "NaN"},
