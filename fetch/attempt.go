@@ -121,13 +121,15 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	}
 	defer resp.Body.Close()
 	out.finalURL = p.canonical
+	if strings.IndexByte(p.canonical, '@') >= 0 {
+		out.finalURL = redact.URL(p.canonical) // the URL as sent, its password masked
+	}
 	if resp.Request.URL != req.URL {
 		// Redirected (net/http copies a request with a userinfo to add
 		// its Authorization, so the request may differ, but not its
 		// URL): the URL comes from the server's Location, and a password
 		// in it (the server's, or the input's carried over to a relative
-		// Location) is masked. Without a redirect final_url is the input
-		// as sent, the user's own data, like url.
+		// Location) is masked.
 		out.finalURL = redact.URL(resp.Request.URL.String())
 	}
 	if resp.StatusCode < 100 || resp.StatusCode > 999 {

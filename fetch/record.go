@@ -31,8 +31,8 @@ type Record struct {
 	SHA256 string `json:"sha256,omitempty"`
 	// FinalURL is the URL requested last, when it differs from URL: the
 	// URL after redirects, or URL as sent (percent-encoded as a browser
-	// does). After a redirect the password of its userinfo, if any, is
-	// masked (it came from the server's Location).
+	// does), the password of its userinfo, if any, masked. (URL is the
+	// input as given, the user's own data: the one field that keeps it.)
 	FinalURL string `json:"final_url,omitempty"`
 	// ContentType is the response's Content-Type header.
 	ContentType string `json:"content_type,omitempty"`

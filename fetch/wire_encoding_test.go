@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gogather/gather/internal/redact"
 )
 
 // wireServer accepts connections and records the request line and Host
@@ -134,9 +136,10 @@ func TestWireSameAsNewRequest(t *testing.T) {
 		if have != want {
 			t.Errorf("%q: wire differs: NewRequest %q, client %q", raw, want, have)
 		}
-		// final_url is the URL as sent, when it differs from the input.
+		// final_url is the URL as sent, its password masked, when that
+		// differs from the input.
 		wantFinal := ""
-		if sent := req.URL.String(); sent != raw {
+		if sent := redact.URL(req.URL.String()); sent != raw {
 			wantFinal = sent
 		}
 		if rec.FinalURL != wantFinal {
