@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 )
@@ -88,6 +89,18 @@ func (c *Config) setDefaults() error {
 	}
 	if c.PerHost < 0 || c.ReadAhead < 0 || c.Rate < 0 || c.PerHostRate < 0 || c.BreakAfter < 0 || c.BreakCooldown < 0 || c.MaxBody < 0 || c.BodyHead < 0 {
 		return errors.New("per-host limit, read-ahead, rates, break-after, break-cooldown, max-body and body-head must not be negative")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"retry base", c.RetryBase}, {"retry max", c.RetryMax}, {"max retry wait", c.MaxRetryWait}, {"connect timeout", c.ConnectTimeout},
+		{"TLS timeout", c.TLSTimeout}, {"header timeout", c.HeaderTimeout}, {"attempt timeout", c.AttemptTimeout}, {"deadline", c.Deadline}} {
+		if d.v < 0 {
+			return fmt.Errorf("the %s must not be negative (0: the default), got %v", d.name, d.v)
+		}
+	}
+	if math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || math.IsNaN(c.PerHostRate) || math.IsInf(c.PerHostRate, 0) {
+		return errors.New("rates must be finite numbers of requests per second (0: unlimited)")
 	}
 	if c.PerHost > c.Concurrency {
 		c.PerHost = c.Concurrency

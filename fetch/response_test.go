@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -267,5 +268,19 @@ func TestCallsHonourTheClientsConcurrency(t *testing.T) {
 	wg.Wait()
 	if most > 2 {
 		t.Errorf("%d requests at once, Concurrency 2", most)
+	}
+}
+
+// A configuration a run could not honour is refused by New, as the command
+// line refuses it: negative timeouts, rates that are not numbers.
+func TestNewRefusesImpossibleConfigs(t *testing.T) {
+	for _, cfg := range []fetch.Config{
+		{ConnectTimeout: -1}, {AttemptTimeout: -time.Second}, {Deadline: -1}, {RetryBase: -1},
+		{Rate: math.NaN()}, {PerHostRate: math.Inf(1)}, {Rate: -1}, {Concurrency: -1},
+	} {
+		if c, err := fetch.New(cfg); err == nil {
+			c.Close()
+			t.Errorf("%+v accepted", cfg)
+		}
 	}
 }
