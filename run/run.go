@@ -447,6 +447,10 @@ func (r *Run) isStopped() bool {
 // nothing.
 func (r *Run) writeJobSummary(w io.Writer, res Result) {
 	p, name := res.Job, r.cfg.JobName
+	if p.Total == 0 && !res.Stopped {
+		fmt.Fprintf(w, "job %s: the input holds no record to run (it is empty, or only blank lines and comments)\n", name)
+		return
+	}
 	if p.New == 0 && p.Total >= 0 && p.Stored >= p.Total && !res.Stopped && res.OutputClosed == nil {
 		fmt.Fprintf(w, "job %s: all %d inputs are already stored: %d ok, %d failed; nothing was fetched (gather report %s shows the job's figures", name, p.Total, p.Stored-p.Failed, p.Failed, name)
 		if p.Failed > 0 {

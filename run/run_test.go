@@ -306,3 +306,16 @@ func TestJobRefusesAnotherInput(t *testing.T) {
 		t.Fatalf("err %v, %d outcomes", err, len(sink.outs))
 	}
 }
+
+// A job over an input without records says so, not that "all 0 inputs
+// are already stored".
+func TestJobOfAnEmptyInputSaysSo(t *testing.T) {
+	var log bytes.Buffer
+	res, err := run.New(run.Config{
+		Input: strings.NewReader("\n# nothing\n"), Format: run.Lines, Stage: fetchStage(t, 2),
+		Job: openJob(t, filepath.Join(t.TempDir(), "j.gather")), JobName: "j.gather", Log: &log,
+	}).Run(context.Background())
+	if err != nil || res.Job.Total != 0 || !strings.Contains(log.String(), "holds no record") || strings.Contains(log.String(), "already stored") {
+		t.Fatalf("err %v, job %+v, log:\n%s", err, res.Job, log.String())
+	}
+}

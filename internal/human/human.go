@@ -39,6 +39,9 @@ func ParseSize(s string) (int64, error) {
 		i++
 	}
 	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	if num == "" && strings.HasPrefix(t, "-") {
+		return 0, fmt.Errorf("size %q: must not be negative", s)
+	}
 	if num == "" {
 		return 0, fmt.Errorf("size %q: not a number (want e.g. 512k, 10MB, 10MiB)", s)
 	}
