@@ -105,7 +105,7 @@ func (e *InputError) Unwrap() error { return e.Err }
 
 // ErrInterruptedEarly is Run's error when it was stopped while the job
 // checked the input, before any work started.
-var ErrInterruptedEarly = errors.New("interrupted while checking the input against the job; nothing was fetched")
+var ErrInterruptedEarly = errors.New("interrupted while checking the input against the job; nothing was run")
 
 // A Run is one run of a pipeline: positioned input records, a stage, a
 // sink and an optional job, stopped in two phases. Make it with New, stop
@@ -452,7 +452,7 @@ func (r *Run) writeJobSummary(w io.Writer, res Result) {
 		return
 	}
 	if p.New == 0 && p.Total >= 0 && p.Stored >= p.Total && !res.Stopped && res.OutputClosed == nil {
-		fmt.Fprintf(w, "job %s: all %d inputs are already stored: %d ok, %d failed; nothing was fetched (gather report %s shows the job's figures", name, p.Total, p.Stored-p.Failed, p.Failed, name)
+		fmt.Fprintf(w, "job %s: all %d inputs are already stored: %d ok, %d failed; nothing was run (gather report %s shows the job's figures", name, p.Total, p.Stored-p.Failed, p.Failed, name)
 		if p.Failed > 0 {
 			fmt.Fprintf(w, "; --retry-failed runs the failures again")
 		}
