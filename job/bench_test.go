@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -30,7 +31,15 @@ func benchLine(i int) int {
 // process's CPU time (user and system) per result: run it with -cpu 1, as
 // gather fetch runs pinned to one core, where the writer's CPU is the
 // run's.
-func BenchmarkStore(b *testing.B) {
+func BenchmarkStore(b *testing.B) { benchmarkStore(b, false) }
+
+// BenchmarkStoreTrickle is BenchmarkStore with results coming one at a
+// time, as they do in a run, where the run's other goroutines (its
+// requests) run between two results: the writer gets to run after each
+// (runtime.Gosched), as it does in a run on one core.
+func BenchmarkStoreTrickle(b *testing.B) { benchmarkStore(b, true) }
+
+func benchmarkStore(b *testing.B, trickle bool) {
 	ctx := context.Background()
 	j, err := Open(ctx, filepath.Join(b.TempDir(), "j.db"), testSettings, nil)
 	if err != nil {
@@ -44,6 +53,9 @@ func BenchmarkStore(b *testing.B) {
 			Record: benchRecords[i%len(benchRecords)]}
 		if err := j.Store(r); err != nil {
 			b.Fatal(err)
+		}
+		if trickle {
+			runtime.Gosched()
 		}
 	}
 	if err := j.Close(); err != nil {
