@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -92,6 +93,50 @@ func TestWriterKeepsTheOrderResultsCameIn(t *testing.T) {
 		}
 		rd.Close()
 	}
+}
+
+// A new job file has pages of jobPageSize bytes (made by Open, or by
+// Build), and keeps them; a job file with other pages keeps its own (see
+// TestJobOfSchema1OpensMigratesAndResumes).
+func TestNewJobFilePageSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	runLines(t, path, writeLines(t, 10), nil, 0, okResult)
+	if size := pageSize(t, path); size != jobPageSize {
+		t.Errorf("page size %d, want %d", size, jobPageSize)
+	}
+	runLines(t, path, writeLines(t, 20), nil, 0, okResult)
+	if size := pageSize(t, path); size != jobPageSize {
+		t.Errorf("page size %d after a resumed run, want %d", size, jobPageSize)
+	}
+	built := filepath.Join(t.TempDir(), "b.db")
+	b, err := Build(context.Background(), built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if size := pageSize(t, built); size != jobPageSize {
+		t.Errorf("built: page size %d, want %d", size, jobPageSize)
+	}
+}
+
+// pageSize returns the page size of the SQLite file at path, from its
+// header.
+func pageSize(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var h [18]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	size := int(h[16])<<8 | int(h[17])
+	if size == 1 {
+		size = 65536
+	}
+	return size
 }
 
 func head(l []int) []int { return l[:min(len(l), 20)] }
