@@ -71,9 +71,9 @@ type Job struct {
 
 	cp      checkpoint // as stored when the run began
 	results chan stored
+	w       writer        // the writer's connection and statements
 	done    chan struct{} // closed when the writer has ended
 	werr    error         // the writer's error, once done is closed
-	stop    context.CancelFunc
 
 	tail *tail // the job's unterminated last record, as stored when the run began
 

@@ -1,12 +1,16 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Results are written in batches, one transaction each (WAL mode, synced
@@ -42,6 +46,7 @@ const Canceled = "canceled"
 type stored struct {
 	rec      Result
 	finished float64
+	seq      int64 // given by flush
 }
 
 // Start starts the job's writer. Store's results are written until Close.
@@ -49,7 +54,10 @@ type stored struct {
 // error, from the writer's goroutine: the run should stop, even if no
 // result comes to Store to report it.
 func (j *Job) Start(ctx context.Context, failed func(error)) {
-	ctx, j.stop = context.WithCancel(context.WithoutCancel(ctx))
+	// A context that is never done: the writer is never interrupted (Close
+	// waits for it), and the driver watches a context that can end with a
+	// goroutine per statement.
+	ctx = context.WithoutCancel(ctx)
 	j.results = make(chan stored, batchMax)
 	j.done = make(chan struct{})
 	go func() {
@@ -71,7 +79,7 @@ func (j *Job) Store(rec Result) error {
 		return nil
 	}
 	select {
-	case j.results <- stored{rec, unixNow()}:
+	case j.results <- stored{rec: rec, finished: unixNow()}:
 		return nil
 	case <-j.done:
 		return j.werr
@@ -92,7 +100,6 @@ func (j *Job) Close() error {
 	if j.results != nil {
 		close(j.results)
 		<-j.done
-		j.stop()
 	}
 	err := j.werr
 	j.mu.Lock()
@@ -139,6 +146,7 @@ func (j *Job) Close() error {
 // write is the writer: it batches results into transactions until the
 // results channel is closed, or a write fails.
 func (j *Job) write(ctx context.Context) error {
+	defer j.w.close(j.db)
 	batch := make([]stored, 0, batchMax)
 	tick := time.NewTicker(batchEvery)
 	defer tick.Stop()
@@ -161,28 +169,31 @@ func (j *Job) write(ctx context.Context) error {
 	}
 }
 
-// insertResults returns the statement inserting n results.
-func insertResults(n int) string {
+// insertResults returns the statement inserting n results of run: the
+// run is the same for every result of a job, written in the statement
+// rather than bound.
+func insertResults(n int, run int64) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO results(line, seq, run, host, status, error_kind, ok, attempts, ms, bytes, finished, record) VALUES")
+	row := fmt.Sprintf("(?,?,%d,?,?,?,?,?,?,?,?,?)", run)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
 	return b.String()
 }
 
-// rowsPerInsert is how many results one INSERT statement writes: one
-// statement per result spends most of its time in database/sql and the
-// driver, not in SQLite.
-const rowsPerInsert = 64
+// insertArgs is the number of values bound for each result inserted.
+const insertArgs = 11
 
-var (
-	insertMany = insertResults(rowsPerInsert)
-	insertOne  = insertResults(1)
-)
+// insertSizes are the numbers of results one INSERT statement writes,
+// largest first: a batch is written 64 results a statement, its rest by
+// the smaller statements (a rest of 63 in 9 statements), each prepared
+// once for the run. One statement per result spends most of its time in
+// the driver, not in SQLite.
+var insertSizes = [...]int{64, 16, 4, 1}
 
 // setMeta sets a key of the meta table.
 const setMeta = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
@@ -204,86 +215,185 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 			return nil
 		}
 	}
-	lines := make([]int, 0, len(batch))
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fileError(j.path, err)
-	}
-	defer tx.Rollback()
 	j.mu.Lock()
-	replace := map[int]bool{} // lines of this batch whose stored result is replaced
-	for _, s := range batch {
-		if j.replace[s.rec.Line] {
-			replace[s.rec.Line] = true
+	var replace map[int]bool // lines of this batch whose stored result is replaced
+	if len(j.replace) > 0 {
+		for _, s := range batch {
+			if j.replace[s.rec.Line] {
+				if replace == nil {
+					replace = map[int]bool{}
+				}
+				replace[s.rec.Line] = true
+			}
 		}
 	}
 	tailAt, tailNext := 0, j.tailNext
-	for _, s := range batch {
-		if j.tailAt != 0 && s.rec.Line == j.tailAt {
-			tailAt = j.tailAt
+	if j.tailAt != 0 {
+		for _, s := range batch {
+			if s.rec.Line == j.tailAt {
+				tailAt = j.tailAt
+			}
 		}
 	}
 	j.mu.Unlock()
-	var move, del *sql.Stmt
-	if j.retry != nil || len(replace) > 0 {
-		if move, err = tx.PrepareContext(ctx, moveToHistory); err != nil {
-			return fileError(j.path, err)
-		}
-		defer move.Close()
-		if del, err = tx.PrepareContext(ctx, "DELETE FROM results WHERE line = ?"); err != nil {
-			return fileError(j.path, err)
-		}
-		defer del.Close()
+	// Numbered in the order the results came (seq), inserted in line
+	// order: results complete nearly in line order, and rows appended at
+	// the end of the table's B-tree cost SQLite the least.
+	seq := j.seq
+	for i := range batch {
+		seq++
+		batch[i].seq = seq
 	}
-	args := make([]any, 0, 12*rowsPerInsert)
-	var many *sql.Stmt
-	for len(batch) > 0 {
-		n := min(len(batch), rowsPerInsert)
-		if n < rowsPerInsert {
-			n = 1
+	slices.SortFunc(batch, func(a, b stored) int { return cmp.Compare(a.rec.Line, b.rec.Line) })
+	conn, err := j.db.Conn(ctx)
+	if err != nil {
+		return fileError(j.path, err)
+	}
+	err = conn.Raw(func(dc any) error {
+		return j.w.flush(ctx, j, dc.(driver.Conn), batch, replace, tailAt, tailNext, seq)
+	})
+	if cerr := conn.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fileError(j.path, err)
+	}
+	j.seq = seq
+	j.mu.Lock()
+	if tailAt != 0 && j.tailAt == tailAt {
+		j.tailAt, j.tailNext = 0, nil
+	}
+	for l := range replace {
+		delete(j.replace, l)
+	}
+	j.mu.Unlock()
+	j.stored += int64(len(batch))
+	return nil
+}
+
+// A writer is the writer's connection to the job file, as the driver
+// sees it, and the statements it prepared on it: they are prepared once
+// for the run and run without database/sql, which would convert and copy
+// every value bound (11 a result) before the driver binds it.
+type writer struct {
+	conn  driver.Conn
+	stmts map[string]driver.Stmt
+	args  []driver.NamedValue
+	run   int64
+	sizes [len(insertSizes)]string // the insert statements, by insertSizes
+}
+
+// exec runs query, prepared once on the writer's connection, with args.
+func (w *writer) exec(ctx context.Context, query string, args ...driver.NamedValue) error {
+	st, ok := w.stmts[query]
+	if !ok {
+		var err error
+		if st, err = w.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query); err != nil {
+			return err
 		}
-		args = args[:0]
+		w.stmts[query] = st
+	}
+	_, err := st.(driver.StmtExecContext).ExecContext(ctx, args)
+	return err
+}
+
+// use makes conn the writer's connection: the statements prepared on
+// another are dropped (database/sql closed that one, and them with it).
+func (w *writer) use(conn driver.Conn, run int64) {
+	if w.conn == conn && w.run == run {
+		return
+	}
+	w.conn, w.run, w.stmts = conn, run, map[string]driver.Stmt{}
+	for i, n := range insertSizes {
+		w.sizes[i] = insertResults(n, run)
+	}
+}
+
+// close closes the writer's statements, on db's connection if it is still
+// the writer's: before the job's database is closed, which would
+// otherwise stay open for them (and keep its WAL file).
+func (w *writer) close(db *sql.DB) {
+	if w.conn == nil {
+		return
+	}
+	ctx := context.Background()
+	if conn, err := db.Conn(ctx); err == nil {
+		conn.Raw(func(dc any) error {
+			if dc == w.conn {
+				for _, st := range w.stmts {
+					st.Close()
+				}
+			}
+			return nil
+		})
+		conn.Close()
+	}
+	w.conn, w.stmts = nil, nil
+}
+
+// arg returns the value v bound as parameter n (1-based).
+func arg(n int, v driver.Value) driver.NamedValue { return driver.NamedValue{Ordinal: n, Value: v} }
+
+// flush writes batch (in line order, each with its seq) in one
+// transaction on conn, with the results' lines past the job's frontier,
+// the checkpoint that makes ready, the tail (at the line tailAt, when
+// not 0) and seq, the last seq given.
+func (w *writer) flush(ctx context.Context, j *Job, conn driver.Conn, batch []stored, replace map[int]bool, tailAt int, tailNext *tail, seq int64) (err error) {
+	w.use(conn, j.run)
+	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			// After a failed COMMIT too: SQLite may have kept the
+			// transaction open. Its own error, when it has rolled back
+			// already, says so.
+			w.exec(ctx, "ROLLBACK")
+		}
+	}()
+	all := batch
+	for len(batch) > 0 {
+		k := 0
+		for insertSizes[k] > len(batch) {
+			k++
+		}
+		n := insertSizes[k]
+		w.args = slices.Grow(w.args[:0], n*insertArgs)
 		for _, s := range batch[:n] {
 			r := s.rec
 			if j.retry != nil || replace[r.Line] {
-				if _, err := move.ExecContext(ctx, r.Line); err != nil {
-					return fileError(j.path, err)
+				if err := w.exec(ctx, moveToHistory, arg(1, int64(r.Line))); err != nil {
+					return err
 				}
-				if _, err := del.ExecContext(ctx, r.Line); err != nil {
-					return fileError(j.path, err)
+				if err := w.exec(ctx, "DELETE FROM results WHERE line = ?", arg(1, int64(r.Line))); err != nil {
+					return err
 				}
 			}
-			var kind any
-			ok := 1
+			var kind driver.Value
+			ok := int64(1)
 			if !r.OK {
 				kind, ok = r.Kind, 0
 			}
-			j.seq++
-			args = append(args, r.Line, j.seq, j.run, r.Host, r.Status, kind, ok, r.Attempts, r.MS, r.Bytes, s.finished, string(r.Record))
-		}
-		query := insertOne
-		if n == rowsPerInsert {
-			if many == nil {
-				if many, err = tx.PrepareContext(ctx, insertMany); err != nil {
-					return fileError(j.path, err)
-				}
-				defer many.Close()
+			var record string
+			if len(r.Record) > 0 {
+				// Not copied: the job keeps the record (see Store), and
+				// the driver copies it as it binds it.
+				record = unsafe.String(&r.Record[0], len(r.Record))
 			}
-			_, err = many.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, query, args...)
+			i := len(w.args)
+			w.args = append(w.args,
+				arg(i+1, int64(r.Line)), arg(i+2, s.seq), arg(i+3, r.Host), arg(i+4, int64(r.Status)),
+				arg(i+5, kind), arg(i+6, ok), arg(i+7, int64(r.Attempts)), arg(i+8, r.MS),
+				arg(i+9, r.Bytes), arg(i+10, s.finished), arg(i+11, record))
 		}
-		if err != nil {
-			return fileError(j.path, err)
-		}
-		for _, s := range batch[:n] {
-			lines = append(lines, s.rec.Line)
+		if err := w.exec(ctx, w.sizes[k], w.args...); err != nil {
+			return err
 		}
 		batch = batch[n:]
 	}
 	j.mu.Lock()
-	for _, l := range lines {
-		j.front.set(l)
+	for _, s := range all {
+		j.front.set(s.rec.Line)
 	}
 	j.front.advance()
 	var cp *checkpoint
@@ -293,41 +403,32 @@ func (j *Job) flush(ctx context.Context, batch []stored) error {
 	j.mu.Unlock()
 	if cp != nil {
 		b, _ := json.Marshal(cp)
-		if _, err := tx.ExecContext(ctx, setMeta, "checkpoint", string(b)); err != nil {
-			return fileError(j.path, err)
+		if err := w.exec(ctx, setMeta, arg(1, "checkpoint"), arg(2, string(b))); err != nil {
+			return err
 		}
 	}
 	switch {
 	case tailAt != 0 && tailNext != nil:
 		b, _ := json.Marshal(tailNext)
-		if _, err := tx.ExecContext(ctx, setMeta, "tail", string(b)); err != nil {
-			return fileError(j.path, err)
+		if err := w.exec(ctx, setMeta, arg(1, "tail"), arg(2, string(b))); err != nil {
+			return err
 		}
 	case tailAt != 0:
-		if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key = 'tail'"); err != nil {
-			return fileError(j.path, err)
+		if err := w.exec(ctx, "DELETE FROM meta WHERE key = 'tail'"); err != nil {
+			return err
 		}
 	}
-	if len(lines) > 0 {
+	if seq != j.seq {
 		// The next seq, kept so that opening a job needs no scan for it.
-		if _, err := tx.ExecContext(ctx, setMeta, "seq", j.seq); err != nil {
-			return fileError(j.path, err)
+		if err := w.exec(ctx, setMeta, arg(1, "seq"), arg(2, seq)); err != nil {
+			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fileError(j.path, err)
+	if err := w.exec(ctx, "COMMIT"); err != nil {
+		return err
 	}
 	if cp != nil {
 		j.last = *cp
 	}
-	j.mu.Lock()
-	if tailAt != 0 && j.tailAt == tailAt {
-		j.tailAt, j.tailNext = 0, nil
-	}
-	for l := range replace {
-		delete(j.replace, l)
-	}
-	j.mu.Unlock()
-	j.stored += int64(len(lines))
 	return nil
 }

@@ -169,6 +169,9 @@ func TestJobOfSchema1OpensMigratesAndResumes(t *testing.T) {
 	if v := userVersion(t, path); v != SchemaVersion {
 		t.Errorf("schema version %d after Open, want %d", v, SchemaVersion)
 	}
+	if size := pageSize(t, path); size != 4096 {
+		t.Errorf("page size %d after the run, want the file's 4096 (only new job files have %d)", size, jobPageSize)
+	}
 	r, err = OpenReader(ctx, path)
 	if err != nil {
 		t.Fatal(err)
