@@ -1,12 +1,10 @@
 package fetch
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net"
 	"net/http"
@@ -377,15 +375,6 @@ func (c *Client) stopError(ctx context.Context, err error) *Error {
 		return &Error{Kind: KindDeadline, Message: err.Error()}
 	}
 	return &Error{Kind: KindCanceled, Message: c.contextMessage(ctx, nil)}
-}
-
-// newBodyReader returns a reader of b, or a nil io.Reader (not a nil
-// *bytes.Reader) when there is no body.
-func newBodyReader(b []byte) io.Reader {
-	if b == nil {
-		return nil
-	}
-	return bytes.NewReader(b)
 }
 
 // locationChecker is the client's transport, checking that the Location
