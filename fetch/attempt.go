@@ -71,7 +71,7 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	defer c.onWire.Add(-1)
 	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
 	defer cancel()
-	tr := &attemptTrace{}
+	tr, reusable := c.newTrace(ctx)
 	ctx = tr.with(ctx)
 	fail := func(err error) outcome {
 		out.kind = classify(ctx, err, tr)
@@ -112,6 +112,12 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		return fail(err)
 	}
 	defer resp.Body.Close()
+	if reusable && resp.Request.URL == req.URL && req.URL.Scheme == "http" {
+		// A response came, over plain HTTP, without a redirect: net/http
+		// has called the trace's hooks for this request, and no dial of
+		// this attempt can call them later (only a TLS handshake would).
+		defer putTrace(tr)
+	}
 	out.finalURL = p.canonical
 	if resp.Request.URL != req.URL {
 		// Redirected (net/http copies a request with a userinfo to add

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,11 @@ type Client struct {
 	hosts   map[string]*hostState // see "Per-host state"
 	free    []*hostState          // dropped states, for reuse
 	sweepAt int                   // the table's size at which it is swept
+
+	// traceReuse says attempts' traces may be reused: no proxy is set in
+	// the environment, so that a plain-HTTP request makes no TLS
+	// handshake (see Client.attempt).
+	traceReuse bool
 
 	// The counters of Load.
 	onWire, waitingSlot, waitingRate, waitingRetry atomic.Int64
@@ -117,6 +123,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, transport: tr, resolver: res, hosts: make(map[string]*hostState),
 		slots: make(chan struct{}, cfg.Concurrency), sweepAt: sweepMin}
+	c.traceReuse = true
+	for _, v := range [...]string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
+		if os.Getenv(v) != "" {
+			c.traceReuse = false
+		}
+	}
 	c.header = make(http.Header, len(cfg.Header)+1)
 	c.setHeaders(c.header, nil)
 	c.http = &http.Client{
