@@ -198,10 +198,11 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 			c.waitingSlot.Add(-1)
 		}
 		prepare := func(yield func(prepared) bool) {
+			var memo hostMemo // the sequence is read one request at a time
 			for r := range reqs {
 				waiting.Add(1)
 				c.waitingSlot.Add(1)
-				if !yield(c.prepare(r)) {
+				if !yield(c.prepareWith(r, &memo)) {
 					return
 				}
 			}
