@@ -178,32 +178,35 @@ func (c *Client) newRequest(ctx context.Context, p prepared) (*http.Request, err
 // order, no reset) is a responseError saying how much came.
 func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *outcome) error {
 	r := readers.Get().(*bodyReader)
-	defer readers.Put(r)
+	defer r.release()
 	r.hash.Reset()
 	r.limited = io.LimitedReader{R: body, N: c.cfg.MaxBody + 1}
-	defer func() { r.limited.R = nil }() // the pool keeps no response alive
 	limited, h := &r.limited, r.hash
 	var err error
 	switch policy := c.cfg.Body; {
 	case p.whole:
 		var kept *bodyBuffer
-		kept, out.bytes, err = keepAll(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		kept, out.bytes, err = keepAll(limited, h, r.chunk(), contentLength, c.cfg.MaxBody)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.raw = kept.bytes()
 		}
 	case policy == BodyHash:
-		out.bytes, err = io.CopyBuffer(h, limited, r.buf[:])
+		buf := r.small[:]
+		if contentLength < 0 || contentLength >= smallBufSize {
+			buf = r.chunk()[:]
+		}
+		out.bytes, err = io.CopyBuffer(h, limited, buf)
 	case policy == BodyText:
 		var kept *bodyBuffer
-		kept, out.bytes, err = keepAll(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		kept, out.bytes, err = keepAll(limited, h, r.chunk(), contentLength, c.cfg.MaxBody)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.body = textJSON(kept)
 		}
 	case policy == BodyBase64:
-		out.body, out.bytes, err = keepBase64(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		out.body, out.bytes, err = keepBase64(limited, h, r.chunk(), contentLength, c.cfg.MaxBody)
 	case policy == BodyHead:
 		var kept []byte
-		kept, out.bytes, err = keep(limited, h, &r.buf, c.cfg)
+		kept, out.bytes, err = keep(limited, h, r.chunk(), c.cfg)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.body, out.truncated = encodeBody(kept, out.bytes)
 		}
@@ -232,19 +235,52 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 // copyBufSize is the size of the buffer bodies are read through.
 const copyBufSize = 32 << 10
 
+// smallBufSize is the size of the buffer a body shorter than it, of known
+// length, is hashed through under BodyHash.
+const smallBufSize = 4 << 10
+
 // A bodyReader is what reading one body takes: the hash, the limit and
 // the buffer bodies are read through. They are pooled: io.Copy would
 // allocate 32 KiB per body (a hash has no ReadFrom), which at tens of
 // thousands of small responses a second was most of the client's
 // allocation and kept the garbage collector busy.
+//
+// The 32 KiB buffer is pooled on its own, and taken only for a body that
+// needs it (kept, long, or of unknown length): a pool is emptied by every
+// other garbage collection, and with a 32 KiB buffer in every reader the
+// readers made again after each (one per request in flight) were most of
+// the bytes a run of small bodies allocated, and brought the next
+// collection nearer.
 type bodyReader struct {
 	hash    hash.Hash
 	limited io.LimitedReader
 	sum     [sha256.Size]byte
-	buf     [copyBufSize]byte
+	small   [smallBufSize]byte
+	buf     *[copyBufSize]byte // nil until chunk
 }
 
-var readers = sync.Pool{New: func() any { return &bodyReader{hash: sha256.New()} }}
+var (
+	readers = sync.Pool{New: func() any { return &bodyReader{hash: sha256.New()} }}
+	chunks  = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+)
+
+// chunk returns the reader's 32 KiB buffer, taken from its pool.
+func (r *bodyReader) chunk() *[copyBufSize]byte {
+	if r.buf == nil {
+		r.buf = chunks.Get().(*[copyBufSize]byte)
+	}
+	return r.buf
+}
+
+// release gives the reader and its buffer back to their pools.
+func (r *bodyReader) release() {
+	r.limited.R = nil // the pool keeps no response alive
+	if r.buf != nil {
+		chunks.Put(r.buf)
+		r.buf = nil
+	}
+	readers.Put(r)
+}
 
 // keepInitial is the capacity a kept body starts with; it grows as needed.
 const keepInitial = 4 << 10
