@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/internal/redact"
@@ -65,12 +66,20 @@ func (o outcome) fill(r *Record) {
 	}
 }
 
-// attempt sends the request once and reads the body under the policy.
-func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
+// attempt sends the request once and reads the body under the policy,
+// under the attempt timeout: a context of its own, or one of shared's.
+func (c *Client) attempt(ctx context.Context, p prepared, shared *sharedContexts) (out outcome) {
 	c.onWire.Add(1)
 	defer c.onWire.Add(-1)
-	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
-	defer cancel()
+	if shared != nil {
+		sc := shared.get(ctx)
+		defer sc.done()
+		ctx = sc.ctx
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
+		defer cancel()
+	}
 	tr, reusable := c.newTrace(ctx)
 	ctx = tr.with(ctx)
 	fail := func(err error) outcome {
@@ -143,6 +152,94 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		return fail(err)
 	}
 	return out
+}
+
+// sharedContexts hands out the contexts of the attempts of one Run: an
+// attempt started within a thousandth of the attempt timeout of another
+// shares its context, whose deadline is the attempt timeout and that
+// thousandth after the first one's start. A context of its own was most of
+// what an attempt cost beyond net/http (a context, a timer, a channel, the
+// map of its children, and the entries in its parent's), for a timeout
+// that almost never fires; an attempt's timeout is now the attempt timeout
+// at least, and a thousandth more at most. A shared context is cancelled
+// once the attempts it may serve have started and all have ended (so that
+// what is kept is bounded by the attempts in flight, not by the timeout),
+// or with its parent, the context Run's inputs run under, or by end.
+type sharedContexts struct {
+	timeout time.Duration
+	cur     atomic.Pointer[sharedContext]
+}
+
+type sharedContext struct {
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+	until  time.Time // the last start the context serves
+	// users counts the attempts under the context, with the sealed bit
+	// set once it serves no more: the change to sealed and none in use
+	// happens once, and whoever makes it cancels the context.
+	users atomic.Int64
+}
+
+const sealed = 1 << 62
+
+// get returns the context of an attempt starting now under parent, to be
+// given back with done when the attempt ends.
+func (s *sharedContexts) get(parent context.Context) *sharedContext {
+	for {
+		now := time.Now()
+		cur := s.cur.Load()
+		if cur != nil && cur.parent == parent && now.Before(cur.until) && cur.use() {
+			return cur
+		}
+		slack := s.timeout / 1000
+		next := &sharedContext{parent: parent, until: now.Add(slack)}
+		next.ctx, next.cancel = context.WithDeadlineCause(parent, now.Add(s.timeout+slack), errAttemptTimeout)
+		next.users.Store(1)
+		if !s.cur.CompareAndSwap(cur, next) {
+			next.cancel() // another attempt made the next one first
+			continue
+		}
+		if cur != nil {
+			cur.seal()
+		}
+		return next
+	}
+}
+
+// use counts one more attempt under the context, unless it is sealed.
+func (c *sharedContext) use() bool {
+	for {
+		n := c.users.Load()
+		if n&sealed != 0 {
+			return false
+		}
+		if c.users.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// done ends an attempt's use of the context.
+func (c *sharedContext) done() {
+	if c.users.Add(-1) == sealed {
+		c.cancel()
+	}
+}
+
+// seal makes the context serve no more attempts, and cancels it if none
+// is under it.
+func (c *sharedContext) seal() {
+	if n := c.users.Or(sealed); n == 0 {
+		c.cancel()
+	}
+}
+
+// end ends the context still serving attempts, once they have ended.
+func (s *sharedContexts) end() {
+	if cur := s.cur.Swap(nil); cur != nil {
+		cur.seal()
+	}
 }
 
 // newRequest returns the attempt's request. The URL was parsed once, by

@@ -197,6 +197,8 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 			waiting.Add(-1)
 			c.waitingSlot.Add(-1)
 		}
+		shared := &sharedContexts{timeout: c.cfg.AttemptTimeout}
+		defer shared.end()
 		prepare := func(yield func(prepared) bool) {
 			var memo hostMemo // the sequence is read one request at a time
 			for r := range reqs {
@@ -216,7 +218,7 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 						Error: &Error{Kind: KindOther, Message: redact.Text(fmt.Sprintf("internal error: %v", r))}}
 				}
 			}()
-			return c.do(ctx, p, ro.stop, nil), nil
+			return c.doShared(ctx, p, ro.stop, shared, nil), nil
 		}
 		results := gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...)
 		if c.cfg.PerHost > 0 {
@@ -295,6 +297,12 @@ func (c *Client) setHeaders(dst, own http.Header) {
 // With final set, the last attempt's outcome is stored there when the
 // record is that attempt's (not when the input was stopped).
 func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}, final *outcome) (rec Record) {
+	return c.doShared(ctx, p, stop, nil, final)
+}
+
+// doShared is do, its attempts' contexts taken from shared when not nil
+// (Run's inputs, without a Deadline of their own).
+func (c *Client) doShared(ctx context.Context, p prepared, stop <-chan struct{}, shared *sharedContexts, final *outcome) (rec Record) {
 	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep, host: p.host}
 	if p.err != nil {
 		rec.Error = &Error{Kind: KindBadInput, Message: redact.Text(p.err.Error())}
@@ -306,6 +314,7 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}, final
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.Deadline, errDeadline)
 		defer cancel()
+		shared = nil // the input's own context is every attempt's parent
 	}
 	h := c.acquire(p.host)
 	defer c.release(p.host, h)
@@ -330,7 +339,7 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}, final
 			rec.Error = c.stopError(ctx, err)
 			return rec
 		}
-		out := c.attempt(ctx, p)
+		out := c.attempt(ctx, p, shared)
 		rec.Attempts = attempt
 		c.observe(h, out, probe)
 		wait, retry := c.retryable(p.req.Method, out, attempt)
