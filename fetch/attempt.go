@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/internal/redact"
@@ -64,13 +66,21 @@ func (o outcome) fill(r *Record) {
 	}
 }
 
-// attempt sends the request once and reads the body under the policy.
-func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
+// attempt sends the request once and reads the body under the policy,
+// under the attempt timeout: a context of its own, or one of shared's.
+func (c *Client) attempt(ctx context.Context, p prepared, shared *sharedContexts) (out outcome) {
 	c.onWire.Add(1)
 	defer c.onWire.Add(-1)
-	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
-	defer cancel()
-	tr := &attemptTrace{}
+	if shared != nil {
+		sc := shared.get(ctx)
+		defer sc.done()
+		ctx = sc.ctx
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
+		defer cancel()
+	}
+	tr, reusable := c.newTrace(ctx)
 	ctx = tr.with(ctx)
 	fail := func(err error) outcome {
 		out.kind = classify(ctx, err, tr)
@@ -97,19 +107,10 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		out.message = redact.Text(err.Error())
 		return out
 	}
-	// The URL was parsed once, by prepare: the request gets a copy of it
-	// rather than parsing it again on every attempt (NewRequest would).
-	req, err := http.NewRequestWithContext(ctx, p.req.Method, "", newBodyReader(p.req.Body))
+	req, err := c.newRequest(ctx, p)
 	if err != nil {
 		out.kind, out.message = KindBadInput, err.Error()
 		return out
-	}
-	u := *p.url
-	req.URL, req.Host = &u, u.Host
-	if len(p.req.Header) == 0 {
-		req.Header = c.header
-	} else {
-		c.setHeaders(req.Header, p.req.Header)
 	}
 	// net/http sends req.Host, not a Host header: honour -H "Host: ...".
 	if host := req.Header.Get("Host"); host != "" {
@@ -120,6 +121,12 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 		return fail(err)
 	}
 	defer resp.Body.Close()
+	if reusable && resp.Request.URL == req.URL && req.URL.Scheme == "http" {
+		// A response came, over plain HTTP, without a redirect: net/http
+		// has called the trace's hooks for this request, and no dial of
+		// this attempt can call them later (only a TLS handshake would).
+		defer putTrace(tr)
+	}
 	out.finalURL = p.canonical
 	if strings.IndexByte(p.canonical, '@') >= 0 {
 		out.finalURL = redact.URL(p.canonical) // the URL as sent, its password masked
@@ -149,6 +156,119 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 	return out
 }
 
+// sharedContexts hands out the contexts of the attempts of one Run: an
+// attempt started within a thousandth of the attempt timeout of another
+// shares its context, whose deadline is the attempt timeout and that
+// thousandth after the first one's start. A context of its own was most of
+// what an attempt cost beyond net/http (a context, a timer, a channel, the
+// map of its children, and the entries in its parent's), for a timeout
+// that almost never fires; an attempt's timeout is now the attempt timeout
+// at least, and a thousandth more at most. A shared context is cancelled
+// once the attempts it may serve have started and all have ended (so that
+// what is kept is bounded by the attempts in flight, not by the timeout),
+// or with its parent, the context Run's inputs run under, or by end.
+type sharedContexts struct {
+	timeout time.Duration
+	cur     atomic.Pointer[sharedContext]
+}
+
+type sharedContext struct {
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+	until  time.Time // the last start the context serves
+	// users counts the attempts under the context, with the sealed bit
+	// set once it serves no more: the change to sealed and none in use
+	// happens once, and whoever makes it cancels the context.
+	users atomic.Int64
+}
+
+const sealed = 1 << 62
+
+// get returns the context of an attempt starting now under parent, to be
+// given back with done when the attempt ends.
+func (s *sharedContexts) get(parent context.Context) *sharedContext {
+	for {
+		now := time.Now()
+		cur := s.cur.Load()
+		if cur != nil && cur.parent == parent && now.Before(cur.until) && cur.use() {
+			return cur
+		}
+		slack := s.timeout / 1000
+		next := &sharedContext{parent: parent, until: now.Add(slack)}
+		next.ctx, next.cancel = context.WithDeadlineCause(parent, now.Add(s.timeout+slack), errAttemptTimeout)
+		next.users.Store(1)
+		if !s.cur.CompareAndSwap(cur, next) {
+			next.cancel() // another attempt made the next one first
+			continue
+		}
+		if cur != nil {
+			cur.seal()
+		}
+		return next
+	}
+}
+
+// use counts one more attempt under the context, unless it is sealed.
+func (c *sharedContext) use() bool {
+	for {
+		n := c.users.Load()
+		if n&sealed != 0 {
+			return false
+		}
+		if c.users.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// done ends an attempt's use of the context.
+func (c *sharedContext) done() {
+	if c.users.Add(-1) == sealed {
+		c.cancel()
+	}
+}
+
+// seal makes the context serve no more attempts, and cancels it if none
+// is under it.
+func (c *sharedContext) seal() {
+	if n := c.users.Or(sealed); n == 0 {
+		c.cancel()
+	}
+}
+
+// end ends the context still serving attempts, once they have ended.
+func (s *sharedContexts) end() {
+	if cur := s.cur.Swap(nil); cur != nil {
+		cur.seal()
+	}
+}
+
+// newRequest returns the attempt's request. The URL was parsed once, by
+// prepare, and is shared by the attempts of the input (net/http only reads
+// a request's URL): nothing is parsed again. Without a body the request is
+// made directly, one allocation rather than NewRequest's four.
+func (c *Client) newRequest(ctx context.Context, p prepared) (*http.Request, error) {
+	header := c.header
+	if len(p.req.Header) > 0 {
+		header = make(http.Header, len(c.cfg.Header)+len(p.req.Header)+1)
+		c.setHeaders(header, p.req.Header)
+	}
+	if p.req.Body == nil {
+		// What NewRequestWithContext makes of a request without a body
+		// (prepare checked the method as it does).
+		r := http.Request{Method: p.req.Method, URL: p.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: header, Host: p.url.Host}
+		return r.WithContext(ctx), nil
+	}
+	req, err := http.NewRequestWithContext(ctx, p.req.Method, "", bytes.NewReader(p.req.Body))
+	if err != nil {
+		return nil, err
+	}
+	req.URL, req.Host, req.Header = p.url, p.url.Host, header
+	return req, nil
+}
+
 // readBody reads at most MaxBody bytes of the (decoded) body, hashing them,
 // and keeps what the policy says. A larger body is an errTooLarge error and
 // is read no further.
@@ -157,32 +277,35 @@ func (c *Client) attempt(ctx context.Context, p prepared) (out outcome) {
 // order, no reset) is a responseError saying how much came.
 func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *outcome) error {
 	r := readers.Get().(*bodyReader)
-	defer readers.Put(r)
+	defer r.release()
 	r.hash.Reset()
 	r.limited = io.LimitedReader{R: body, N: c.cfg.MaxBody + 1}
-	defer func() { r.limited.R = nil }() // the pool keeps no response alive
 	limited, h := &r.limited, r.hash
 	var err error
 	switch policy := c.cfg.Body; {
 	case p.whole:
 		var kept *bodyBuffer
-		kept, out.bytes, err = keepAll(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		kept, out.bytes, err = keepAll(limited, h, r.chunk(), contentLength, c.cfg.MaxBody)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.raw = kept.bytes()
 		}
 	case policy == BodyHash:
-		out.bytes, err = io.CopyBuffer(h, limited, r.buf[:])
+		buf := r.small[:]
+		if contentLength < 0 || contentLength >= smallBufSize {
+			buf = r.chunk()[:]
+		}
+		out.bytes, err = io.CopyBuffer(h, limited, buf)
 	case policy == BodyText:
 		var kept *bodyBuffer
-		kept, out.bytes, err = keepAll(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		kept, out.bytes, err = keepAll(limited, h, r.chunk(), contentLength, c.cfg.MaxBody)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.body = textJSON(kept)
 		}
 	case policy == BodyBase64:
-		out.body, out.bytes, err = keepBase64(limited, h, &r.buf, contentLength, c.cfg.MaxBody)
+		out.body, out.bytes, err = keepBase64(limited, h, r.chunk(), contentLength, c.cfg.MaxBody)
 	case policy == BodyHead:
 		var kept []byte
-		kept, out.bytes, err = keep(limited, h, &r.buf, c.cfg)
+		kept, out.bytes, err = keep(limited, h, r.chunk(), c.cfg)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.body, out.truncated = encodeBody(kept, out.bytes)
 		}
@@ -211,19 +334,52 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 // copyBufSize is the size of the buffer bodies are read through.
 const copyBufSize = 32 << 10
 
+// smallBufSize is the size of the buffer a body shorter than it, of known
+// length, is hashed through under BodyHash.
+const smallBufSize = 4 << 10
+
 // A bodyReader is what reading one body takes: the hash, the limit and
 // the buffer bodies are read through. They are pooled: io.Copy would
 // allocate 32 KiB per body (a hash has no ReadFrom), which at tens of
 // thousands of small responses a second was most of the client's
 // allocation and kept the garbage collector busy.
+//
+// The 32 KiB buffer is pooled on its own, and taken only for a body that
+// needs it (kept, long, or of unknown length): a pool is emptied by every
+// other garbage collection, and with a 32 KiB buffer in every reader the
+// readers made again after each (one per request in flight) were most of
+// the bytes a run of small bodies allocated, and brought the next
+// collection nearer.
 type bodyReader struct {
 	hash    hash.Hash
 	limited io.LimitedReader
 	sum     [sha256.Size]byte
-	buf     [copyBufSize]byte
+	small   [smallBufSize]byte
+	buf     *[copyBufSize]byte // nil until chunk
 }
 
-var readers = sync.Pool{New: func() any { return &bodyReader{hash: sha256.New()} }}
+var (
+	readers = sync.Pool{New: func() any { return &bodyReader{hash: sha256.New()} }}
+	chunks  = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+)
+
+// chunk returns the reader's 32 KiB buffer, taken from its pool.
+func (r *bodyReader) chunk() *[copyBufSize]byte {
+	if r.buf == nil {
+		r.buf = chunks.Get().(*[copyBufSize]byte)
+	}
+	return r.buf
+}
+
+// release gives the reader and its buffer back to their pools.
+func (r *bodyReader) release() {
+	r.limited.R = nil // the pool keeps no response alive
+	if r.buf != nil {
+		chunks.Put(r.buf)
+		r.buf = nil
+	}
+	readers.Put(r)
+}
 
 // keepInitial is the capacity a kept body starts with; it grows as needed.
 const keepInitial = 4 << 10

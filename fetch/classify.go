@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptrace"
+	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -50,18 +51,49 @@ type attemptTrace struct {
 	responded atomic.Bool
 	// tlsErr is the error the TLS handshake ended with, if it failed.
 	tlsErr atomic.Pointer[error]
+	// hooks are the trace's hooks, bound to it once. They never change:
+	// net/http may still look them up through an attempt's context after
+	// the attempt (its readLoop ends the request's context late).
+	hooks httptrace.ClientTrace
 }
 
-// with returns ctx carrying the trace's hooks.
-func (t *attemptTrace) with(ctx context.Context) context.Context {
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+func newAttemptTrace() *attemptTrace {
+	t := &attemptTrace{}
+	t.hooks = httptrace.ClientTrace{
 		GotFirstResponseByte: func() { t.responded.Store(true) },
 		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
 			if err != nil {
 				t.tlsErr.Store(&err)
 			}
 		},
-	})
+	}
+	return t
+}
+
+// traces holds traces for reuse: a trace is its hooks, and making them
+// was four allocations an attempt. A trace goes back only once no hook
+// of its attempt can be called any more (see Client.attempt).
+var traces = sync.Pool{New: func() any { return newAttemptTrace() }}
+
+// newTrace returns a trace for an attempt under ctx, and whether it may be
+// reused after the attempt: not when ctx carries a trace of the caller's,
+// which httptrace composes with this one's hooks, changing them.
+func (c *Client) newTrace(ctx context.Context) (*attemptTrace, bool) {
+	if httptrace.ContextClientTrace(ctx) != nil || !c.traceReuse {
+		return newAttemptTrace(), false
+	}
+	t := traces.Get().(*attemptTrace)
+	t.responded.Store(false)
+	t.tlsErr.Store(nil)
+	return t, true
+}
+
+// putTrace gives back a trace no hook will call any more.
+func putTrace(t *attemptTrace) { traces.Put(t) }
+
+// with returns ctx carrying the trace's hooks.
+func (t *attemptTrace) with(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &t.hooks)
 }
 
 // tlsFailed reports whether the attempt failed in its TLS handshake, and

@@ -1,15 +1,14 @@
 package fetch
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +55,11 @@ type Client struct {
 	hosts   map[string]*hostState // see "Per-host state"
 	free    []*hostState          // dropped states, for reuse
 	sweepAt int                   // the table's size at which it is swept
+
+	// traceReuse says attempts' traces may be reused: no proxy is set in
+	// the environment, so that a plain-HTTP request makes no TLS
+	// handshake (see Client.attempt).
+	traceReuse bool
 
 	// The counters of Load.
 	onWire, waitingSlot, waitingRate, waitingRetry atomic.Int64
@@ -119,6 +123,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, transport: tr, resolver: res, hosts: make(map[string]*hostState),
 		slots: make(chan struct{}, cfg.Concurrency), sweepAt: sweepMin}
+	c.traceReuse = true
+	for _, v := range [...]string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
+		if os.Getenv(v) != "" {
+			c.traceReuse = false
+		}
+	}
 	c.header = make(http.Header, len(cfg.Header)+1)
 	c.setHeaders(c.header, nil)
 	c.http = &http.Client{
@@ -187,11 +197,14 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 			waiting.Add(-1)
 			c.waitingSlot.Add(-1)
 		}
+		shared := &sharedContexts{timeout: c.cfg.AttemptTimeout}
+		defer shared.end()
 		prepare := func(yield func(prepared) bool) {
+			var memo hostMemo // the sequence is read one request at a time
 			for r := range reqs {
 				waiting.Add(1)
 				c.waitingSlot.Add(1)
-				if !yield(c.prepare(r)) {
+				if !yield(c.prepareWith(r, &memo)) {
 					return
 				}
 			}
@@ -205,7 +218,7 @@ func (c *Client) Run(ctx context.Context, reqs iter.Seq[Request], options ...Run
 						Error: &Error{Kind: KindOther, Message: redact.Text(fmt.Sprintf("internal error: %v", r))}}
 				}
 			}()
-			return c.do(ctx, p, ro.stop, nil), nil
+			return c.doShared(ctx, p, ro.stop, shared, nil), nil
 		}
 		results := gather.Map(ctx, prepare, c.cfg.Concurrency, do, opts...)
 		if c.cfg.PerHost > 0 {
@@ -284,6 +297,12 @@ func (c *Client) setHeaders(dst, own http.Header) {
 // With final set, the last attempt's outcome is stored there when the
 // record is that attempt's (not when the input was stopped).
 func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}, final *outcome) (rec Record) {
+	return c.doShared(ctx, p, stop, nil, final)
+}
+
+// doShared is do, its attempts' contexts taken from shared when not nil
+// (Run's inputs, without a Deadline of their own).
+func (c *Client) doShared(ctx context.Context, p prepared, stop <-chan struct{}, shared *sharedContexts, final *outcome) (rec Record) {
 	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep, host: p.host}
 	if p.err != nil {
 		rec.Error = &Error{Kind: KindBadInput, Message: redact.Text(p.err.Error())}
@@ -295,6 +314,7 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}, final
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.Deadline, errDeadline)
 		defer cancel()
+		shared = nil // the input's own context is every attempt's parent
 	}
 	h := c.acquire(p.host)
 	defer c.release(p.host, h)
@@ -319,7 +339,7 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}, final
 			rec.Error = c.stopError(ctx, err)
 			return rec
 		}
-		out := c.attempt(ctx, p)
+		out := c.attempt(ctx, p, shared)
 		rec.Attempts = attempt
 		c.observe(h, out, probe)
 		wait, retry := c.retryable(p.req.Method, out, attempt)
@@ -377,15 +397,6 @@ func (c *Client) stopError(ctx context.Context, err error) *Error {
 		return &Error{Kind: KindDeadline, Message: err.Error()}
 	}
 	return &Error{Kind: KindCanceled, Message: c.contextMessage(ctx, nil)}
-}
-
-// newBodyReader returns a reader of b, or a nil io.Reader (not a nil
-// *bytes.Reader) when there is no body.
-func newBodyReader(b []byte) io.Reader {
-	if b == nil {
-		return nil
-	}
-	return bytes.NewReader(b)
 }
 
 // locationChecker is the client's transport, checking that the Location

@@ -26,7 +26,27 @@ type prepared struct {
 	whole bool
 }
 
-func (c *Client) prepare(req Request) prepared {
+func (c *Client) prepare(req Request) prepared { return c.prepareWith(req, nil) }
+
+// A hostMemo remembers the last host key made, for a sequence of
+// requests prepared one after another (most go to a host the previous one
+// went to): the key is a function of the URL's scheme and host only.
+type hostMemo struct{ scheme, host, key string }
+
+// hostKey returns hostKey(u), from the memo when it is u's.
+func (m *hostMemo) hostKey(u *url.URL) string {
+	if m == nil {
+		return hostKey(u)
+	}
+	if m.key == "" || m.host != u.Host || m.scheme != u.Scheme {
+		m.scheme, m.host, m.key = u.Scheme, u.Host, hostKey(u)
+	}
+	return m.key
+}
+
+// prepareWith is prepare, with the memo of the caller's sequence of
+// requests (nil for none).
+func (c *Client) prepareWith(req Request, memo *hostMemo) prepared {
 	p := prepared{req: req}
 	if p.req.Method == "" {
 		p.req.Method = http.MethodGet
@@ -74,7 +94,7 @@ func (c *Client) prepare(req Request) prepared {
 		} else if encoded || !roundTrips(raw) {
 			p.canonical = u.String()
 		}
-		p.host = hostKey(u)
+		p.host = memo.hostKey(u)
 	}
 	return p
 }

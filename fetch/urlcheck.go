@@ -2,8 +2,8 @@ package fetch
 
 import (
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -104,18 +104,25 @@ func checkHost(u *url.URL) error {
 	}
 	if strings.HasPrefix(u.Host, "[") {
 		ip, _, _ := strings.Cut(host, "%") // a zone: fe80::1%eth0
-		if net.ParseIP(ip) == nil || !strings.Contains(ip, ":") {
+		if !isIP(ip) || !strings.Contains(ip, ":") {
 			return fmt.Errorf("host %q is not an IPv6 address", host)
 		}
 		return nil
 	}
-	if net.ParseIP(host) != nil {
+	if isIP(host) {
 		return nil
 	}
 	if !validHostName(host) {
 		return fmt.Errorf("host %q is not a valid host name or IP address", host)
 	}
 	return nil
+}
+
+// isIP reports whether net.ParseIP(s) is not nil (which is how net.ParseIP
+// itself decides), without the allocation of its result.
+func isIP(s string) bool {
+	ip, err := netip.ParseAddr(s)
+	return err == nil && ip.Zone() == ""
 }
 
 // validHostName reports whether name is a host name as checkHost says.

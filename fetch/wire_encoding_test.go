@@ -119,7 +119,7 @@ func TestWireSameAsNewRequest(t *testing.T) {
 			t.Errorf("%q: prepare: %v", raw, p.err)
 			continue
 		}
-		out := c.attempt(context.Background(), p)
+		out := c.attempt(context.Background(), p, nil)
 		if out.kind != "" {
 			t.Errorf("%q: attempt: %s %s", raw, out.kind, out.message)
 			continue

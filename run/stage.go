@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"iter"
 
@@ -72,8 +73,11 @@ func (f Fetch) Run(ctx, stop context.Context, items iter.Seq[Item]) iter.Seq[Out
 	return func(yield func(Outcome) bool) {
 		var cut *fetch.Request
 		reqs := f.requests(stop, items, &cut)
+		scratch := make([]byte, 0, 1024)
 		for rec := range f.Client.Run(ctx, reqs, fetch.StopStarting(stop.Done())) {
-			if !yield(FetchOutcome(rec)) {
+			var o Outcome
+			o, scratch = fetchOutcome(rec, scratch)
+			if !yield(o) {
 				return
 			}
 		}
@@ -116,13 +120,30 @@ func (f Fetch) requests(stop context.Context, items iter.Seq[Item], cut **fetch.
 // the record encoded as JSON (Record.AppendJSON), and the record itself
 // as Value.
 func FetchOutcome(rec fetch.Record) Outcome {
-	text, err := rec.AppendJSON(make([]byte, 0, 512))
+	o, _ := fetchOutcome(rec, nil)
+	return o
+}
+
+// fetchOutcome is FetchOutcome encoding the record through scratch (when
+// not nil), which it returns for the next record: the outcome's JSON is a copy of its
+// exact size (the outcome is kept by the job and the sink, so it cannot
+// share a buffer), where a buffer of a guessed size would be mostly slack;
+// a record too large for scratch keeps the buffer it was encoded into.
+func fetchOutcome(rec fetch.Record, scratch []byte) (Outcome, []byte) {
+	buf := scratch[:0]
+	if scratch == nil {
+		buf = make([]byte, 0, 512)
+	}
+	text, err := rec.AppendJSON(buf)
 	if err != nil {
 		// A record is plain data: only a kept input value that JSON
 		// cannot hold (NaN) fails, and is then kept as null.
 		rec.Input = nil
 		text, _ = rec.AppendJSON(text[:0])
 	}
+	if scratch != nil && cap(text) <= maxScratch {
+		scratch, text = text, bytes.Clone(text)
+	} // else text is a buffer of its own, kept as it is
 	o := Outcome{Value: rec, Result: job.Result{
 		Line: rec.Line, OK: rec.Error == nil, Host: rec.Host(), Status: rec.Status,
 		Attempts: rec.Attempts, MS: rec.MS, Bytes: rec.Bytes, Record: text,
@@ -130,8 +151,12 @@ func FetchOutcome(rec fetch.Record) Outcome {
 	if rec.Error != nil {
 		o.Kind = string(rec.Error.Kind)
 	}
-	return o
+	return o, scratch
 }
+
+// maxScratch bounds the buffer fetchOutcome keeps between records: a
+// record holding a large body is encoded into a buffer of its own.
+const maxScratch = 64 << 10
 
 // A Sink receives every outcome of a run, in the order they complete, from
 // one goroutine. A record reaches it whole or not at all as far as its

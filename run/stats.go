@@ -36,6 +36,10 @@ type Stats struct {
 
 	latency histogram
 	hosts   map[string]*hostStats
+	// last is the host of the last outcome counted, and lastStats its
+	// statistics: most outcomes are for the host of the one before.
+	last      string
+	lastStats *hostStats
 
 	// Set by the input's reader, maybe from another goroutine.
 	skipped atomic.Int64
@@ -83,22 +87,28 @@ func (s *Stats) Add(r Outcome) {
 		s.Retries += int64(r.Attempts - 1)
 	}
 	s.Bytes += r.Bytes
+	bucket := -1
 	if r.Attempts > 0 {
-		s.latency.add(r.MS)
+		bucket = histBucket(r.MS)
+		s.latency.addAt(bucket, r.MS)
 		s.SumMS += r.MS
 	}
 	// A bad input was never sent: its host, never contacted, is no host
 	// of the run's.
 	if host := r.Host; host != "" && (r.OK || r.Kind != string(fetch.KindBadInput)) {
-		h := s.hosts[host]
-		if h == nil {
-			h = &hostStats{}
-			s.hosts[host] = h
+		h := s.lastStats
+		if h == nil || host != s.last {
+			h = s.hosts[host]
+			if h == nil {
+				h = &hostStats{}
+				s.hosts[host] = h
+			}
+			s.last, s.lastStats = host, h
 		}
 		h.records++
 		h.totalMS += r.MS
-		if r.Attempts > 0 {
-			h.latency.add(r.MS)
+		if bucket >= 0 {
+			h.latency.addAt(bucket, r.MS)
 		}
 		if !r.OK {
 			h.failed++
@@ -347,11 +357,16 @@ const (
 	histGrowth = 1.01
 )
 
-func (h *histogram) add(ms float64) {
-	i := 0
+// histBucket returns the bucket of a value.
+func histBucket(ms float64) int {
 	if ms > histMin {
-		i = int(math.Log(ms/histMin)/math.Log(histGrowth)) + 1
+		return int(math.Log(ms/histMin)/math.Log(histGrowth)) + 1
 	}
+	return 0
+}
+
+// addAt counts ms in its bucket i (histBucket(ms)).
+func (h *histogram) addAt(i int, ms float64) {
 	if i >= len(h.counts) {
 		h.counts = append(h.counts, make([]int64, i+1-len(h.counts))...)
 	}
