@@ -315,7 +315,7 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 	if sink == nil {
 		sink = discard{}
 	}
-	stats := NewStats()
+	st := newStats()
 	lastFlush := time.Now()
 	var closed error // set once the output was found closed
 	fail := func(err error) (Result, error) {
@@ -339,7 +339,7 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 		return fmt.Errorf("writing records: %w", err)
 	}
 	for o := range r.cfg.Stage.Run(ctx, stop, guarded) {
-		stats.Add(o)
+		st.Add(o)
 		if j != nil {
 			if err := j.Store(o.Result); err != nil {
 				return fail(err)
@@ -358,7 +358,7 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 				}
 			}
 			if r.cfg.Progress != nil {
-				r.cfg.Progress(Progress{Done: stats.Records, Failed: stats.Failed})
+				r.cfg.Progress(Progress{Done: st.Records, Failed: st.Failed})
 			}
 		}
 	}
@@ -367,11 +367,11 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 			return fail(err)
 		}
 	}
-	stats.AddSkipped(r.src.skippedLines())
+	st.AddSkipped(r.src.skippedLines())
 	if err := r.src.endedEarly(); err != nil {
-		stats.NoteInput("the input ended early: " + err.Error())
+		st.NoteInput("the input ended early: " + err.Error())
 	}
-	res = Result{Summary: stats.Summary(), Started: true, Stopped: r.isStopped(), OutputClosed: closed}
+	res = Result{Summary: st.Summary(), Started: true, Stopped: r.isStopped(), OutputClosed: closed}
 	if j != nil {
 		if err := j.Close(); err != nil {
 			return res, err

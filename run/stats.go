@@ -18,12 +18,12 @@ import (
 	"github.com/gogather/gather/internal/human"
 )
 
-// Stats summarises a run as records come in, in memory bounded by the
+// stats summarises a run as records come in, in memory bounded by the
 // number of distinct hosts, statuses and error kinds, never by the number
 // of records: latencies go into log-scale histograms with 1% resolution
 // (one for the run, one per host). It is not safe for concurrent use,
 // but for AddSkipped and NoteInput.
-type Stats struct {
+type stats struct {
 	start    time.Time
 	Records  int64            `json:"records"`
 	OK       int64            `json:"ok"`
@@ -57,24 +57,24 @@ type hostStats struct {
 // # comments of a plain list, which are neither requests nor failures.
 // It may be called from any goroutine (the input's reader), while records
 // are added.
-func (s *Stats) AddSkipped(n int64) { s.skipped.Add(n) }
+func (s *stats) AddSkipped(n int64) { s.skipped.Add(n) }
 
 // NoteInput sets a note on the input that the summary prints, such as
 // "the input ended early at line 7, column 3: bare quote in CSV"; a later
 // note replaces an earlier one. It may be called from any goroutine.
-func (s *Stats) NoteInput(note string) {
+func (s *stats) NoteInput(note string) {
 	s.noteMu.Lock()
 	s.note = note
 	s.noteMu.Unlock()
 }
 
-// NewStats returns empty statistics whose clock starts now.
-func NewStats() *Stats {
-	return &Stats{start: time.Now(), Statuses: map[string]int64{}, Kinds: map[string]int64{}, hosts: map[string]*hostStats{}}
+// newStats returns empty statistics whose clock starts now.
+func newStats() *stats {
+	return &stats{start: time.Now(), Statuses: map[string]int64{}, Kinds: map[string]int64{}, hosts: map[string]*hostStats{}}
 }
 
 // Add counts one outcome.
-func (s *Stats) Add(r Outcome) {
+func (s *stats) Add(r Outcome) {
 	s.Records++
 	if r.OK {
 		s.OK++
@@ -116,7 +116,7 @@ func (s *Stats) Add(r Outcome) {
 	}
 }
 
-// Summary is Stats frozen into a report, the JSON of --stats.
+// Summary is the statistics frozen into a report, the JSON of --stats.
 type Summary struct {
 	Records    int64            `json:"records"`
 	OK         int64            `json:"ok"`
@@ -142,7 +142,7 @@ type Summary struct {
 	// highest failure ratio), hosts without failures left out.
 	MostFailed []HostSummary `json:"most_failing_hosts"`
 	// Skipped counts the inputs skipped (blank lines and # comments of a
-	// plain list): not records, not failures. See Stats.AddSkipped.
+	// plain list): not records, not failures. counted by the source.
 	Skipped int64 `json:"skipped,omitempty"`
 	// InputNote is a note on the input, such as why it ended early. See
 	// Stats.NoteInput.
@@ -175,7 +175,7 @@ type HostSummary struct {
 }
 
 // Summary returns the report so far.
-func (s *Stats) Summary() Summary {
+func (s *stats) Summary() Summary {
 	secs := time.Since(s.start).Seconds()
 	sum := Summary{
 		Records: s.Records, OK: s.OK, Failed: s.Failed, Statuses: s.Statuses, ErrorKinds: s.Kinds,

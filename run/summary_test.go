@@ -14,7 +14,7 @@ import (
 // latency (nearest rank, over the records that sent a request), labelled;
 // the most failing by failed count, then rate, with both shown.
 func TestStatsHostsMedianAndFailing(t *testing.T) {
-	s := NewStats()
+	s := newStats()
 	add := func(host string, ms float64, failed bool) {
 		r := fetch.Record{URL: "http://" + host + "/x", MS: ms, Status: 200, Attempts: 1}
 		if failed {
@@ -78,7 +78,7 @@ func TestStatsHostsMedianAndFailing(t *testing.T) {
 // against the wall time, the inputs skipped, and a note on the input;
 // the input's reader may set them while records are added.
 func TestSummaryOneByOneSkippedAndInputNote(t *testing.T) {
-	s := NewStats()
+	s := newStats()
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for range 7 {
@@ -115,7 +115,7 @@ func TestSummaryOneByOneSkippedAndInputNote(t *testing.T) {
 		t.Errorf("one skipped input: %s", b.String())
 	}
 	var empty bytes.Buffer
-	NewStats().Summary().WriteText(&empty)
+	newStats().Summary().WriteText(&empty)
 	if strings.Contains(empty.String(), "one by one") || strings.Contains(empty.String(), "skipped") {
 		t.Errorf("an empty summary: %s", empty.String())
 	}
@@ -127,7 +127,7 @@ func TestSummaryOneByOneSkippedAndInputNote(t *testing.T) {
 // not drive the terminal. Hosts of bad_input records, never contacted, are
 // left out of the host statistics.
 func TestSummaryEscapesInputStrings(t *testing.T) {
-	s := NewStats()
+	s := newStats()
 	for range 3 {
 		// The fetch engine's hosts are parsed URLs, without control
 		// characters; another stage's host may hold anything.
@@ -159,7 +159,7 @@ func TestSummaryEscapesInputStrings(t *testing.T) {
 // the wall time is about 0; an empty run says "no records" rather than
 // empty figures.
 func TestSummarySpeedupAndEmpty(t *testing.T) {
-	s := NewStats()
+	s := newStats()
 	s.Add(FetchOutcome(fetch.Record{URL: "http://h/x", MS: 1200, Status: 200, Attempts: 1}))
 	sum := s.Summary()
 	sum.Seconds = 1
@@ -175,7 +175,7 @@ func TestSummarySpeedupAndEmpty(t *testing.T) {
 		t.Errorf("a one-by-one line for a wall time of about 0:\n%s", b.String())
 	}
 	b.Reset()
-	NewStats().Summary().WriteText(&b)
+	newStats().Summary().WriteText(&b)
 	text := b.String()
 	if !strings.Contains(text, "no records") || strings.Contains(text, "p50") || strings.Contains(text, "status:") || strings.Contains(text, "one by one") {
 		t.Errorf("an empty summary:\n%s", text)
@@ -183,7 +183,7 @@ func TestSummarySpeedupAndEmpty(t *testing.T) {
 }
 
 func TestStatsSummary(t *testing.T) {
-	s := NewStats()
+	s := newStats()
 	add := func(url string, ms float64, status int, kind fetch.Kind) {
 		r := fetch.Record{URL: url, MS: ms, Status: status, Attempts: 1}
 		if kind != "" {
