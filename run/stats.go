@@ -142,10 +142,10 @@ type Summary struct {
 	// highest failure ratio), hosts without failures left out.
 	MostFailed []HostSummary `json:"most_failing_hosts"`
 	// Skipped counts the inputs skipped (blank lines and # comments of a
-	// plain list): not records, not failures. counted by the source.
+	// plain list, blank lines of CSV and JSONL): not records, not failures.
 	Skipped int64 `json:"skipped,omitempty"`
-	// InputNote is a note on the input, such as why it ended early. See
-	// Stats.NoteInput.
+	// InputNote is a note on the input, such as why it ended early ("the
+	// input ended early at line 7, column 3: bare quote in CSV").
 	InputNote string `json:"input_note,omitempty"`
 }
 
