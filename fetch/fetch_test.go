@@ -155,20 +155,12 @@ func TestPerHostLimitAndSlowHostDoesNotBlockOthers(t *testing.T) {
 	// The slow host answers only once every fast record has come: the
 	// test needs no timing, a loaded machine cannot fail it.
 	release := make(chan struct{})
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+	slow := startCounting(t, func(r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
-	}))
-	defer slow.Close()
+	})
 	fast1 := upstreamtest.Start(t, upstream.Config{})
 	fast2 := upstreamtest.Start(t, upstream.Config{})
 	var urls []string
@@ -197,9 +189,7 @@ func TestPerHostLimitAndSlowHostDoesNotBlockOthers(t *testing.T) {
 	if fast != 120 || slowBefore != 0 {
 		t.Fatalf("%d fast records, %d slow ones before the last fast one: the slow host held the others back", fast, slowBefore)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if most > 2 {
+	if most := slow.Most(); most > 2 {
 		t.Errorf("the slow host saw %d requests at once, limit 2", most)
 	}
 	for name, s := range map[string]*upstream.Server{"fast1": fast1, "fast2": fast2} {
@@ -477,4 +467,36 @@ func TestStopStarting(t *testing.T) {
 	if ok != 1 || canceled != 19 || srv.Stats().Requests != 1 {
 		t.Fatalf("%d ok, %d canceled, %d requests sent; want 1, 19, 1", ok, canceled, srv.Stats().Requests)
 	}
+}
+
+// countingServer is a server on 127.0.0.1 that counts the requests in
+// progress at once, whatever their Host; each waits in hold before it
+// answers.
+type countingServer struct {
+	*httptest.Server
+	mu             sync.Mutex
+	inFlight, most int
+}
+
+// startCounting starts a countingServer, closed when the test ends.
+func startCounting(t *testing.T, hold func(*http.Request)) *countingServer {
+	t.Helper()
+	s := &countingServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.inFlight++
+		s.most = max(s.most, s.inFlight)
+		s.mu.Unlock()
+		defer func() { s.mu.Lock(); s.inFlight--; s.mu.Unlock() }()
+		hold(r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Most returns the most requests that were in progress at once.
+func (s *countingServer) Most() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.most
 }

@@ -6,7 +6,6 @@ import (
 	"iter"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,19 +109,7 @@ func TestHostStateWithFailuresIsDroppedAfterTheCooldown(t *testing.T) {
 // userinfo are one host.
 func TestPerHostLimitIsPerCanonicalHost(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		time.Sleep(30 * time.Millisecond)
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
-	}))
-	defer srv.Close()
+	srv := startCounting(t, func(*http.Request) { time.Sleep(30 * time.Millisecond) })
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 	c := newClient(t, fetch.Config{PerHost: 1})
 	var wg sync.WaitGroup
@@ -136,7 +123,7 @@ func TestPerHostLimitIsPerCanonicalHost(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	if most != 1 {
+	if most := srv.Most(); most != 1 {
 		t.Errorf("%d requests at once to one host written four ways, PerHost 1", most)
 	}
 }

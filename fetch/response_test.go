@@ -240,19 +240,7 @@ func TestCallsFromManyGoroutinesShareTheClientsLimits(t *testing.T) {
 // hosts, 2 requests in flight at most.
 func TestCallsHonourTheClientsConcurrency(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
-	}))
-	defer srv.Close()
+	srv := startCounting(t, func(*http.Request) { time.Sleep(20 * time.Millisecond) })
 	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
 	c := newClient(t, fetch.Config{Concurrency: 2})
 	var wg sync.WaitGroup
@@ -266,7 +254,7 @@ func TestCallsHonourTheClientsConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if most > 2 {
+	if most := srv.Most(); most > 2 {
 		t.Errorf("%d requests at once, Concurrency 2", most)
 	}
 }
