@@ -1,13 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/gogather/gather/report"
 )
 
 // A job file made by gather at commit 1ac067a (job/testdata/v1job: schema
@@ -33,14 +35,13 @@ func TestJobOfAnEarlierReleaseExportsReportsAndResumes(t *testing.T) {
 	if res.code != 0 || len(res.records) != 22 {
 		t.Fatalf("export of the old job: exit %d, %d records; stderr %s", res.code, len(res.records), res.stderr)
 	}
-	raw := gatherRaw(t, "report", jobFile)
-	if raw.code != 0 || !strings.Contains(raw.stdout, "22") || !strings.Contains(raw.stdout, "http_status") {
-		t.Fatalf("report of the old job: exit %d\n%s\n%s", raw.code, raw.stdout, raw.stderr)
+	if r := reportJSON(t, jobFile); r.Stored != 22 || r.Total != nil || r.Failed == 0 || len(r.ErrorKinds) == 0 {
+		t.Fatalf("report of the old job: %+v", r)
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:47311")
-	if err != nil {
-		t.Skipf("the job's server address is taken: %v", err)
+	if err != nil { // the export and report above ran; only the resume needs the port
+		t.Skipf("the job's server address is taken, the resume is not tested: %v", err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer s3cret-token" {
@@ -69,8 +70,26 @@ func TestJobOfAnEarlierReleaseExportsReportsAndResumes(t *testing.T) {
 			t.Errorf("line %d has %d results, want 1", line, seen[line])
 		}
 	}
-	raw = gatherRaw(t, "report", jobFile)
-	if raw.code != 0 || !strings.Contains(raw.stdout, "30") || !strings.Contains(raw.stdout, "http://127.0.0.1:47311") {
-		t.Errorf("report of the resumed job: exit %d\n%s\n%s", raw.code, raw.stdout, raw.stderr)
+	r := reportJSON(t, jobFile)
+	if r.Stored != 30 || r.Total == nil || *r.Total != 30 || len(r.BusiestHosts) == 0 || r.BusiestHosts[0].Host != "http://127.0.0.1:47311" {
+		t.Errorf("report of the resumed job: %+v", r)
 	}
+}
+
+// reportJSON returns gather report --json of the job file.
+func reportJSON(t *testing.T, jobFile string) report.Report {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "report.json")
+	if res := gatherRaw(t, "report", jobFile, "--json", out); res.code != 0 {
+		t.Fatalf("report: exit %d: %s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
