@@ -52,8 +52,9 @@ type Config struct {
 	// Log receives the summary and the run's notes for a person to read;
 	// nil for none.
 	Log io.Writer
-	// Progress, when not nil, is called with the counts so far at the
-	// pace of FlushEvery, from the goroutine that called Run.
+	// Progress, when not nil, is called with the counts so far every
+	// FlushEvery, from a goroutine of Run's, never two calls at once and
+	// never after Run returned.
 	Progress func(Progress)
 }
 
@@ -64,11 +65,10 @@ type Progress struct {
 }
 
 // FlushEvery is the pace of the sink's flushes and of the Progress
-// callback while outcomes come: the sink is flushed when an outcome
-// arrives FlushEvery or more after the last flush, and at the end of the
-// run. (The loop runs as outcomes arrive: while every piece of work in
-// flight is slow, the last outcome written waits in the buffer for the
-// next one.)
+// callback: an outcome written sits in the sink's buffer at most about
+// FlushEvery (a reader of a pipe sees records promptly, also while every
+// piece of work in flight is slow), and the sink is flushed at the end of
+// the run.
 const FlushEvery = 100 * time.Millisecond
 
 // Result is how a run ended.
@@ -316,14 +316,19 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 		sink = discard{}
 	}
 	st := newStats()
-	lastFlush := time.Now()
-	var closed error // set once the output was found closed
+	// mu guards the sink, the statistics and closed: the loop writes each
+	// outcome, and the ticker flushes the sink and reports progress every
+	// FlushEvery, also while every piece of work in flight is slow.
+	var mu sync.Mutex
+	var closed error   // set once the output was found closed
+	var flushErr error // a flush by the ticker failed: the run ends
+	dirty := false     // written since the last flush
 	fail := func(err error) (Result, error) {
 		abort()
 		return Result{Started: true}, err
 	}
 	// written handles a sink's error: nil, a closed output (the run
-	// stops, the job keeps storing), or the end of the run.
+	// stops, the job keeps storing), or the end of the run. mu is held.
 	written := func(err error) error {
 		switch {
 		case err == nil || closed != nil:
@@ -338,29 +343,54 @@ func (r *Run) Run(ctx context.Context) (res Result, err error) {
 		}
 		return fmt.Errorf("writing records: %w", err)
 	}
-	for o := range r.cfg.Stage.Run(ctx, stop, guarded) {
-		st.Add(o)
-		if j != nil {
-			if err := j.Store(o.Result); err != nil {
-				return fail(err)
+	tickerDone := make(chan struct{})
+	var ticker sync.WaitGroup
+	ticker.Go(func() {
+		t := time.NewTicker(FlushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+			case <-tickerDone:
+				return
 			}
-		}
-		if closed == nil {
-			if err := written(sink.Write(o)); err != nil {
-				return fail(err)
-			}
-		}
-		if time.Since(lastFlush) >= FlushEvery {
-			lastFlush = time.Now()
-			if closed == nil {
+			mu.Lock()
+			if dirty && closed == nil && flushErr == nil {
+				dirty = false
 				if err := written(sink.Flush()); err != nil {
-					return fail(err)
+					flushErr = err
+					abort()
 				}
 			}
 			if r.cfg.Progress != nil {
 				r.cfg.Progress(Progress{Done: st.Records, Failed: st.Failed})
 			}
+			mu.Unlock()
 		}
+	})
+	stopTicker := sync.OnceFunc(func() { close(tickerDone); ticker.Wait() })
+	defer stopTicker()
+	for o := range r.cfg.Stage.Run(ctx, stop, guarded) {
+		if j != nil {
+			if err := j.Store(o.Result); err != nil {
+				return fail(err)
+			}
+		}
+		mu.Lock()
+		st.Add(o)
+		err := flushErr
+		if err == nil && closed == nil {
+			err = written(sink.Write(o))
+			dirty = true
+		}
+		mu.Unlock()
+		if err != nil {
+			return fail(err)
+		}
+	}
+	stopTicker()
+	if flushErr != nil {
+		return fail(flushErr)
 	}
 	if closed == nil {
 		if err := written(sink.Flush()); err != nil {

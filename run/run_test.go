@@ -58,6 +58,7 @@ type collect struct {
 	failAfter int
 	err       error
 	onWrite   func(n int)
+	flushed   int
 }
 
 func (c *collect) Write(o run.Outcome) error {
@@ -73,7 +74,20 @@ func (c *collect) Write(o run.Outcome) error {
 	return nil
 }
 
-func (c *collect) Flush() error { return nil }
+func (c *collect) Flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushed = len(c.outs)
+	return nil
+}
+
+// flushedCount returns how many outcomes were written before the last
+// Flush.
+func (c *collect) flushedCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushed
+}
 
 func (c *collect) kinds() map[string]int {
 	m := map[string]int{}
@@ -317,5 +331,37 @@ func TestJobOfAnEmptyInputSaysSo(t *testing.T) {
 	}).Run(context.Background())
 	if err != nil || res.Job.Total != 0 || !strings.Contains(log.String(), "holds no record") || strings.Contains(log.String(), "already stored") {
 		t.Fatalf("err %v, job %+v, log:\n%s", err, res.Job, log.String())
+	}
+}
+
+// A record written reaches the sink's reader within about FlushEvery,
+// also while the rest of the work hangs: the sink is flushed by time, not
+// only when the next outcome comes.
+func TestSinkFlushedWhileWorkHangs(t *testing.T) {
+	srv := upstreamtest.Start(t, upstream.Config{})
+	sink := &collect{}
+	r := run.New(run.Config{
+		Input: strings.NewReader(srv.URL() + "/fast\n" + srv.URL() + "/hang?hang=1\n"), Format: run.Lines,
+		Stage: fetchStage(t, 2), Sink: sink,
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(context.Background())
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for sink.flushedCount() < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	hanging := true
+	select {
+	case <-done:
+		hanging = false
+	default:
+	}
+	r.Cancel()
+	<-done
+	if sink.flushedCount() < 1 || !hanging {
+		t.Fatalf("flushed %d outcomes while the other request hung (still hanging: %v)", sink.flushedCount(), hanging)
 	}
 }

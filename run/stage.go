@@ -158,13 +158,13 @@ func fetchOutcome(rec fetch.Record, scratch []byte) (Outcome, []byte) {
 // record holding a large body is encoded into a buffer of its own.
 const maxScratch = 64 << 10
 
-// A Sink receives every outcome of a run, in the order they complete, from
-// one goroutine. A record reaches it whole or not at all as far as its
-// writer allows (see output.Writer).
+// A Sink receives every outcome of a run, in the order they complete;
+// the run never makes two calls at once. A record reaches it whole or not
+// at all as far as its writer allows (see output.Writer).
 type Sink interface {
 	Write(Outcome) error
-	// Flush pushes what is buffered; the run calls it at least every
-	// FlushEvery while records come, and at its end.
+	// Flush pushes what is buffered; the run calls it about FlushEvery
+	// after a Write, and at its end.
 	Flush() error
 }
 
