@@ -231,5 +231,10 @@ func headersDiffer(name, was, now string) string {
 			return fmt.Sprintf("%s %s: the job has %s, this run has none", name, h, show(h, wm[strings.ToLower(h)]))
 		}
 	}
+	for i := range min(len(wo), len(no)) {
+		if wo[i] != no[i] && strings.EqualFold(wo[i], no[i]) {
+			return fmt.Sprintf("%s %s: the job wrote the name as %s (the same header: give it as the job has it)", name, no[i], wo[i])
+		}
+	}
 	return fmt.Sprintf("%s: the headers are in another order", name)
 }

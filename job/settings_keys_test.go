@@ -66,3 +66,19 @@ func TestSettingsStoredUnderFlagNamesAreReadByKey(t *testing.T) {
 		t.Errorf("read as %+v", m.Settings)
 	}
 }
+
+// A header given with its name in another case than the job's is the
+// same header: the refusal says so, not that the order differs.
+func TestHeaderNameInAnotherCaseIsSaidSo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	ctx := context.Background()
+	j, err := Open(ctx, path, []Setting{{Key: "headers", Name: "-H", Value: "Authorization: Bearer t", Headers: true}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	_, err = Open(ctx, path, []Setting{{Key: "headers", Name: "-H", Value: "authorization: Bearer t", Headers: true}}, nil)
+	if !errors.Is(err, ErrSettings) || !strings.Contains(err.Error(), "wrote the name as Authorization") {
+		t.Errorf("%v", err)
+	}
+}
