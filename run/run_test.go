@@ -168,12 +168,23 @@ func TestStopFinishesInFlightAndResumeCompletes(t *testing.T) {
 	if !res.Stopped || res.Job == nil {
 		t.Fatalf("result %+v", res)
 	}
-	if k := sink.kinds(); k[string(fetch.KindCanceled)] != 0 || len(sink.outs) >= n {
-		t.Fatalf("after Stop with a grace period: %d outcomes, kinds %v; want the ones in flight finished, none cancelled", len(sink.outs), k)
+	// The requests in flight finished; an input a worker had taken but
+	// not sent when Stop came may end cancelled, never one on the wire.
+	finished := 0
+	for _, o := range sink.outs {
+		switch {
+		case o.OK:
+			finished++
+		case o.Kind != string(fetch.KindCanceled) || o.Attempts > 0:
+			t.Fatalf("after Stop with a grace period: %+v; want the requests in flight finished", o.Result)
+		}
+	}
+	if len(sink.outs) >= n {
+		t.Fatalf("%d outcomes of %d after Stop", len(sink.outs), n)
 	}
 	first := stored(t, path)
-	if first != int64(len(sink.outs)) {
-		t.Fatalf("stored %d, wrote %d", first, len(sink.outs))
+	if first != int64(finished) {
+		t.Fatalf("stored %d, finished %d", first, finished)
 	}
 	// Resume: only the rest is fetched.
 	sink2 := &collect{}
@@ -189,7 +200,9 @@ func TestStopFinishesInFlightAndResumeCompletes(t *testing.T) {
 	}
 	seen := map[int]int{}
 	for _, o := range append(sink.outs, sink2.outs...) {
-		seen[o.Line]++
+		if o.OK {
+			seen[o.Line]++
+		}
 	}
 	for l := 1; l <= n; l++ {
 		if seen[l] != 1 {
