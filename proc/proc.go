@@ -82,6 +82,7 @@ type Process struct {
 	stderr     *capture
 
 	exited   chan struct{} // closed once the process has been reaped
+	waited   chan struct{} // closed once Wait has closed standard output
 	stopped  bool          // the process was signalled because ctx ended; under mu
 	cause    error         // why; under mu
 	mu       sync.Mutex
@@ -114,6 +115,7 @@ func Start(ctx context.Context, c Cmd) (*Process, error) {
 		grace:  c.Grace,
 		maxLn:  c.MaxLine,
 		exited: make(chan struct{}),
+		waited: make(chan struct{}),
 	}
 	if p.grace <= 0 {
 		p.grace = DefaultGrace
@@ -222,6 +224,16 @@ func Start(ctx context.Context, c Cmd) (*Process, error) {
 		case <-p.exited:
 		case <-t.C:
 			kill(cmd.Process)
+			<-p.exited
+		}
+		// A process that left the group may still hold standard
+		// output: a caller in Lines would wait for it. The output of a
+		// stopped process is not wanted; after a grace, it is closed.
+		t.Reset(p.grace)
+		select {
+		case <-p.waited:
+		case <-t.C:
+			p.closeStdout()
 		}
 	})
 	// Standard error is always read, so that a process that writes much
@@ -371,6 +383,7 @@ func (p *Process) wait(ctx context.Context) {
 	}
 	t.Stop()
 	p.closeStdout()
+	close(p.waited)
 	<-drained
 	stderrDone := make(chan struct{})
 	go func() { p.wg.Wait(); close(stderrDone) }()

@@ -382,3 +382,36 @@ func alive(pid int) bool {
 func iterPull(p *proc.Process) (func() (string, error, bool), func()) {
 	return pull2(p.Lines())
 }
+
+func TestChildThatLeftTheGroupDoesNotHoldWaitOrLinesForEver(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	p := start(t, ctx, proc.Cmd{
+		Args:  []string{"sh", "-c", "setsid sleep 100 & echo $!; sleep 100"},
+		Grace: 200 * time.Millisecond,
+	})
+	var escaped int
+	t.Cleanup(func() {
+		if escaped > 0 {
+			syscall.Kill(escaped, syscall.SIGKILL)
+		}
+	})
+	begin := time.Now()
+	for line, err := range p.Lines() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		escaped, _ = strconv.Atoi(line)
+		cancel() // and go on reading: the escaped sleep holds stdout
+	}
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Errorf("Lines took %v after the cancel", d)
+	}
+	_, err := p.Wait(t.Context())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait = %v", err)
+	}
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Errorf("Wait took %v", d)
+	}
+}
