@@ -195,13 +195,18 @@ func Start(ctx context.Context, c Cmd) (*Process, error) {
 	if c.Timeout > 0 {
 		var stop context.CancelFunc
 		p.ctx, stop = context.WithTimeoutCause(p.ctx, c.Timeout,
-			fmt.Errorf("proc: timeout of %v: %w", c.Timeout, context.DeadlineExceeded))
+			fmt.Errorf("timeout of %v: %w", c.Timeout, context.DeadlineExceeded))
 		cancel := p.cancel
 		p.cancel = func(cause error) { cancel(cause); stop() }
 	}
 
 	// The reaper: when the leader ends, whatever is left of its group is
-	// killed, so that no child outlives Wait.
+	// killed, so that no child outlives Wait. The leader is reaped first
+	// (os/exec offers no hook in between); its pid stays the group's id
+	// as long as one process of the group is left, so the signal cannot
+	// reach another group unless the group is already empty and a new
+	// process has taken its number in between, which Linux makes
+	// vanishingly rare (pids are allocated cyclically).
 	p.wg.Go(func() {
 		_ = cmd.Wait()
 		kill(cmd.Process)
@@ -213,6 +218,11 @@ func Start(ctx context.Context, c Cmd) (*Process, error) {
 		case <-p.exited:
 			return
 		case <-p.ctx.Done():
+		}
+		select {
+		case <-p.exited:
+			return // it ended by itself first: not stopped
+		default:
 		}
 		p.mu.Lock()
 		p.stopped, p.cause = true, context.Cause(p.ctx)
@@ -278,8 +288,11 @@ func (p *Process) closeStdin() {
 	p.stdinOnce.Do(func() { p.stdin.Close() })
 }
 
-// Stdout is the process's standard output, read as it is written. It is
-// closed by Wait; read it (or Lines) before calling Wait, not during.
+// Stdout is the process's standard output, read as it is written. Stdout
+// and Lines share it: use one at a time. Wait closes it; read it before
+// calling Wait, not during. After a stop (a done context, a timeout), it is
+// closed after Cmd.Grace even if a process that left the group still holds
+// it, and then reads as ended.
 func (p *Process) Stdout() io.Reader { return stdoutReader{p} }
 
 type stdoutReader struct{ p *Process }
