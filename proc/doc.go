@@ -81,4 +81,9 @@
 //     writing gets SIGPIPE, as with "| head".
 //   - Wait reads and drops the output nobody read, so a process is never
 //     stuck on a full pipe because its caller only wanted its exit code.
+//   - After a stop, a caller still in Lines or reading Stdout sees the end
+//     of the output within about twice Cmd.Grace, even if a process that
+//     left the group holds the pipe.
+//   - Wait must be called once for every Process that Start returned: it is
+//     what reaps the process and joins the goroutines.
 package proc

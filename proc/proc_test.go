@@ -415,3 +415,30 @@ func TestChildThatLeftTheGroupDoesNotHoldWaitOrLinesForEver(t *testing.T) {
 		t.Errorf("Wait took %v", d)
 	}
 }
+
+func TestSIGTERMComesFirstSoTheProcessCanCleanUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	p := start(t, ctx, proc.Cmd{
+		Args:  []string{"sh", "-c", "trap 'echo cleaned up; exit 0' TERM; echo ready; while :; do sleep 0.05; done"},
+		Grace: 5 * time.Second,
+	})
+	var lines []string
+	for line, err := range p.Lines() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, line)
+		if line == "ready" {
+			cancel()
+		}
+	}
+	code, err := p.Wait(t.Context())
+	var stopped *proc.StoppedError
+	if !errors.As(err, &stopped) || code != 0 || stopped.Code != 0 {
+		t.Fatalf("Wait = %d, %v; want a *StoppedError with code 0", code, err)
+	}
+	if strings.Join(lines, "|") != "ready|cleaned up" {
+		t.Fatalf("lines %q", lines)
+	}
+}
