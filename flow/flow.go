@@ -1,0 +1,782 @@
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gogather/gather/template"
+	"go.yaml.in/yaml/v3"
+)
+
+// A Flow is a parsed and validated flow file.
+type Flow struct {
+	File  string           // the name given to Parse
+	Steps map[string]*Step // by name
+	Order []string         // a topological order: every step after all it needs; ties by name
+	// Output is the raw output value decoded from YAML (nil when absent);
+	// its strings may hold expressions.
+	Output any
+}
+
+// A Step is one node of the graph: an HTTP request or a process to run.
+type Step struct {
+	Name        string
+	Needs       []string // explicit and implied by .steps.X references; sorted, no duplicates
+	If          string   // an expression; "" when absent
+	ForEach     string   // an expression giving a list; "" when absent
+	Concurrency int      // with ForEach; 0 when absent
+	Optional    bool
+	Retries     int
+	Timeout     time.Duration // 0 when absent
+	Assert      []string      // expressions
+	HTTP        *HTTP         // exactly one of HTTP and Exec is set
+	Exec        *Exec
+	Line, Col   int // the position of the step's name in the file
+}
+
+// Body kinds of an HTTP step.
+const (
+	BodyNone = ""
+	BodyJSON = "json"
+	BodyForm = "form"
+	BodyText = "body"
+)
+
+// HTTP is an HTTP request step.
+type HTTP struct {
+	Method   string // GET by default
+	URL      string
+	Headers  map[string]string
+	BodyKind string            // BodyNone, BodyJSON, BodyForm or BodyText
+	JSON     any               // with BodyJSON: the raw value decoded from YAML
+	Form     map[string]string // with BodyForm
+	Body     string            // with BodyText
+}
+
+// Exec is a step that runs a process.
+type Exec struct {
+	Command []string // program and arguments
+	Stdin   string
+	Env     map[string]string
+	Dir     string
+	Timeout time.Duration
+}
+
+// An Error is one problem in a flow file, at a position.
+type Error struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg) }
+
+// Errors is every problem found in a flow file, sorted by position.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+var stepName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// stepRef finds .steps.NAME references in expression text.
+var stepRef = regexp.MustCompile(`\.steps\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+var (
+	topKeys  = []string{"steps", "output"}
+	stepKeys = []string{"http", "exec", "needs", "if", "for_each", "concurrency", "optional", "retries", "timeout", "assert"}
+	httpKeys = []string{"method", "url", "headers", "json", "form", "body"}
+	execKeys = []string{"command", "stdin", "env", "dir", "timeout"}
+)
+
+// A ref is a .steps.X reference found in an expression.
+type ref struct {
+	name      string
+	line, col int
+}
+
+type parser struct {
+	file string
+	errs Errors
+	refs []ref // of the step or output being parsed
+}
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	p.errorAt(n.Line, n.Column, format, args...)
+}
+
+func (p *parser) errorAt(line, col int, format string, args ...any) {
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// Parse parses and validates the flow file data; name is the file's name,
+// used in errors. Its error is an Errors holding every problem found.
+func Parse(name string, data []byte) (*Flow, error) {
+	p := &parser{file: name}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		msg := err.Error()
+		line := 1
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = msg[len(m[0]):]
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		p.errorAt(line, 1, "invalid YAML: %s", msg)
+		return nil, p.errs
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		p.errorAt(1, 1, `empty flow: a flow is a mapping with "steps"`)
+		return nil, p.errs
+	}
+	f := p.flow(doc.Content[0])
+	if len(p.errs) > 0 {
+		sort.SliceStable(p.errs, func(i, j int) bool {
+			a, b := p.errs[i], p.errs[j]
+			if a.Line != b.Line {
+				return a.Line < b.Line
+			}
+			if a.Col != b.Col {
+				return a.Col < b.Col
+			}
+			return a.Msg < b.Msg
+		})
+		return nil, p.errs
+	}
+	return f, nil
+}
+
+// deref follows an alias.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "an alias"
+}
+
+// mapping checks that n is a mapping with known keys and returns its
+// entries in order (duplicates and unknown keys reported and dropped).
+func (p *parser) mapping(n *yaml.Node, what string, known []string) (keys []*yaml.Node, vals []*yaml.Node, ok bool) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a mapping, not %s", what, kindName(n))
+		return nil, nil, false
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "a key in %s must be a scalar, not %s", what, kindName(k))
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			p.errorf(k, "duplicate key %q in %s (first at line %d)", k.Value, what, line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		if known != nil && !slices.Contains(known, k.Value) {
+			p.errorf(k, "unknown key %q in %s%s", k.Value, what, suggest(k.Value, known))
+			continue
+		}
+		keys = append(keys, k)
+		vals = append(vals, v)
+	}
+	return keys, vals, true
+}
+
+// suggest returns ` (did you mean "x"?)` for the candidate closest to s by
+// edit distance, when one is close enough.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		d := distance(strings.ToLower(s), strings.ToLower(c))
+		if d < bestD || (d == bestD && best != "" && c < best) {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || bestD >= max(len(s), len(best)) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// distance is the Levenshtein distance between a and b, in bytes.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// scalar returns n's value when it is a non-null scalar.
+func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		p.errorf(n, "%s must be a string, not %s", what, kindName(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// expr parses a string as a template, reporting a bad expression and
+// collecting .steps.X references.
+func (p *parser) expr(n *yaml.Node, what string) (string, bool) {
+	s, ok := p.scalar(n, what)
+	if !ok {
+		return "", false
+	}
+	return s, p.template(n, s)
+}
+
+// column maps a 1-based byte column in n's value to a file position, when
+// it can be computed.
+func column(n *yaml.Node, col int) (int, int) {
+	if strings.ContainsAny(n.Value, "\n\r") {
+		return n.Line, n.Column
+	}
+	switch n.Style {
+	case 0, yaml.FlowStyle:
+		return n.Line, n.Column + col - 1
+	case yaml.DoubleQuotedStyle:
+		if !strings.ContainsAny(n.Value, "\\\"") && isPrint(n.Value) {
+			return n.Line, n.Column + col
+		}
+	case yaml.SingleQuotedStyle:
+		if !strings.Contains(n.Value, "'") {
+			return n.Line, n.Column + col
+		}
+	}
+	return n.Line, n.Column
+}
+
+func isPrint(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) template(n *yaml.Node, s string) bool {
+	t, err := template.Parse(s)
+	if err != nil {
+		var te *template.Error
+		if errors.As(err, &te) {
+			line, col := column(n, te.Column)
+			if te.Expr != "" {
+				p.errorAt(line, col, "bad expression ${{%s}}: %s", te.Expr, te.Msg)
+			} else {
+				p.errorAt(line, col, "bad expression: %s", te.Msg)
+			}
+		} else {
+			p.errorf(n, "bad expression: %v", err)
+		}
+		return false
+	}
+	if t.IsConstant() {
+		return true
+	}
+	start := strings.Index(s, "${{")
+	if start < 0 {
+		start = 0
+	}
+	for _, m := range stepRef.FindAllStringSubmatchIndex(s[start:], -1) {
+		line, col := column(n, start+m[0]+1)
+		p.refs = append(p.refs, ref{name: s[start+m[2] : start+m[3]], line: line, col: col})
+	}
+	return true
+}
+
+// templates parses every string in an arbitrary value as a template; each
+// node is visited once, so aliases cannot make it blow up.
+func (p *parser) templates(n *yaml.Node, seen map[*yaml.Node]bool) {
+	if n == nil || seen[n] {
+		return
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.AliasNode:
+		p.templates(n.Alias, seen)
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" {
+			p.template(n, n.Value)
+		}
+	case yaml.MappingNode, yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			p.templates(c, seen)
+		}
+	}
+}
+
+func (p *parser) duration(n *yaml.Node, what string) time.Duration {
+	s, ok := p.scalar(n, what)
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		p.errorf(n, "%s: invalid duration %q (write e.g. 10s, 1m30s, 500ms)", what, s)
+		return 0
+	}
+	if d <= 0 {
+		p.errorf(n, "%s: duration %q must be positive", what, s)
+		return 0
+	}
+	return d
+}
+
+func (p *parser) integer(n *yaml.Node, what string, least int) int {
+	s, ok := p.scalar(n, what)
+	if !ok {
+		return 0
+	}
+	i, err := strconv.Atoi(s)
+	if err != nil || n.Tag != "!!int" || i < least {
+		p.errorf(n, "%s must be a whole number >= %d, not %q", what, least, s)
+		return 0
+	}
+	return i
+}
+
+func (p *parser) stringMap(n *yaml.Node, what string) map[string]string {
+	keys, vals, ok := p.mapping(n, what, nil)
+	if !ok {
+		return nil
+	}
+	m := make(map[string]string, len(keys))
+	for i, k := range keys {
+		v, ok := p.expr(vals[i], fmt.Sprintf("%s %q", what, k.Value))
+		if ok {
+			m[k.Value] = v
+		}
+	}
+	return m
+}
+
+func (p *parser) decode(n *yaml.Node, what string) any {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		p.errorf(n, "%s: %s", what, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil
+	}
+	return v
+}
+
+type stepNode struct {
+	step     *Step
+	needs    []ref // explicit needs
+	implied  []ref
+	nameNode *yaml.Node
+}
+
+func (p *parser) flow(root *yaml.Node) *Flow {
+	root = deref(root)
+	f := &Flow{File: p.file, Steps: map[string]*Step{}}
+	keys, vals, ok := p.mapping(root, "the flow", topKeys)
+	if !ok {
+		return f
+	}
+	var stepsNode, outNode *yaml.Node
+	for i, k := range keys {
+		switch k.Value {
+		case "steps":
+			stepsNode = vals[i]
+		case "output":
+			outNode = vals[i]
+		}
+	}
+	if stepsNode == nil {
+		p.errorf(root, `the flow has no "steps"`)
+		return f
+	}
+	var nodes []*stepNode
+	names, svals, ok := p.mapping(stepsNode, `"steps"`, nil)
+	if ok && len(names) == 0 {
+		p.errorf(stepsNode, `"steps" is empty: a flow needs at least one step`)
+	}
+	for i, k := range names {
+		if !stepName.MatchString(k.Value) {
+			p.errorf(k, "invalid step name %q: use letters, digits and _, not starting with a digit", k.Value)
+			continue
+		}
+		sn := p.step(k, svals[i])
+		f.Steps[k.Value] = sn.step
+		nodes = append(nodes, sn)
+	}
+	var outRefs []ref
+	if outNode != nil {
+		p.refs = nil
+		p.templates(outNode, map[*yaml.Node]bool{})
+		outRefs = p.refs
+		f.Output = p.decode(outNode, `"output"`)
+	}
+	// Resolve needs.
+	stepNames := make([]string, 0, len(f.Steps))
+	for name := range f.Steps {
+		stepNames = append(stepNames, name)
+	}
+	sort.Strings(stepNames)
+	for _, sn := range nodes {
+		set := map[string]bool{}
+		for _, r := range sn.needs {
+			if _, ok := f.Steps[r.name]; !ok {
+				p.errorAt(r.line, r.col, "step %q needs %q, which does not exist%s", sn.step.Name, r.name, suggest(r.name, stepNames))
+				continue
+			}
+			set[r.name] = true
+		}
+		for _, r := range sn.implied {
+			if _, ok := f.Steps[r.name]; !ok {
+				p.errorAt(r.line, r.col, "step %q refers to .steps.%s, which does not exist%s", sn.step.Name, r.name, suggest(r.name, stepNames))
+				continue
+			}
+			set[r.name] = true
+		}
+		sn.step.Needs = make([]string, 0, len(set))
+		for name := range set {
+			sn.step.Needs = append(sn.step.Needs, name)
+		}
+		sort.Strings(sn.step.Needs)
+	}
+	for _, r := range outRefs {
+		if _, ok := f.Steps[r.name]; !ok {
+			p.errorAt(r.line, r.col, "output refers to .steps.%s, which does not exist%s", r.name, suggest(r.name, stepNames))
+		}
+	}
+	f.Order = p.order(f, stepNames)
+	return f
+}
+
+func (p *parser) step(k, n *yaml.Node) *stepNode {
+	s := &Step{Name: k.Value, Line: k.Line, Col: k.Column}
+	sn := &stepNode{step: s, nameNode: k}
+	p.refs = nil
+	what := fmt.Sprintf("step %q", s.Name)
+	keys, vals, ok := p.mapping(n, what, stepKeys)
+	if !ok {
+		return sn
+	}
+	var concurrency *yaml.Node
+	var hasHTTP, hasExec *yaml.Node
+	for i, key := range keys {
+		v := vals[i]
+		field := fmt.Sprintf("%q of step %q", key.Value, s.Name)
+		switch key.Value {
+		case "http":
+			hasHTTP = key
+			s.HTTP = p.http(v, s.Name)
+		case "exec":
+			hasExec = key
+			s.Exec = p.exec(v, s.Name)
+		case "needs":
+			if v.Kind != yaml.SequenceNode {
+				p.errorf(v, "%s must be a list of step names, not %s", field, kindName(v))
+				continue
+			}
+			for _, item := range v.Content {
+				item = deref(item)
+				if name, ok := p.scalar(item, "an item of "+field); ok {
+					sn.needs = append(sn.needs, ref{name: name, line: item.Line, col: item.Column})
+				}
+			}
+		case "if":
+			s.If, _ = p.expr(v, field)
+		case "for_each":
+			s.ForEach, _ = p.expr(v, field)
+			if s.ForEach != "" && !strings.Contains(s.ForEach, "${{") {
+				p.errorf(v, "%s must be an expression ${{ ... }} giving a list", field)
+			}
+		case "concurrency":
+			concurrency = key
+			s.Concurrency = p.integer(v, field, 1)
+		case "optional":
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+				p.errorf(v, "%s must be true or false", field)
+				continue
+			}
+			s.Optional = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
+		case "retries":
+			s.Retries = p.integer(v, field, 0)
+		case "timeout":
+			s.Timeout = p.duration(v, field)
+		case "assert":
+			if v.Kind != yaml.SequenceNode {
+				p.errorf(v, "%s must be a list of expressions, not %s", field, kindName(v))
+				continue
+			}
+			for _, item := range v.Content {
+				item = deref(item)
+				if e, ok := p.expr(item, "an item of "+field); ok {
+					s.Assert = append(s.Assert, e)
+				}
+			}
+		}
+	}
+	switch {
+	case hasHTTP != nil && hasExec != nil:
+		p.errorf(hasExec, `step %q has both "http" and "exec": a step has exactly one`, s.Name)
+	case hasHTTP == nil && hasExec == nil:
+		p.errorf(k, `step %q has neither "http" nor "exec": a step has exactly one`, s.Name)
+	}
+	if concurrency != nil && s.ForEach == "" {
+		p.errorf(concurrency, `"concurrency" of step %q needs "for_each"`, s.Name)
+	}
+	sn.implied = p.refs
+	p.refs = nil
+	return sn
+}
+
+func (p *parser) http(n *yaml.Node, step string) *HTTP {
+	h := &HTTP{Method: "GET"}
+	what := fmt.Sprintf("\"http\" of step %q", step)
+	keys, vals, ok := p.mapping(n, what, httpKeys)
+	if !ok {
+		return h
+	}
+	var body *yaml.Node
+	hasURL := false
+	for i, key := range keys {
+		v := vals[i]
+		field := fmt.Sprintf("%q of step %q", key.Value, step)
+		switch key.Value {
+		case "method":
+			h.Method, _ = p.expr(v, field)
+		case "url":
+			hasURL = true
+			h.URL, _ = p.expr(v, field)
+		case "headers":
+			h.Headers = p.stringMap(v, field)
+		case "json", "form", "body":
+			if body != nil {
+				p.errorf(key, "step %q has more than one body: %q and %q (choose one of json, form, body)", step, body.Value, key.Value)
+				continue
+			}
+			body = key
+			h.BodyKind = key.Value
+			switch key.Value {
+			case "json":
+				p.templates(v, map[*yaml.Node]bool{})
+				h.JSON = p.decode(v, field)
+			case "form":
+				h.Form = p.stringMap(v, field)
+			case "body":
+				h.Body, _ = p.expr(v, field)
+			}
+		}
+	}
+	if !hasURL {
+		p.errorf(n, `"http" of step %q has no "url"`, step)
+	}
+	return h
+}
+
+func (p *parser) exec(n *yaml.Node, step string) *Exec {
+	e := &Exec{}
+	what := fmt.Sprintf("\"exec\" of step %q", step)
+	keys, vals, ok := p.mapping(n, what, execKeys)
+	if !ok {
+		return e
+	}
+	hasCommand := false
+	for i, key := range keys {
+		v := vals[i]
+		field := fmt.Sprintf("%q of step %q", key.Value, step)
+		switch key.Value {
+		case "command":
+			hasCommand = true
+			if v.Kind != yaml.SequenceNode {
+				p.errorf(v, "%s must be a list (program and arguments), not %s", field, kindName(v))
+				continue
+			}
+			if len(v.Content) == 0 {
+				p.errorf(v, "%s is empty: it needs at least a program", field)
+			}
+			for _, item := range v.Content {
+				item = deref(item)
+				if a, ok := p.expr(item, "an item of "+field); ok {
+					e.Command = append(e.Command, a)
+				}
+			}
+		case "stdin":
+			e.Stdin, _ = p.expr(v, field)
+		case "env":
+			e.Env = p.stringMap(v, field)
+		case "dir":
+			e.Dir, _ = p.expr(v, field)
+		case "timeout":
+			e.Timeout = p.duration(v, field)
+		}
+	}
+	if !hasCommand {
+		p.errorf(n, `"exec" of step %q has no "command"`, step)
+	}
+	return e
+}
+
+// order returns a topological order of f's steps (ties broken by name),
+// reporting every cycle.
+func (p *parser) order(f *Flow, names []string) []string {
+	indeg := map[string]int{}
+	dependents := map[string][]string{}
+	for _, name := range names {
+		for _, need := range f.Steps[name].Needs {
+			indeg[name]++
+			dependents[need] = append(dependents[need], name)
+		}
+	}
+	var ready, order []string
+	for _, name := range names {
+		if indeg[name] == 0 {
+			ready = append(ready, name)
+		}
+	}
+	for len(ready) > 0 {
+		sort.Strings(ready)
+		name := ready[0]
+		ready = ready[1:]
+		order = append(order, name)
+		for _, d := range dependents[name] {
+			indeg[d]--
+			if indeg[d] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	if len(order) == len(names) {
+		return order
+	}
+	// Some steps are on or behind cycles: report each strongly connected
+	// component with a cycle once, as a cycle from its smallest name.
+	for _, comp := range sccs(f, names) {
+		first := comp[0]
+		in := map[string]bool{}
+		for _, c := range comp {
+			in[c] = true
+		}
+		if len(comp) == 1 && !slices.Contains(f.Steps[first].Needs, first) {
+			continue
+		}
+		path := cyclePath(f, first, in)
+		s := f.Steps[first]
+		p.errorAt(s.Line, s.Col, "needs cycle: %s (each step needs the next)", strings.Join(path, " -> "))
+	}
+	return nil
+}
+
+// sccs returns the strongly connected components of the needs graph, each
+// sorted, via Tarjan's algorithm (iterative over sorted names, recursive
+// per component: the depth is bounded by the number of steps).
+func sccs(f *Flow, names []string) [][]string {
+	index := map[string]int{}
+	low := map[string]int{}
+	on := map[string]bool{}
+	var stack []string
+	var out [][]string
+	next := 0
+	var visit func(v string)
+	visit = func(v string) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		on[v] = true
+		for _, w := range f.Steps[v].Needs {
+			if _, seen := index[w]; !seen {
+				visit(w)
+				low[v] = min(low[v], low[w])
+			} else if on[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var comp []string
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				on[w] = false
+				comp = append(comp, w)
+				if w == v {
+					break
+				}
+			}
+			sort.Strings(comp)
+			out = append(out, comp)
+		}
+	}
+	for _, n := range names {
+		if _, seen := index[n]; !seen {
+			visit(n)
+		}
+	}
+	return out
+}
+
+// cyclePath returns a cycle from first back to first within the component
+// in, following needs (in name order) by breadth-first search, so the
+// shortest such cycle.
+func cyclePath(f *Flow, first string, in map[string]bool) []string {
+	prev := map[string]string{}
+	queue := []string{first}
+	for len(queue) > 0 {
+		v := queue[0]
+		queue = queue[1:]
+		for _, w := range f.Steps[v].Needs {
+			if !in[w] {
+				continue
+			}
+			if w == first {
+				path := []string{first}
+				for x := v; x != first; x = prev[x] {
+					path = append(path, x)
+				}
+				slices.Reverse(path[1:])
+				return append(path, first)
+			}
+			if _, seen := prev[w]; !seen {
+				prev[w] = v
+				queue = append(queue, w)
+			}
+		}
+	}
+	return []string{first, first}
+}
