@@ -133,6 +133,9 @@ func Parse(name string, data []byte) (*Flow, error) {
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = msg[len(m[0]):]
+			if parserProblem(msg) {
+				line++
+			}
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
@@ -158,6 +161,28 @@ func Parse(name string, data []byte) (*Flow, error) {
 		return nil, p.errs
 	}
 	return f, nil
+}
+
+// parserProblem reports whether msg is one of the YAML parser's (not
+// scanner's) problems. yaml.v3 numbers the lines of those from 0 (and
+// names the line where the enclosing collection starts), those of the
+// scanner from 1.
+func parserProblem(msg string) bool {
+	switch msg {
+	case "did not find expected <stream-start>",
+		"did not find expected <document start>",
+		"found undefined tag handle",
+		"did not find expected key",
+		"did not find expected '-' indicator",
+		"did not find expected node content",
+		"did not find expected ',' or ']'",
+		"did not find expected ',' or '}'",
+		"found duplicate %YAML directive",
+		"found incompatible YAML document",
+		"found duplicate %TAG directive":
+		return true
+	}
+	return false
 }
 
 // deref follows an alias.
