@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	_ "time"
+	"time"
 
 	"github.com/gogather/gather/flow"
 )
@@ -317,4 +317,262 @@ steps:
 			}
 		})
 	}
+}
+
+// The asyncio classic: an unrelated GET runs beside a GET whose JSON is
+// POSTed on.
+const classic = `
+steps:
+  weather:
+    http:
+      url: https://api.example.com/weather
+  user:
+    http:
+      url: https://api.example.com/users/${{ .input.id }}
+      headers:
+        Accept: application/json
+    retries: 2
+    timeout: 10s
+  save:
+    http:
+      method: POST
+      url: https://api.example.com/saved
+      json:
+        id: ${{ .steps.user.json.id }}
+        name: "user ${{ .steps.user.json.name }}"
+        tags: [a, 1, true]
+    assert:
+      - ${{ .status == 201 }}
+output:
+  weather: ${{ .steps.weather.json }}
+  saved: ${{ .steps.save.json }}
+`
+
+func TestParseClassic(t *testing.T) {
+	f, err := flow.Parse("classic.yaml", src(classic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.Order, []string{"user", "save", "weather"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Order = %v, want %v", got, want)
+	}
+	if f.File != "classic.yaml" {
+		t.Errorf("File = %q", f.File)
+	}
+	w := f.Steps["weather"]
+	if w.HTTP == nil || w.HTTP.Method != "GET" || w.HTTP.URL != "https://api.example.com/weather" || len(w.Needs) != 0 || w.Exec != nil {
+		t.Errorf("weather = %+v, %+v", w, w.HTTP)
+	}
+	if w.Line != 2 || w.Col != 3 || w.Name != "weather" {
+		t.Errorf("weather at %d:%d", w.Line, w.Col)
+	}
+	u := f.Steps["user"]
+	if u.Retries != 2 || u.Timeout != 10*time.Second || u.HTTP.Headers["Accept"] != "application/json" {
+		t.Errorf("user = %+v, %+v", u, u.HTTP)
+	}
+	s := f.Steps["save"]
+	if !reflect.DeepEqual(s.Needs, []string{"user"}) {
+		t.Errorf("save.Needs = %v, want [user] (implied by .steps.user)", s.Needs)
+	}
+	if s.HTTP.Method != "POST" || s.HTTP.BodyKind != flow.BodyJSON {
+		t.Errorf("save = %+v", s.HTTP)
+	}
+	wantJSON := map[string]any{
+		"id":   "${{ .steps.user.json.id }}",
+		"name": "user ${{ .steps.user.json.name }}",
+		"tags": []any{"a", 1, true},
+	}
+	if !reflect.DeepEqual(s.HTTP.JSON, wantJSON) {
+		t.Errorf("save JSON = %#v", s.HTTP.JSON)
+	}
+	if !reflect.DeepEqual(s.Assert, []string{"${{ .status == 201 }}"}) {
+		t.Errorf("save Assert = %q", s.Assert)
+	}
+	wantOut := map[string]any{"weather": "${{ .steps.weather.json }}", "saved": "${{ .steps.save.json }}"}
+	if !reflect.DeepEqual(f.Output, wantOut) {
+		t.Errorf("Output = %#v", f.Output)
+	}
+}
+
+func TestParseForEachAndExec(t *testing.T) {
+	f, err := flow.Parse("f.yaml", src(`
+steps:
+  list:
+    http: {url: "https://x/items"}
+  each:
+    needs: [list, list]
+    for_each: ${{ .steps.list.json.items }}
+    concurrency: 8
+    optional: true
+    if: ${{ .item.enabled }}
+    http:
+      method: PUT
+      url: https://x/items/${{ .item.id }}
+      form: {a: "${{ .item.a }}", b: 2}
+  report:
+    needs: [each]
+    exec:
+      command: [sh, -c, 'wc -l']
+      stdin: ${{ .steps.each | tojson }}
+      env: {LANG: C}
+      dir: /tmp
+      timeout: 1m30s
+  raw:
+    http:
+      url: https://x
+      body: |
+        plain text
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.Order, []string{"list", "each", "raw", "report"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Order = %v, want %v", got, want)
+	}
+	e := f.Steps["each"]
+	if !reflect.DeepEqual(e.Needs, []string{"list"}) || e.ForEach != "${{ .steps.list.json.items }}" || e.Concurrency != 8 || !e.Optional || e.If != "${{ .item.enabled }}" {
+		t.Errorf("each = %+v", e)
+	}
+	if e.HTTP.BodyKind != flow.BodyForm || !reflect.DeepEqual(e.HTTP.Form, map[string]string{"a": "${{ .item.a }}", "b": "2"}) {
+		t.Errorf("each form = %+v", e.HTTP)
+	}
+	r := f.Steps["report"]
+	want := &flow.Exec{
+		Command: []string{"sh", "-c", "wc -l"},
+		Stdin:   "${{ .steps.each | tojson }}",
+		Env:     map[string]string{"LANG": "C"},
+		Dir:     "/tmp",
+		Timeout: 90 * time.Second,
+	}
+	if !reflect.DeepEqual(r.Exec, want) || r.HTTP != nil || !reflect.DeepEqual(r.Needs, []string{"each"}) {
+		t.Errorf("report = %+v, exec %+v", r, r.Exec)
+	}
+	if raw := f.Steps["raw"].HTTP; raw.BodyKind != flow.BodyText || raw.Body != "plain text\n" {
+		t.Errorf("raw = %+v", raw)
+	}
+	if f.Output != nil {
+		t.Errorf("Output = %v, want nil", f.Output)
+	}
+}
+
+func TestParseAliases(t *testing.T) {
+	f, err := flow.Parse("f.yaml", src(`
+common: &get
+  url: https://x
+steps:
+  a:
+    http: *get
+  b:
+    http: *get
+    needs: [a]
+`))
+	if err == nil || !strings.Contains(err.Error(), `f.yaml:1:1: unknown key "common" in the flow`) {
+		t.Fatalf("err = %v", err)
+	}
+	f, err = flow.Parse("f.yaml", src(`
+steps:
+  a:
+    http: &get {url: https://x}
+  b:
+    http: *get
+    needs: [a]
+output: &o [1, *o]
+`))
+	if err == nil || f != nil {
+		t.Fatalf("recursive alias: err = %v", err)
+	}
+	f, err = flow.Parse("f.yaml", src(`
+steps:
+  a:
+    http: &get {url: https://x}
+  b:
+    http: *get
+    needs: [a]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Steps["b"].HTTP.URL != "https://x" {
+		t.Errorf("b = %+v", f.Steps["b"].HTTP)
+	}
+}
+
+func TestMermaidDot(t *testing.T) {
+	f, err := flow.Parse("classic.yaml", src(classic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := f.Mermaid(&b); err != nil {
+		t.Fatal(err)
+	}
+	const mermaid = `flowchart TD
+    s_save["save<br/>http POST"]
+    s_user["user<br/>http GET"]
+    s_weather["weather<br/>http GET"]
+    s_user --> s_save
+`
+	if b.String() != mermaid {
+		t.Errorf("Mermaid:\n%s\nwant:\n%s", b.String(), mermaid)
+	}
+	b.Reset()
+	if err := f.Dot(&b); err != nil {
+		t.Fatal(err)
+	}
+	const dot = `digraph flow {
+    rankdir=TB;
+    node [shape=box];
+    "save" [label="save\nhttp POST"];
+    "user" [label="user\nhttp GET"];
+    "weather" [label="weather\nhttp GET"];
+    "user" -> "save";
+}
+`
+	if b.String() != dot {
+		t.Errorf("Dot:\n%s\nwant:\n%s", b.String(), dot)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(classic))
+	f.Add(src(`
+steps:
+  a: {needs: [c], http: {url: x}}
+  b: {needs: [a], exec: {command: [ls]}}
+  c: {needs: [b], http: {url: "${{ .steps.b | }}"}}
+output: &o [*o]
+`))
+	f.Add([]byte("steps: {a: {for_each: ${{ .x }}, concurrency: 2, http: {url: x, json: [1]}}}"))
+	f.Add([]byte("a: &a [*a, *a]\nsteps: *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fl, err := flow.Parse("fuzz.yaml", data)
+		if (fl == nil) == (err == nil) {
+			t.Fatalf("Parse returned flow %v and error %v", fl, err)
+		}
+		if err != nil {
+			for _, e := range err.(flow.Errors) {
+				if e.Line < 1 || e.Col < 1 || e.Msg == "" {
+					t.Fatalf("bad error %+v", e)
+				}
+			}
+			return
+		}
+		if len(fl.Order) != len(fl.Steps) {
+			t.Fatalf("Order %v for %d steps", fl.Order, len(fl.Steps))
+		}
+		pos := map[string]int{}
+		for i, name := range fl.Order {
+			pos[name] = i
+		}
+		for name, s := range fl.Steps {
+			for _, need := range s.Needs {
+				if pos[need] >= pos[name] {
+					t.Fatalf("%s needs %s but comes first in %v", name, need, fl.Order)
+				}
+			}
+		}
+		var b strings.Builder
+		_ = fl.Mermaid(&b)
+		_ = fl.Dot(&b)
+	})
 }
