@@ -1,8 +1,10 @@
 package flow
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"sort"
@@ -88,6 +90,8 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+var httpMethod = regexp.MustCompile(`^[A-Za-z]+$`)
+
 var stepName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // stepRef finds .steps.NAME references in expression text.
@@ -123,30 +127,35 @@ func (p *parser) errorAt(line, col int, format string, args ...any) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // Parse parses and validates the flow file data; name is the file's name,
-// used in errors. Its error is an Errors holding every problem found.
+// used in errors. It returns either a valid flow and a nil error, or a nil
+// flow and an Errors holding every problem found, sorted by position.
 func Parse(name string, data []byte) (*Flow, error) {
 	p := &parser{file: name}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := err.Error()
-		line := 1
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = msg[len(m[0]):]
-			if parserProblem(msg) {
-				line++
-			}
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	err := dec.Decode(&doc)
+	if err == io.EOF {
+		err = nil
+	}
+	if err == nil {
+		var more yaml.Node
+		switch err2 := dec.Decode(&more); {
+		case err2 == nil && len(more.Content) > 0:
+			p.errorf(more.Content[0], "a flow file holds one YAML document: this is a second one")
+		case err2 != nil && err2 != io.EOF:
+			p.yamlError(err2)
 		}
-		p.errorAt(line, 1, "invalid YAML: %s", msg)
+	}
+	if err != nil {
+		p.yamlError(err)
 		return nil, p.errs
 	}
+	var f *Flow
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		p.errorAt(1, 1, `empty flow: a flow is a mapping with "steps"`)
-		return nil, p.errs
+	} else {
+		f = p.flow(doc.Content[0])
 	}
-	f := p.flow(doc.Content[0])
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
 			a, b := p.errs[i], p.errs[j]
@@ -183,6 +192,22 @@ func parserProblem(msg string) bool {
 		return true
 	}
 	return false
+}
+
+// yamlError reports a YAML syntax error, at the line yaml.v3 names.
+func (p *parser) yamlError(err error) {
+	msg := err.Error()
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+		if parserProblem(msg) {
+			line++
+		}
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	p.errorAt(line, 1, "invalid YAML: %s", msg)
 }
 
 // deref follows an alias.
@@ -522,7 +547,7 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 	if !ok {
 		return sn
 	}
-	var concurrency *yaml.Node
+	var concurrency, forEach *yaml.Node
 	var hasHTTP, hasExec *yaml.Node
 	for i, key := range keys {
 		v := vals[i]
@@ -548,6 +573,7 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 		case "if":
 			s.If, _ = p.expr(v, field)
 		case "for_each":
+			forEach = key
 			s.ForEach, _ = p.expr(v, field)
 			if s.ForEach != "" && !strings.Contains(s.ForEach, "${{") {
 				p.errorf(v, "%s must be an expression ${{ ... }} giving a list", field)
@@ -584,7 +610,7 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 	case hasHTTP == nil && hasExec == nil:
 		p.errorf(k, `step %q has neither "http" nor "exec": a step has exactly one`, s.Name)
 	}
-	if concurrency != nil && s.ForEach == "" {
+	if concurrency != nil && forEach == nil {
 		p.errorf(concurrency, `"concurrency" of step %q needs "for_each"`, s.Name)
 	}
 	sn.implied = p.refs
@@ -606,7 +632,12 @@ func (p *parser) http(n *yaml.Node, step string) *HTTP {
 		field := fmt.Sprintf("%q of step %q", key.Value, step)
 		switch key.Value {
 		case "method":
-			h.Method, _ = p.expr(v, field)
+			if m, ok := p.expr(v, field); ok {
+				if !strings.Contains(m, "${{") && !httpMethod.MatchString(m) {
+					p.errorf(v, "%s: invalid HTTP method %q", field, m)
+				}
+				h.Method = m
+			}
 		case "url":
 			hasURL = true
 			h.URL, _ = p.expr(v, field)

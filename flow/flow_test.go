@@ -278,6 +278,28 @@ steps:
   my-step:
     http: {url: x}
 `, []string{`f.yaml:2:3: invalid step name "my-step": use letters, digits and _, not starting with a digit`}},
+		{"bad method", `
+steps:
+  a:
+    http: {method: "G ET", url: x}
+  b:
+    http: {method: "${{ .m }}", url: x}
+`, []string{`f.yaml:3:20: "method" of step "a": invalid HTTP method "G ET"`}},
+		{"concurrency with a bad for_each", `
+steps:
+  a:
+    for_each: ${{ .[ }}
+    concurrency: 2
+    http: {url: x}
+`, []string{`f.yaml:3:22: bad expression ${{ .[ }}: jq: unexpected EOF`}},
+		{"two documents", `
+steps:
+  a:
+    http: {url: x}
+---
+steps: {}
+`, []string{`f.yaml:5:1: a flow file holds one YAML document: this is a second one`}},
+		{"bad second document", "steps:\n  a:\n    http: {url: x}\n---\n\ta: 1\n", []string{`f.yaml:5:1: invalid YAML: found character that cannot start any token`}},
 		{"all errors, sorted", `
 steps:
   b:
