@@ -29,7 +29,11 @@
 // escapes (its column in the file can then be computed); otherwise at the
 // start of the string.
 //
-// Parse reports all the errors it finds, sorted by position, as an Errors
+// A YAML syntax error stops parsing: it is the one error reported, at the
+// line yaml.v3 gives (column 1); for an unclosed collection that is the
+// line where the collection starts.
+//
+// Otherwise Parse reports all the errors it finds, sorted by position, as an Errors
 // list of *Error, not just the first: a user fixes a flow in one pass.
 //
 // # Why the graph is checked first
@@ -41,7 +45,9 @@
 // deadlock: each step waiting for another), when an expression does not
 // compile, or when any key, type or duration is wrong. A valid flow has a
 // topological order (Flow.Order), in which every step comes after all it
-// needs.
+// needs. Each cycle is reported once, at its first step by name, as the
+// shortest cycle from that step back to itself ("needs cycle: a -> b -> c
+// -> a": a needs b, b needs c, c needs a).
 //
 // # Implied needs
 //
