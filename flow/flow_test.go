@@ -555,6 +555,31 @@ func TestMermaidDot(t *testing.T) {
 	}
 }
 
+func TestGraphEscapes(t *testing.T) {
+	f, err := flow.Parse("f.yaml", src(`
+steps:
+  end:
+    http: {method: '${{ "P\\" + "ÜT" }}', url: x}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	f.Mermaid(&b)
+	f.Dot(&b)
+	const want = `flowchart TD
+    s_end["end<br/>http ${{ #quot;P\\#quot; + #quot;ÜT#quot; }}"]
+digraph flow {
+    rankdir=TB;
+    node [shape=box];
+    "end" [label="end\nhttp ${{ \"P\\\\\" + \"ÜT\" }}"];
+}
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(classic))
 	f.Add(src(`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 )
 
 // kind describes a step for a graph's label: "http GET" or "exec".
@@ -74,13 +75,19 @@ func (f *Flow) Dot(w io.Writer) error {
 	fmt.Fprintln(b, "    node [shape=box];")
 	names := f.names()
 	for _, name := range names {
-		fmt.Fprintf(b, "    %q [label=%q];\n", name, name+"\n"+f.Steps[name].kind())
+		fmt.Fprintf(b, "    \"%s\" [label=\"%s\\n%s\"];\n", name, name, dotText(f.Steps[name].kind()))
 	}
 	for _, name := range names {
 		for _, need := range f.Steps[name].Needs {
-			fmt.Fprintf(b, "    %q -> %q;\n", need, name)
+			fmt.Fprintf(b, "    \"%s\" -> \"%s\";\n", need, name)
 		}
 	}
 	fmt.Fprintln(b, "}")
 	return b.Flush()
+}
+
+// dotText escapes a label for a dot quoted string. Step names need no
+// escaping: they are letters, digits and _.
+func dotText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }
