@@ -90,6 +90,15 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// Unwrap returns the errors, so errors.As finds the first *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 var httpMethod = regexp.MustCompile(`^[A-Za-z]+$`)
 
 var stepName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

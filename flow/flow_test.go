@@ -300,6 +300,12 @@ steps:
 steps: {}
 `, []string{`f.yaml:5:1: a flow file holds one YAML document: this is a second one`}},
 		{"bad second document", "steps:\n  a:\n    http: {url: x}\n---\n\ta: 1\n", []string{`f.yaml:5:1: invalid YAML: found character that cannot start any token`}},
+		{"did you mean for_each", `
+steps:
+  a:
+    for-each: ${{ .x }}
+    http: {url: x}
+`, []string{`f.yaml:3:5: unknown key "for-each" in step "a" (did you mean "for_each"?)`}},
 		{"all errors, sorted", `
 steps:
   b:
@@ -552,6 +558,46 @@ func TestMermaidDot(t *testing.T) {
 `
 	if b.String() != dot {
 		t.Errorf("Dot:\n%s\nwant:\n%s", b.String(), dot)
+	}
+}
+
+func TestImpliedNeedsFromEveryField(t *testing.T) {
+	f, err := flow.Parse("f.yaml", src(`
+steps:
+  a: {http: {url: x}}
+  b: {http: {url: x}}
+  c: {http: {url: x}}
+  d: {http: {url: x}}
+  e: {exec: {command: [x]}}
+  z:
+    if: ${{ .steps.a.ok }}
+    for_each: ${{ .steps.b.json }}
+    assert: ["${{ .steps.c.status == 200 }}"]
+    http:
+      url: x
+      headers: {X: "${{ .steps.d.body }}"}
+  y:
+    exec:
+      command: [x]
+      env: {E: "${{ .steps.e.stdout }}"}
+      stdin: "literal .steps.z, no expression"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.Steps["z"].Needs, []string{"a", "b", "c", "d"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("z.Needs = %v, want %v", got, want)
+	}
+	if got, want := f.Steps["y"].Needs, []string{"e"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("y.Needs = %v, want %v", got, want)
+	}
+}
+
+func TestErrorsAs(t *testing.T) {
+	_, err := flow.Parse("f.yaml", []byte("steps:\n  a: {}\n  b: {}\n"))
+	var e *flow.Error
+	if !errors.As(err, &e) || e.Line != 2 || e.Col != 3 || e.File != "f.yaml" {
+		t.Fatalf("errors.As: %v, %+v", err, e)
 	}
 }
 
