@@ -25,9 +25,10 @@
 // structs, and walks that tree itself: every node keeps its line and column,
 // so every error names the exact place (FILE:LINE:COL) of the key, value or
 // list item at fault. An error inside an expression points at the offending
-// token when the string is written on one line, plain or quoted without
-// escapes (its column in the file can then be computed); otherwise at the
-// start of the string.
+// token when the string is written on one line as it is (plain, or quoted
+// without escapes: Parse checks the file's text), otherwise at the start of
+// the string. Columns count characters, as yaml.v3's do. A value shared
+// through a YAML alias is checked at each use, and its errors reported once.
 //
 // A YAML syntax error stops parsing: it is the one error reported, at the
 // line yaml.v3 gives (column 1); for an unclosed collection that is the

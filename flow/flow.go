@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gogather/gather/template"
 	"go.yaml.in/yaml/v3"
@@ -120,9 +121,10 @@ type ref struct {
 }
 
 type parser struct {
-	file string
-	errs Errors
-	refs []ref // of the step or output being parsed
+	file  string
+	lines []string // the file's lines, to place errors inside values
+	errs  Errors
+	refs  []ref // of the step or output being parsed
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -139,7 +141,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 // used in errors. It returns either a valid flow and a nil error, or a nil
 // flow and an Errors holding every problem found, sorted by position.
 func Parse(name string, data []byte) (*Flow, error) {
-	p := &parser{file: name}
+	p := &parser{file: name, lines: strings.Split(string(data), "\n")}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	err := dec.Decode(&doc)
@@ -176,6 +178,9 @@ func Parse(name string, data []byte) (*Flow, error) {
 			}
 			return a.Msg < b.Msg
 		})
+		// A value shared through a YAML alias is checked once per use:
+		// report each of its errors once.
+		p.errs = slices.CompactFunc(p.errs, func(a, b *Error) bool { return *a == *b })
 		return nil, p.errs
 	}
 	return f, nil
@@ -327,34 +332,41 @@ func (p *parser) expr(n *yaml.Node, what string) (string, bool) {
 	return s, p.template(n, s)
 }
 
-// column maps a 1-based byte column in n's value to a file position, when
-// it can be computed.
-func column(n *yaml.Node, col int) (int, int) {
-	if strings.ContainsAny(n.Value, "\n\r") {
+// column maps a 1-based byte column in n's value to a position in the
+// file, when the value is written on one line as it is (plain, or quoted
+// without escapes): the line's text is checked to hold it. Otherwise it
+// returns n's position. Columns count characters, as yaml.v3's do.
+func (p *parser) column(n *yaml.Node, col int) (int, int) {
+	if n.Line < 1 || n.Line > len(p.lines) || n.Column < 1 {
 		return n.Line, n.Column
 	}
+	text := p.lines[n.Line-1]
+	off := 0 // the byte offset of n.Column in text
+	for i := 1; i < n.Column; i++ {
+		if off >= len(text) {
+			return n.Line, n.Column
+		}
+		_, size := utf8.DecodeRuneInString(text[off:])
+		off += size
+	}
+	want := n.Value
 	switch n.Style {
-	case 0, yaml.FlowStyle:
-		return n.Line, n.Column + col - 1
+	case 0:
 	case yaml.DoubleQuotedStyle:
-		if !strings.ContainsAny(n.Value, "\\\"") && isPrint(n.Value) {
-			return n.Line, n.Column + col
-		}
+		want = `"` + n.Value + `"`
 	case yaml.SingleQuotedStyle:
-		if !strings.Contains(n.Value, "'") {
-			return n.Line, n.Column + col
-		}
+		want = "'" + n.Value + "'"
+	default:
+		return n.Line, n.Column
 	}
-	return n.Line, n.Column
-}
-
-func isPrint(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
+	if !strings.HasPrefix(text[off:], want) {
+		return n.Line, n.Column
 	}
-	return true
+	at := off + col - 1
+	if n.Style != 0 {
+		at++ // the opening quote
+	}
+	return n.Line, utf8.RuneCountInString(text[:min(at, len(text))]) + 1
 }
 
 func (p *parser) template(n *yaml.Node, s string) bool {
@@ -362,7 +374,7 @@ func (p *parser) template(n *yaml.Node, s string) bool {
 	if err != nil {
 		var te *template.Error
 		if errors.As(err, &te) {
-			line, col := column(n, te.Column)
+			line, col := p.column(n, te.Column)
 			if te.Expr != "" {
 				p.errorAt(line, col, "bad expression ${{%s}}: %s", te.Expr, te.Msg)
 			} else {
@@ -381,7 +393,7 @@ func (p *parser) template(n *yaml.Node, s string) bool {
 		start = 0
 	}
 	for _, m := range stepRef.FindAllStringSubmatchIndex(s[start:], -1) {
-		line, col := column(n, start+m[0]+1)
+		line, col := p.column(n, start+m[0]+1)
 		p.refs = append(p.refs, ref{name: s[start+m[2] : start+m[3]], line: line, col: col})
 	}
 	return true

@@ -306,6 +306,26 @@ steps:
     for-each: ${{ .x }}
     http: {url: x}
 `, []string{`f.yaml:3:5: unknown key "for-each" in step "a" (did you mean "for_each"?)`}},
+		{"expression error in a multi-line plain scalar", `
+steps:
+  a:
+    http:
+      url: https://x/
+        ${{ .id | }}
+`, []string{`f.yaml:4:12: bad expression ${{ .id | }}: jq: unexpected EOF`}},
+		{"expression error after non-ASCII text", `
+steps:
+  a:
+    http:
+      url: "https://x/é/${{ .id | }}"
+`, []string{`f.yaml:4:35: bad expression ${{ .id | }}: jq: unexpected EOF`}},
+		{"error in an aliased value, once", `
+steps:
+  a:
+    http: &h {url: "${{ .id | }}"}
+  b:
+    http: *h
+`, []string{`f.yaml:3:31: bad expression ${{ .id | }}: jq: unexpected EOF`}},
 		{"all errors, sorted", `
 steps:
   b:
