@@ -11,13 +11,13 @@
 //	      json: {user: "${{ .input.user }}"}
 //	  items:
 //	    http:
-//	      url: https://api.example.com/items?token=${{ .steps.login.json.token }}
+//	      url: https://api.example.com/items?token=${{ .steps.login.body.token }}
 //	  each:
-//	    for_each: ${{ .steps.items.json.items }}
+//	    for_each: ${{ .steps.items.body.items }}
 //	    concurrency: 4
 //	    exec:
 //	      command: [./process, "${{ .item.id }}"]
-//	output: ${{ .steps.items.json }}
+//	output: ${{ .steps.items.body }}
 //
 // # Positions
 //
@@ -57,7 +57,7 @@
 // needs NAME, as if NAME were listed in its needs. The detection is
 // textual: it looks for ".steps." followed by a name in the text of every
 // expression (from the first "${{" of a string to its end). It catches
-// .steps.a.json and .steps.a | ...; it does not catch a dynamic access such
+// .steps.a.body and .steps.a | ...; it does not catch a dynamic access such
 // as .steps["a"], .steps[$name] or .steps | .a, nor a reference built at
 // run time; such steps must be listed in needs by hand. It may see a
 // reference inside a jq string literal (".steps.a" written as text), which

@@ -18,7 +18,7 @@ steps:
     http:
       method: POST
       url: https://api.example.com/saved
-      json: {name: "${{ .steps.user.json.name }}"}
+      json: {name: "${{ .steps.user.body.name }}"}
 `))
 	if err != nil {
 		fmt.Println(err)
@@ -51,7 +51,7 @@ func ExampleFlow_Mermaid() {
 	f, err := flow.Parse("f.yaml", []byte(`steps:
   list: {http: {url: "https://x/items"}}
   each:
-    for_each: ${{ .steps.list.json }}
+    for_each: ${{ .steps.list.body }}
     exec: {command: [echo, "${{ .item }}"]}
 `))
 	if err != nil {

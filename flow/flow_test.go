@@ -88,9 +88,9 @@ steps:
 		{"3-step cycle through expressions", `
 steps:
   a:
-    http: {url: "https://x/${{ .steps.b.json.id }}"}
+    http: {url: "https://x/${{ .steps.b.body.id }}"}
   b:
-    http: {url: "https://x/${{ .steps.c.json.id }}"}
+    http: {url: "https://x/${{ .steps.c.body.id }}"}
   c:
     exec: {command: [echo, "${{ .steps.a.body }}"]}
 `, []string{`f.yaml:2:3: needs cycle: a -> b -> c -> a (each step needs the next)`}},
@@ -130,14 +130,14 @@ steps:
 steps:
   a:
     http:
-      url: https://x/${{ .steps.nope.json.id }}
+      url: https://x/${{ .steps.nope.body.id }}
 `, []string{`f.yaml:4:26: step "a" refers to .steps.nope, which does not exist`}},
 		{"unknown .steps reference in output", `
 steps:
   a:
     http: {url: x}
 output:
-  id: ${{ .steps.b.json.id }}
+  id: ${{ .steps.b.body.id }}
 `, []string{`f.yaml:5:11: output refers to .steps.b, which does not exist`}},
 		{"bad expression", `
 steps:
@@ -386,14 +386,14 @@ steps:
       method: POST
       url: https://api.example.com/saved
       json:
-        id: ${{ .steps.user.json.id }}
-        name: "user ${{ .steps.user.json.name }}"
+        id: ${{ .steps.user.body.id }}
+        name: "user ${{ .steps.user.body.name }}"
         tags: [a, 1, true]
     assert:
       - ${{ .status == 201 }}
 output:
-  weather: ${{ .steps.weather.json }}
-  saved: ${{ .steps.save.json }}
+  weather: ${{ .steps.weather.body }}
+  saved: ${{ .steps.save.body }}
 `
 
 func TestParseClassic(t *testing.T) {
@@ -426,8 +426,8 @@ func TestParseClassic(t *testing.T) {
 		t.Errorf("save = %+v", s.HTTP)
 	}
 	wantJSON := map[string]any{
-		"id":   "${{ .steps.user.json.id }}",
-		"name": "user ${{ .steps.user.json.name }}",
+		"id":   "${{ .steps.user.body.id }}",
+		"name": "user ${{ .steps.user.body.name }}",
 		"tags": []any{"a", 1, true},
 	}
 	if !reflect.DeepEqual(s.HTTP.JSON, wantJSON) {
@@ -436,7 +436,7 @@ func TestParseClassic(t *testing.T) {
 	if !reflect.DeepEqual(s.Assert, []string{"${{ .status == 201 }}"}) {
 		t.Errorf("save Assert = %q", s.Assert)
 	}
-	wantOut := map[string]any{"weather": "${{ .steps.weather.json }}", "saved": "${{ .steps.save.json }}"}
+	wantOut := map[string]any{"weather": "${{ .steps.weather.body }}", "saved": "${{ .steps.save.body }}"}
 	if !reflect.DeepEqual(f.Output, wantOut) {
 		t.Errorf("Output = %#v", f.Output)
 	}
@@ -449,7 +449,7 @@ steps:
     http: {url: "https://x/items"}
   each:
     needs: [list, list]
-    for_each: ${{ .steps.list.json.items }}
+    for_each: ${{ .steps.list.body.items }}
     concurrency: 8
     optional: true
     if: ${{ .item.enabled }}
@@ -478,7 +478,7 @@ steps:
 		t.Errorf("Order = %v, want %v", got, want)
 	}
 	e := f.Steps["each"]
-	if !reflect.DeepEqual(e.Needs, []string{"list"}) || e.ForEach != "${{ .steps.list.json.items }}" || e.Concurrency != 8 || !e.Optional || e.If != "${{ .item.enabled }}" {
+	if !reflect.DeepEqual(e.Needs, []string{"list"}) || e.ForEach != "${{ .steps.list.body.items }}" || e.Concurrency != 8 || !e.Optional || e.If != "${{ .item.enabled }}" {
 		t.Errorf("each = %+v", e)
 	}
 	if e.HTTP.BodyKind != flow.BodyForm || !reflect.DeepEqual(e.HTTP.Form, map[string]string{"a": "${{ .item.a }}", "b": "2"}) {
@@ -591,7 +591,7 @@ steps:
   e: {exec: {command: [x]}}
   z:
     if: ${{ .steps.a.ok }}
-    for_each: ${{ .steps.b.json }}
+    for_each: ${{ .steps.b.body }}
     assert: ["${{ .steps.c.status == 200 }}"]
     http:
       url: x
