@@ -251,7 +251,7 @@ func compile(s string, start, from, end int) (part, error) {
 		}
 		return pl, &Error{Column: col, Expr: expr, Msg: "jq: " + err.Error(), Err: err}
 	}
-	pl.code, err = gojq.Compile(q)
+	pl.code, err = gojq.Compile(q, functions...)
 	if err != nil {
 		col := from + len(expr) - len(trimmed) + 1
 		return pl, &Error{Column: col, Expr: expr, Msg: "jq: " + err.Error(), Err: err}
