@@ -5,6 +5,7 @@
 //	gather fetch urls.txt > out.jsonl # one JSON record per input line
 //	gather upstream --addr 127.0.0.1:8080 --latency 50ms
 //	gather check flow.yaml            # validate a flow file without running it
+//	gather graph flow.yaml            # its graph of steps: Mermaid, or Graphviz with --format dot
 //
 // Exit codes: 0 every input succeeded; 1 some inputs failed (their records
 // say why); 2 usage error (bad flag, missing file); 3 the run could not
@@ -94,7 +95,7 @@ func execute(args []string) int {
 		return &exitError{exitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
 	root.AddCommand(newFetchCommand(), newDemoCommand(), newUpstreamCommand(), newExportCommand(), newReportCommand(), newVersionCommand())
-	root.AddCommand(newCheckCommand())
+	root.AddCommand(newCheckCommand(), newGraphCommand())
 	// --cpuprofile is for gather's developers (bench/fetch): hidden.
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
