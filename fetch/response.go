@@ -13,9 +13,11 @@ import (
 )
 
 // A Response is a whole HTTP response: its status, header and body, read
-// and closed. It is returned only for a 2xx final status.
+// and closed. Get, Post and Fetch return it only for a 2xx final status;
+// DoResponse for any.
 type Response struct {
-	// Status is the final HTTP status code, 200 to 299.
+	// Status is the final HTTP status code (200 to 299 from Get, Post
+	// and Fetch).
 	Status int
 	// Header is the final response's header.
 	Header http.Header
@@ -150,6 +152,24 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 			Body: out.raw[:min(len(out.raw), statusErrorBody):min(len(out.raw), statusErrorBody)]}
 	}
 	return &Response{Status: rec.Status, Header: out.header, URL: out.finalURL, Body: out.raw, Attempts: rec.Attempts}, nil
+}
+
+// DoResponse sends req as Do does and returns its Record and, when the
+// last attempt got a response, that whole response whatever its status (a
+// 404's header and body included), else nil. The Record does not keep
+// the body (the Response has it): its Body, SHA256 and BodyFile are
+// empty whatever the body policy. Line and Keep are copied to the Record.
+// It is for a caller that judges the response itself, as a flow's step
+// does.
+func (c *Client) DoResponse(ctx context.Context, req Request) (Record, *Response) {
+	p := c.prepare(req)
+	p.whole = true
+	var out outcome
+	rec := c.do(ctx, p, nil, &out)
+	if out.status == 0 || out.header == nil {
+		return rec, nil
+	}
+	return rec, &Response{Status: out.status, Header: out.header, URL: out.finalURL, Body: out.raw, Attempts: rec.Attempts}
 }
 
 // GetJSON fetches url with GET, asking for JSON (Accept:

@@ -272,3 +272,22 @@ func TestNewRefusesImpossibleConfigs(t *testing.T) {
 		}
 	}
 }
+
+// DoResponse gives the whole response whatever its status, with the
+// Record that says whether it failed.
+func TestDoResponseGivesTheResponseOfAFailedStatus(t *testing.T) {
+	t.Parallel()
+	srv := upstreamtest.Start(t, upstream.Config{})
+	c := newClient(t, fetch.Config{Retries: -1})
+	rec, resp := c.DoResponse(context.Background(), fetch.Request{Line: 3, URL: srv.URL() + "/gone?status=404"})
+	if rec.Line != 3 || rec.Status != 404 || rec.Error == nil || rec.Error.Kind != fetch.KindHTTPStatus || rec.Body != nil {
+		t.Fatalf("record %+v", rec)
+	}
+	if resp == nil || resp.Status != 404 || string(resp.Body) != "404 Not Found /gone\n" || resp.Header.Get("X-Request-Seq") != "1" {
+		t.Fatalf("response %+v", resp)
+	}
+	rec, resp = c.DoResponse(context.Background(), fetch.Request{URL: "http://127.0.0.1:1/refused"})
+	if resp != nil || rec.Error == nil || rec.Error.Kind != fetch.KindConnect {
+		t.Errorf("refused: record %+v, response %+v", rec, resp)
+	}
+}

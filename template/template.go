@@ -343,6 +343,36 @@ func (t *Template) ExecuteLimits(ctx context.Context, fields map[string]any, lim
 	return f.sb.String(), nil
 }
 
+// IsValue reports whether the template is exactly one placeholder, with
+// no text around it (not even white space): Value then gives the
+// expression's value with its JSON type.
+func (t *Template) IsValue() bool { return len(t.parts) == 1 && t.parts[0].code != nil }
+
+// Value evaluates the template to a value within lim. A template that is
+// exactly one placeholder (IsValue) gives its expression's value as gojq
+// yields it, with its JSON type: a number stays a number, null stays
+// null, an array or object is passed whole (not copied: the caller must
+// not modify it). Any other template gives its text (ExecuteLimits) as a
+// string. The errors are ExecuteLimits's. A whole value is not measured
+// against lim.Bytes: it is usually a value that already exists (a
+// response's body passed on), and measuring it would cost encoding it;
+// lim.Time bounds building it.
+func (t *Template) Value(ctx context.Context, fields map[string]any, lim Limits) (any, error) {
+	if !t.IsValue() {
+		return t.ExecuteLimits(ctx, fields, lim)
+	}
+	if lim.Time == 0 {
+		lim.Time = DefaultTime
+	}
+	if lim.Time > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, lim.Time, ErrTimeLimit)
+		defer cancel()
+	}
+	f := filling{ctx: ctx, lim: lim}
+	return t.parts[0].value(&f, fields)
+}
+
 // A filling is the state of one ExecuteLimits.
 type filling struct {
 	ctx context.Context
@@ -373,10 +403,27 @@ func (f *filling) stopped(e error) (error, bool) {
 // eval appends the value of the placeholder p to f's text.
 func (p *part) eval(f *filling, fields map[string]any) (err error) {
 	defer func() {
+		if r := recover(); r != nil { // write's, for a value of a type JSON has not
+			err = p.errorf(nil, "cannot evaluate (are all the record's values of JSON types?): %v", r)
+		}
+	}()
+	v, err := p.value(f, fields)
+	if err != nil {
+		return err
+	}
+	if err := f.write(v); err != nil {
+		return p.errorf(err, "%v", err)
+	}
+	return nil
+}
+
+// value returns the one value of the placeholder p.
+func (p *part) value(f *filling, fields map[string]any) (v any, err error) {
+	defer func() {
 		// gojq panics on values of types it does not know (an int64, a
 		// []string), even when formatting an error about them.
 		if r := recover(); r != nil {
-			err = p.errorf(nil, "cannot evaluate (are all the record's values of JSON types?): %v", r)
+			v, err = nil, p.errorf(nil, "cannot evaluate (are all the record's values of JSON types?): %v", r)
 		}
 	}()
 	var it gojq.Iter
@@ -387,26 +434,23 @@ func (p *part) eval(f *filling, fields map[string]any) (err error) {
 	}
 	v, ok := it.Next()
 	if !ok {
-		return p.errorf(nil, "no value")
+		return nil, p.errorf(nil, "no value")
 	}
 	if e, ok := v.(error); ok {
 		if stop, ok := f.stopped(e); ok {
-			return p.errorf(stop, "%v", stop)
+			return nil, p.errorf(stop, "%v", stop)
 		}
-		return p.errorf(e, "%s", errorMessage(e))
+		return nil, p.errorf(e, "%s", errorMessage(e))
 	}
 	if second, ok := it.Next(); ok {
 		if e, ok := second.(error); ok {
 			if stop, ok := f.stopped(e); ok {
-				return p.errorf(stop, "%v", stop)
+				return nil, p.errorf(stop, "%v", stop)
 			}
 		}
-		return p.errorf(nil, "more than one value")
+		return nil, p.errorf(nil, "more than one value")
 	}
-	if err := f.write(v); err != nil {
-		return p.errorf(err, "%v", err)
-	}
-	return nil
+	return v, nil
 }
 
 func (p *part) errorf(err error, format string, args ...any) error {

@@ -1,0 +1,132 @@
+package flow
+
+import (
+	"context"
+	"iter"
+	"strconv"
+	"strings"
+
+	"github.com/gogather/gather"
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/job"
+	"github.com/gogather/gather/output"
+	"github.com/gogather/gather/run"
+	"github.com/itchyny/gojq"
+)
+
+// AppendJSON appends the run's line to dst: {"line": line (left out when
+// 0), "output": ..., "steps": {NAME: {status, ms, error, reason}, ...},
+// "error": {step, kind, message, status} (only when the run failed)}. The
+// steps are in the flow's Order; values are encoded as jq encodes them
+// (object keys sorted, no HTML escaping). Its error is an output value
+// JSON cannot hold (NaN), written as null.
+func (r *Result) AppendJSON(dst []byte, line int) ([]byte, error) {
+	dst = append(dst, '{')
+	if line > 0 {
+		dst = append(dst, `"line":`...)
+		dst = strconv.AppendInt(dst, int64(line), 10)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"output":`...)
+	out, err := gojq.Marshal(r.Output)
+	if err != nil {
+		out = []byte("null")
+	}
+	dst = append(dst, out...)
+	dst = append(dst, `,"steps":{`...)
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendQuote(dst, s.Name) // step names are ASCII letters, digits and _
+		dst = append(dst, ':')
+		b, _ := gojq.Marshal(s.summary())
+		dst = append(dst, b...)
+	}
+	dst = append(dst, '}')
+	if r.Err != nil {
+		dst = append(dst, `,"error":`...)
+		m := map[string]any{"step": r.Err.Step, "kind": r.Err.Kind, "message": r.Err.Message}
+		if r.Err.Status != 0 {
+			m["status"] = r.Err.Status
+		}
+		b, _ := gojq.Marshal(m)
+		dst = append(dst, b...)
+	}
+	return append(dst, '}'), err
+}
+
+// Stage runs an engine once per input record: it is the run.Stage of
+// gather run --input. Each record's .input is its fields (a CSV row's or
+// a JSONL object's), or a plain line's text, trimmed.
+type Stage struct {
+	Engine *Engine
+	// Concurrency is how many records run at once (at least 1). Their
+	// steps share the engine's Client and its limits.
+	Concurrency int
+}
+
+// Run implements run.Stage. A record that ends failed is an outcome of
+// the failing step's error kind; a record whose run was cancelled (the
+// run's context ended, or stop ended before it started) is of kind
+// job.Canceled, and runs again on resume. A record in flight when stop
+// ends runs to its end (every step of it), unless ctx ends first.
+func (s Stage) Run(ctx, stop context.Context, items iter.Seq[run.Item]) iter.Seq[run.Outcome] {
+	return func(yield func(run.Outcome) bool) {
+		for r := range gather.Map(ctx, items, max(s.Concurrency, 1), func(ctx context.Context, it run.Item) (run.Outcome, error) {
+			return s.record(ctx, stop, it), nil
+		}) {
+			o := r.Value
+			if r.Err != nil { // not started: ctx ended
+				o = canceledOutcome(r.Input.Line, "the run was cancelled before the record started")
+			}
+			if !yield(o) {
+				return
+			}
+		}
+	}
+}
+
+// record runs the flow for one item.
+func (s Stage) record(ctx, stop context.Context, it run.Item) run.Outcome {
+	if it.Err != nil {
+		res := &Result{Err: &Failure{Step: "input", Kind: string(fetch.KindBadInput), Message: it.Err.Error()}}
+		return outcome(it.Line, res)
+	}
+	if stop.Err() != nil {
+		return canceledOutcome(it.Line, "the run stopped before the record started")
+	}
+	var input any = it.Fields
+	if it.Fields == nil {
+		input = strings.TrimSpace(it.Text)
+	}
+	return outcome(it.Line, s.Engine.Run(ctx, input))
+}
+
+func canceledOutcome(line int, msg string) run.Outcome {
+	return outcome(line, &Result{Canceled: true, Err: &Failure{Step: "input", Kind: KindCanceled, Message: msg}})
+}
+
+// outcome is the envelope of a record's result: ok, the failure's kind
+// and HTTP status, the time, and the line as JSON (AppendJSON).
+func outcome(line int, res *Result) run.Outcome {
+	b, _ := res.AppendJSON(make([]byte, 0, 256), line)
+	o := run.Outcome{Value: res, Result: job.Result{Line: line, OK: res.Err == nil, MS: res.MS, Bytes: int64(len(b)), Record: b}}
+	if res.Err != nil {
+		o.Kind, o.Status = res.Err.Kind, res.Err.Status
+		if res.Canceled {
+			o.Kind = job.Canceled
+		}
+	}
+	return o
+}
+
+// Lines returns a sink writing each record's line (AppendJSON) to w, one
+// per line.
+func Lines(w output.JSONWriter) run.Sink { return lineSink{w} }
+
+type lineSink struct{ w output.JSONWriter }
+
+func (s lineSink) Write(o run.Outcome) error { return s.w.WriteJSON(o.Line, o.Record) }
+func (s lineSink) Flush() error              { return s.w.Flush() }

@@ -1,0 +1,48 @@
+package template_test
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/gogather/gather/template"
+)
+
+func TestValueKeepsTheJSONTypeOfAWholeExpression(t *testing.T) {
+	fields := map[string]any{"n": json.Number("12345678901234567890"), "list": []any{1.0, "a"}, "obj": map[string]any{"k": true}}
+	for _, c := range []struct {
+		src  string
+		want any
+	}{
+		{"${{ .n }}", json.Number("12345678901234567890")},
+		{"${{ .list }}", []any{1.0, "a"}},
+		{"${{ .obj }}", map[string]any{"k": true}},
+		{"${{ .missing }}", nil},
+		{"${{ 1 + 2 }}", 3},
+		{" ${{ 1 + 2 }}", " 3"},                                  // text around: interpolated
+		{"${{ .list }}${{ .n }}", `[1,"a"]12345678901234567890`}, // two expressions
+		{"plain", "plain"},
+	} {
+		tm, err := template.Parse(c.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tm.Value(context.Background(), fields, template.Limits{})
+		if err != nil {
+			t.Errorf("%q: %v", c.src, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%q: got %#v, want %#v", c.src, got, c.want)
+		}
+	}
+}
+
+func TestValueErrorsAsExecute(t *testing.T) {
+	tm, _ := template.Parse("${{ .[] }}")
+	_, err := tm.Value(context.Background(), map[string]any{"a": 1, "b": 2}, template.Limits{})
+	if err == nil || err.Error() != "column 1: ${{ .[] }}: more than one value" {
+		t.Errorf("err %v", err)
+	}
+}
