@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -164,6 +166,9 @@ type StepResult struct {
 	// a for_each step, the status of its first failed item, or of its
 	// last item.
 	HTTPStatus int
+	// Bytes is the size of the response bodies an http step read (every
+	// attempt's and item's).
+	Bytes int64
 }
 
 // A Failure is why a run failed: the first required step (in the
@@ -193,6 +198,11 @@ type Result struct {
 	Canceled bool
 	// MS is the run's time.
 	MS float64
+	// Bytes is the size of the response bodies the run's http steps read.
+	Bytes int64
+	// HTTPStatus is the failed step's HTTP status when the run failed,
+	// else the last one (in the flow's Order) an http step got; 0: none.
+	HTTPStatus int
 }
 
 // Run runs the flow once, with input as .input (nil for none). Every
@@ -291,6 +301,15 @@ func (e *Engine) conclude(ctx context.Context, input any, res *Result) {
 			res.Err = &Failure{Step: r.Name, Kind: r.Error.Kind, Message: r.Error.Message, Status: r.HTTPStatus}
 		}
 	}
+	for i := range res.Steps {
+		res.Bytes += res.Steps[i].Bytes
+		if res.Steps[i].HTTPStatus != 0 {
+			res.HTTPStatus = res.Steps[i].HTTPStatus
+		}
+	}
+	if res.Err != nil && res.Err.Status != 0 {
+		res.HTTPStatus = res.Err.Status
+	}
 	if canceled != "" { // it will be run again: what failed in it is not its result
 		res.Canceled = true
 		res.Err = &Failure{Step: canceled, Kind: KindCanceled, Message: "the run was cancelled"}
@@ -354,8 +373,9 @@ func (e *Engine) stepData(input any, p *plan, results []StepResult) map[string]a
 func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r StepResult) {
 	start := time.Now()
 	r = StepResult{Name: p.Name, Optional: p.Optional, Status: StatusOK}
+	var read atomic.Int64 // bytes of the bodies read
 	defer func() {
-		r.MS = msSince(start)
+		r.MS, r.Bytes = msSince(start), read.Load()
 		if r.Error != nil && r.Status == StatusOK {
 			r.Status = StatusFailed
 		}
@@ -375,7 +395,7 @@ func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r S
 		}
 	}
 	if p.forEachT == nil {
-		v, status, err := e.attempts(ctx, p, data)
+		v, status, err := e.attempts(ctx, p, data, &read)
 		r.Value, r.HTTPStatus, r.Error = v, status, err
 		return r
 	}
@@ -389,7 +409,7 @@ func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r S
 		r.Error = &StepError{Kind: KindExpression, Message: fmt.Sprintf("for_each: the expression gave %s, not a list", typeName(v))}
 		return r
 	}
-	r.Value, r.HTTPStatus, r.Error = e.forEach(ctx, p, data, items)
+	r.Value, r.HTTPStatus, r.Error = e.forEach(ctx, p, data, items, &read)
 	return r
 }
 
@@ -397,7 +417,7 @@ func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r S
 // once, and gathers the results in the items' order. The first failed
 // item (by index) is the step's error; once an item has failed, the items
 // not started yet are not run.
-func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, items []any) (any, int, *StepError) {
+func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, items []any, read *atomic.Int64) (any, int, *StepError) {
 	limit := p.Concurrency
 	if limit <= 0 {
 		limit = DefaultConcurrency
@@ -435,7 +455,7 @@ func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, item
 					d[k] = v
 				}
 				d["item"], d["index"] = items[i], i
-				results[i], statuses[i], errs[i] = e.attempts(ctx, p, d)
+				results[i], statuses[i], errs[i] = e.attempts(ctx, p, d, read)
 				if errs[i] != nil {
 					mu.Lock()
 					failed = true
@@ -465,9 +485,9 @@ func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, item
 // assert, an exit code), but for an expression that failed and a cancel.
 // Between attempts it waits a back-off of 200 ms doubled each time (at
 // most 10 s), with jitter.
-func (e *Engine) attempts(ctx context.Context, p *plan, data map[string]any) (any, int, *StepError) {
+func (e *Engine) attempts(ctx context.Context, p *plan, data map[string]any, read *atomic.Int64) (any, int, *StepError) {
 	for a := 0; ; a++ {
-		v, status, err := e.attempt(ctx, p, data)
+		v, status, err := e.attempt(ctx, p, data, read)
 		if err == nil || a >= p.Retries || err.Kind == KindExpression || err.Kind == KindCanceled || ctx.Err() != nil {
 			return v, status, err
 		}
@@ -484,7 +504,7 @@ func (e *Engine) attempts(ctx context.Context, p *plan, data map[string]any) (an
 }
 
 // attempt runs step p once, within its timeout, then checks its asserts.
-func (e *Engine) attempt(ctx context.Context, p *plan, data map[string]any) (v map[string]any, status int, err *StepError) {
+func (e *Engine) attempt(ctx context.Context, p *plan, data map[string]any, read *atomic.Int64) (v map[string]any, status int, err *StepError) {
 	actx := ctx
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -492,7 +512,7 @@ func (e *Engine) attempt(ctx context.Context, p *plan, data map[string]any) (v m
 		defer cancel()
 	}
 	if p.HTTP != nil {
-		v, status, err = e.doHTTP(actx, p, data)
+		v, status, err = e.doHTTP(actx, p, data, read)
 	} else {
 		v, err = e.doExec(actx, p, data)
 	}
@@ -581,3 +601,18 @@ func msSince(t time.Time) float64 { return round(float64(time.Since(t).Microseco
 
 // round rounds ms to a tenth of a millisecond.
 func round(ms float64) float64 { return float64(int64(ms*10+0.5)) / 10 }
+
+// Kinds returns the error kinds a flow's record can fail with: fetch's
+// (for http steps) and the flow's own, as job.ParseFilter takes them.
+func Kinds() []string {
+	var kinds []string
+	for _, k := range fetch.Kinds() {
+		kinds = append(kinds, string(k))
+	}
+	for _, k := range []string{KindExpression, KindAssert, KindExit, KindSignal, KindStart, KindTimeout} {
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}

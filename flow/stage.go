@@ -112,9 +112,12 @@ func canceledOutcome(line int, msg string) run.Outcome {
 // and HTTP status, the time, and the line as JSON (AppendJSON).
 func outcome(line int, res *Result) run.Outcome {
 	b, _ := res.AppendJSON(make([]byte, 0, 256), line)
-	o := run.Outcome{Value: res, Result: job.Result{Line: line, OK: res.Err == nil, MS: res.MS, Bytes: int64(len(b)), Record: b}}
+	o := run.Outcome{Value: res, Result: job.Result{Line: line, OK: res.Err == nil, Status: res.HTTPStatus, MS: res.MS, Bytes: res.Bytes, Record: b}}
+	if len(res.Steps) > 0 {
+		o.Attempts = 1 // it ran: its time counts in the summary's latency
+	}
 	if res.Err != nil {
-		o.Kind, o.Status = res.Err.Kind, res.Err.Status
+		o.Kind = res.Err.Kind
 		if res.Canceled {
 			o.Kind = job.Canceled
 		}

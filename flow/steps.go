@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -114,7 +115,7 @@ func compilePlan(s *Step, index int) (*plan, error) {
 // doHTTP sends step p's request and returns its result: {status,
 // headers, body, text, ms, error}. A status that is not 2xx fails the
 // step (kind http_status), with the response in its result.
-func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any) (map[string]any, int, *StepError) {
+func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, read *atomic.Int64) (map[string]any, int, *StepError) {
 	lim := e.cfg.Limits
 	u, err := p.url.ExecuteLimits(ctx, data, lim)
 	if err != nil {
@@ -174,6 +175,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any) (map[
 		return nil, 0, &StepError{Kind: string(fetch.KindBadInput), Message: fmt.Sprintf("url %q: %v", redact.URL(u), err)}
 	}
 	rec, resp := e.cfg.Client.DoResponse(ctx, req)
+	read.Add(rec.Bytes)
 	v := map[string]any{"status": rec.Status, "headers": map[string]any{}, "body": nil, "text": "", "ms": rec.MS, "error": nil}
 	if resp != nil {
 		v["headers"] = headerValues(resp.Header)

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"math"
-	"net/http"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -26,7 +23,7 @@ import (
 )
 
 type fetchFlags struct {
-	cfg            fetch.Config
+	clientFlags
 	method         string
 	headers        []string
 	data           string
@@ -40,12 +37,9 @@ type fetchFlags struct {
 	keep           []string
 	format         string
 	fields         []string
-	insecure       bool
-	caCert         string
 	job            string
 	retryFailed    string
 	grace          time.Duration
-	maxBody        sizeFlag
 	bodyHead       sizeFlag
 	outputSet      bool             // -o was given
 	graceSet       bool             // --grace was given
@@ -61,19 +55,8 @@ type fetchFlags struct {
 
 // register defines the flags of gather fetch.
 func (f *fetchFlags) register(fl *pflag.FlagSet) {
+	f.clientFlags.register(fl)
 	fl.IntVarP(&f.cfg.Concurrency, "concurrency", "c", 64, "requests in flight in all")
-	fl.IntVar(&f.cfg.PerHost, "per-host", 0, "requests in flight per host:port (0: no limit beyond -c)")
-	fl.Float64Var(&f.cfg.Rate, "rate", 0, "requests per second in all, retries included (0: unlimited)")
-	fl.Float64Var(&f.cfg.PerHostRate, "per-host-rate", 0, "requests per second per host (0: unlimited)")
-	fl.IntVar(&f.cfg.Retries, "retries", 2, "retries after the first attempt (network errors, timeouts, 429, 502, 503, 504)")
-	fl.BoolVar(&f.cfg.RetryUnsafe, "retry-unsafe", false, "also retry non-idempotent methods after a response or a reset")
-	fl.IntVar(&f.cfg.BreakAfter, "break-after", 0, "pause a host after this many consecutive connection failures (0: never)")
-	fl.DurationVar(&f.cfg.BreakCooldown, "break-cooldown", 30*time.Second, "with --break-after: how long a host stays paused before one probe request tries it again")
-	fl.DurationVar(&f.cfg.ConnectTimeout, "timeout-connect", 10*time.Second, "TCP connect timeout")
-	fl.DurationVar(&f.cfg.TLSTimeout, "timeout-tls", 10*time.Second, "TLS handshake timeout")
-	fl.DurationVar(&f.cfg.HeaderTimeout, "timeout-headers", 30*time.Second, "time to the response headers")
-	fl.DurationVar(&f.cfg.AttemptTimeout, "timeout", 60*time.Second, "one attempt, body included")
-	fl.DurationVar(&f.cfg.Deadline, "deadline", 0, "one input, retries included (0: none)")
 	fl.StringVarP(&f.method, "method", "X", "GET", "HTTP method (POST with --data or --json, as curl)")
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" for every request, a template (repeatable)`)
 	fl.StringVar(&f.data, "data", "", "request body, a template; @FILE reads it from FILE; sent as application/x-www-form-urlencoded (as curl's -d) unless -H sets a Content-Type")
@@ -82,13 +65,8 @@ func (f *fetchFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.urlTemplate, "url", "", "URL template over each input's fields (default: the input's url field)")
 	fl.StringSliceVar(&f.keep, "keep", nil, "input fields to copy into each record's input object (comma-separated); with --format csv, columns input.NAME")
 	fl.StringVar(&f.body, "body", "hash", "what to keep of bodies: hash, text, base64, head, or dir:DIR")
-	f.bodyHead, f.maxBody = 1024, 10<<20
+	f.bodyHead = 1024
 	fl.Var(&f.bodyHead, "body-head", "bytes kept with --body head (a size: 512, 4k, 1KiB)")
-	fl.Var(&f.maxBody, "max-body", "largest body read, after decoding; larger is a too_large error (a size: 10MiB, 10MB, 512k)")
-	fl.IntVar(&f.cfg.MaxRedirects, "max-redirects", 10, "redirects followed (-1: none)")
-	fl.BoolVar(&f.cfg.HTTP2, "http2", false, "use HTTP/2 with servers that offer it (default HTTP/1.1)")
-	fl.BoolVarP(&f.insecure, "insecure", "k", false, "do not verify servers' TLS certificates")
-	fl.StringVar(&f.caCert, "cacert", "", "trust the PEM certificates of this file (instead of the system's roots)")
 	fl.BoolVar(&f.cfg.Ordered, "ordered", false, "write records in input order (a bounded window)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write records to this file instead of standard output")
 	fl.StringVar(&f.format, "format", "jsonl", "record format: jsonl or csv")
@@ -158,50 +136,11 @@ func (f *fetchFlags) checkFlags() error {
 	if c.Concurrency < 1 || c.Concurrency > maxConcurrency {
 		return usageError("--concurrency must be 1 to %d, got %d", maxConcurrency, c.Concurrency)
 	}
-	if c.PerHost < 0 {
-		return usageError("--per-host must not be negative (0: no limit beyond -c), got %d", c.PerHost)
-	}
-	if c.BreakAfter < 0 {
-		return usageError("--break-after must not be negative (0: never), got %d", c.BreakAfter)
-	}
-	if c.BreakCooldown <= 0 {
-		return usageError("--break-cooldown must be positive, got %v", c.BreakCooldown)
-	}
-	for _, r := range []struct {
-		name string
-		v    float64
-	}{{"--rate", c.Rate}, {"--per-host-rate", c.PerHostRate}} {
-		switch {
-		case math.IsNaN(r.v) || math.IsInf(r.v, 0):
-			return usageError("%s %v: want a number of requests per second (0: unlimited)", r.name, r.v)
-		case r.v < 0:
-			return usageError("%s must not be negative (0: unlimited), got %v", r.name, r.v)
-		case r.v > 0 && r.v < minRate:
-			return usageError("%s %v: below one request a day (%.6f/s), the run would never end (0: unlimited)", r.name, r.v, minRate)
-		}
-	}
-	if c.Retries < 0 || c.Retries > maxRetries {
-		return usageError("--retries must be 0 (no retry) to %d, got %d: past that an input that keeps failing would hold the run for hours (use --deadline to bound an input)", maxRetries, c.Retries)
-	}
-	if c.MaxRedirects < -1 {
-		return usageError("--max-redirects must be -1 (none) or more, got %d", c.MaxRedirects)
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"--timeout-connect", c.ConnectTimeout}, {"--timeout-tls", c.TLSTimeout}, {"--timeout-headers", c.HeaderTimeout}, {"--timeout", c.AttemptTimeout}} {
-		if d.v <= 0 {
-			return usageError("%s must be positive, got %v", d.name, d.v)
-		}
-	}
-	if c.Deadline < 0 {
-		return usageError("--deadline must not be negative (0: none), got %v", c.Deadline)
+	if err := f.clientFlags.check(); err != nil {
+		return err
 	}
 	if f.grace < 0 {
 		return usageError("--grace must not be negative, got %v", f.grace)
-	}
-	if f.maxBody < 1 {
-		return usageError("--max-body must be at least 1 byte, got %d", f.maxBody)
 	}
 	if f.bodyHead < 1 || int64(f.bodyHead) > math.MaxInt32 {
 		return usageError("--body-head must be 1 byte to 2 GiB, got %d", f.bodyHead)
@@ -238,32 +177,15 @@ func (f *fetchFlags) buildConfig() error {
 	if err := f.checkFlags(); err != nil {
 		return err
 	}
-	f.cfg.MaxBody, f.cfg.BodyHead = int64(f.maxBody), int(f.bodyHead)
+	if err := f.clientFlags.build(); err != nil {
+		return err
+	}
+	f.cfg.BodyHead = int(f.bodyHead)
 	if f.bodySet && !f.methodSet {
 		f.method = "POST" // as curl's -d and --json
 	}
 	if f.jsonSet {
 		f.data = f.json // the body, as --data: a template, or @FILE
-	}
-	if f.cfg.Retries == 0 {
-		f.cfg.Retries = -1 // the engine reads 0 as its default
-	}
-	if f.cfg.MaxRedirects == 0 {
-		f.cfg.MaxRedirects = -1
-	}
-	f.cfg.Header = http.Header{}
-	if f.insecure || f.caCert != "" {
-		f.cfg.TLS = &tls.Config{InsecureSkipVerify: f.insecure}
-	}
-	if f.caCert != "" {
-		pem, err := os.ReadFile(f.caCert)
-		if err != nil {
-			return usageError("--cacert: %v", err)
-		}
-		f.cfg.TLS.RootCAs = x509.NewCertPool()
-		if !f.cfg.TLS.RootCAs.AppendCertsFromPEM(pem) {
-			return usageError("--cacert %s: no PEM certificate in the file", f.caCert)
-		}
 	}
 	policy, dir, _ := strings.Cut(f.body, ":")
 	f.cfg.Body, f.cfg.BodyDir = fetch.BodyPolicy(policy), dir

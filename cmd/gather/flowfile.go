@@ -48,6 +48,12 @@ func (e *errInvalidFlow) Unwrap() error { return e.errs }
 // flow that is not valid (an *errInvalidFlow listing all its errors).
 // gather check, gather graph (and gather run) read their flow through it.
 func readFlow(path string) (*flow.Flow, error) {
+	f, _, err := readFlowFile(path)
+	return f, err
+}
+
+// readFlowFile is readFlow, returning the file's bytes too.
+func readFlowFile(path string) (*flow.Flow, []byte, error) {
 	name := path
 	var r io.Reader
 	if path == "-" {
@@ -55,27 +61,27 @@ func readFlow(path string) (*flow.Flow, error) {
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, usageError("%v", err) // "open PATH: ..." names the file
+			return nil, nil, usageError("%v", err) // "open PATH: ..." names the file
 		}
 		defer f.Close()
 		r = f
 	}
 	data, err := io.ReadAll(io.LimitReader(r, maxFlowSize+1))
 	if err != nil {
-		return nil, usageError("reading %s: %v", name, unwrapPath(err))
+		return nil, nil, usageError("reading %s: %v", name, unwrapPath(err))
 	}
 	if len(data) > maxFlowSize {
-		return nil, usageError("%s: larger than %d bytes (1 MiB), the limit of a flow file: not a flow?", name, maxFlowSize)
+		return nil, nil, usageError("%s: larger than %d bytes (1 MiB), the limit of a flow file: not a flow?", name, maxFlowSize)
 	}
 	fl, err := flow.Parse(name, data)
 	if err != nil {
 		var errs flow.Errors
 		if !errors.As(err, &errs) {
-			return nil, usageError("%s: %v", name, err)
+			return nil, nil, usageError("%s: %v", name, err)
 		}
-		return nil, &exitError{exitUsage, &errInvalidFlow{name, errs}}
+		return nil, nil, &exitError{exitUsage, &errInvalidFlow{name, errs}}
 	}
-	return fl, nil
+	return fl, data, nil
 }
 
 // unwrapPath drops an *os.PathError's operation and path ("read x.yaml:

@@ -4,6 +4,7 @@
 //	gather demo                       # a 10,000-request run against a bundled local server
 //	gather fetch urls.txt > out.jsonl # one JSON record per input line
 //	gather upstream --addr 127.0.0.1:8080 --latency 50ms
+//	gather run flow.yaml --input users.jsonl   # a flow of steps, once per record
 //	gather check flow.yaml            # validate a flow file without running it
 //	gather graph flow.yaml            # its graph of steps: Mermaid, or Graphviz with --format dot
 //
@@ -95,7 +96,7 @@ func execute(args []string) int {
 		return &exitError{exitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
 	root.AddCommand(newFetchCommand(), newDemoCommand(), newUpstreamCommand(), newExportCommand(), newReportCommand(), newVersionCommand())
-	root.AddCommand(newCheckCommand(), newGraphCommand())
+	root.AddCommand(newRunCommand(), newCheckCommand(), newGraphCommand())
 	// --cpuprofile is for gather's developers (bench/fetch): hidden.
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
