@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,10 +118,12 @@ func compileCSS(s string) (cascadia.SelectorGroup, error) {
 }
 
 // eval returns the texts of what x selects in doc, as a list of strings.
+// The nodes are taken in document order (antchfx/xpath gives a union's in
+// the order of its operands), each once.
 func (x *xpathExpr) eval(doc *xmlquery.Node) ([]any, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	c := collector{fn: "xpath", out: []any{}}
+	var hits []hit
+	x.mu.Lock()
 	switch r := x.expr.Evaluate(xmlquery.CreateXPathNavigator(doc)).(type) {
 	case *xpath.NodeIterator:
 		for r.MoveNext() {
@@ -128,18 +131,12 @@ func (x *xpathExpr) eval(doc *xmlquery.Node) ([]any, error) {
 			if !ok {
 				continue
 			}
-			var s string
+			h := hit{n: nav.Current(), attr: -1}
 			if nav.NodeType() == xpath.AttributeNode {
-				s = nav.Value()
-			} else {
-				s = xmlText(&c, nav.Current())
+				h.attr = attrIndex(h.n, nav)
+				h.value = nav.Value()
 			}
-			if err := c.add(s); err != nil {
-				return nil, err
-			}
-		}
-		if c.err != nil {
-			return nil, c.err
+			hits = append(hits, h)
 		}
 	case string:
 		c.out = append(c.out, r)
@@ -148,7 +145,65 @@ func (x *xpathExpr) eval(doc *xmlquery.Node) ([]any, error) {
 	case bool:
 		c.out = append(c.out, strconv.FormatBool(r))
 	}
+	x.mu.Unlock()
+	for _, h := range inDocumentOrder(doc, hits) {
+		s := h.value
+		if h.attr < 0 {
+			s = xmlText(&c, h.n)
+		}
+		if err := c.add(s); err != nil {
+			return nil, err
+		}
+	}
 	return c.out, nil
+}
+
+// A hit is a node an XPath expression selected: n, or its attribute
+// number attr (-1 for n itself) of value value.
+type hit struct {
+	n     *xmlquery.Node
+	attr  int
+	value string
+}
+
+// attrIndex returns the index in n.Attr of the attribute nav is on.
+func attrIndex(n *xmlquery.Node, nav *xmlquery.NodeNavigator) int {
+	for i, a := range n.Attr {
+		if a.Name.Local == nav.LocalName() && a.Name.Space == nav.Prefix() && a.NamespaceURI == nav.NamespaceURL() {
+			return i
+		}
+	}
+	return len(n.Attr)
+}
+
+// inDocumentOrder sorts hits in the document order of doc, an element's
+// attributes right after it, and drops repeated ones.
+func inDocumentOrder(doc *xmlquery.Node, hits []hit) []hit {
+	if len(hits) < 2 {
+		return hits
+	}
+	pos := make(map[*xmlquery.Node]int)
+	for cur, i := doc, 0; cur != nil; i++ {
+		pos[cur] = i
+		if cur.FirstChild != nil {
+			cur = cur.FirstChild
+			continue
+		}
+		for cur != nil && cur.NextSibling == nil {
+			cur = cur.Parent
+		}
+		if cur != nil {
+			cur = cur.NextSibling
+		}
+	}
+	cmp := func(a, b hit) int {
+		if c := pos[a.n] - pos[b.n]; c != 0 {
+			return c
+		}
+		return a.attr - b.attr
+	}
+	slices.SortStableFunc(hits, cmp)
+	return slices.CompactFunc(hits, func(a, b hit) bool { return cmp(a, b) == 0 })
 }
 
 // xpathNumber returns f as XPath's string() writes it: no exponent,
@@ -169,19 +224,29 @@ func xpathNumber(f float64) string {
 
 // parseXML parses the XML text s. Text that is valid UTF-8 is read as
 // UTF-8 whatever its declaration says (it may have been decoded already,
-// as a latin1 body is); other text is decoded by its declared encoding.
-// encoding/xml reads no DTD: it fetches no external entity and expands no
-// entity declared in the document.
+// as a latin1 body is); other text is decoded by its declared encoding
+// first (xmlquery finds prefixes and CDATA in the bytes it reads, so it
+// must read UTF-8). encoding/xml reads no DTD: it fetches no external
+// entity and expands no entity declared in the document.
 func parseXML(s string) (*xmlquery.Node, error) {
-	cr := charset.NewReaderLabel
-	if utf8.ValidString(s) {
-		cr = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	if !utf8.ValidString(s) {
+		if label := declaredEncoding(s); label != "" && !strings.EqualFold(label, "utf-8") {
+			enc, _ := charset.Lookup(label)
+			if enc == nil {
+				return nil, fmt.Errorf("xpath: the input is not well-formed XML: unsupported encoding %q", label)
+			}
+			d, err := enc.NewDecoder().String(s)
+			if err != nil {
+				return nil, fmt.Errorf("xpath: the input is not well-formed XML: decoding %s: %v", label, err)
+			}
+			s = d
+		}
 	}
 	doc, err := xmlquery.ParseWithOptions(strings.NewReader(s), xmlquery.ParserOptions{
 		Decoder: &xmlquery.DecoderOptions{
 			Strict:        true,
 			Entity:        xml.HTMLEntity,
-			CharsetReader: cr,
+			CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil },
 		},
 	})
 	if err != nil {
@@ -191,6 +256,18 @@ func parseXML(s string) (*xmlquery.Node, error) {
 		return nil, fmt.Errorf("xpath: the input is not well-formed XML: %v", err)
 	}
 	return doc, nil
+}
+
+// declaredEncoding returns the encoding s's XML declaration names, if any.
+func declaredEncoding(s string) string {
+	var label string
+	d := xml.NewDecoder(strings.NewReader(s))
+	d.CharsetReader = func(l string, r io.Reader) (io.Reader, error) {
+		label = l
+		return r, nil
+	}
+	d.Token()
+	return label
 }
 
 // parseHTML parses the HTML text s, as a browser does (it never fails).
