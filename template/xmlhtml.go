@@ -121,9 +121,30 @@ func compileCSS(s string) (cascadia.SelectorGroup, error) {
 // The nodes are taken in document order (antchfx/xpath gives a union's in
 // the order of its operands), each once.
 func (x *xpathExpr) eval(doc *xmlquery.Node) ([]any, error) {
+	hits, scalar := x.selectNodes(doc)
 	c := collector{fn: "xpath", out: []any{}}
-	var hits []hit
+	if scalar != nil {
+		c.out = append(c.out, *scalar)
+		return c.out, nil
+	}
+	for _, h := range inDocumentOrder(doc, hits) {
+		s := h.value
+		if h.attr < 0 {
+			s = xmlText(&c, h.n)
+		}
+		if err := c.add(s); err != nil {
+			return nil, err
+		}
+	}
+	return c.out, nil
+}
+
+// selectNodes evaluates x on doc: the nodes it selects, or the text of its
+// value when that is not a node-set.
+func (x *xpathExpr) selectNodes(doc *xmlquery.Node) (hits []hit, scalar *string) {
 	x.mu.Lock()
+	defer x.mu.Unlock() // also when the evaluation panics
+	var s string
 	switch r := x.expr.Evaluate(xmlquery.CreateXPathNavigator(doc)).(type) {
 	case *xpath.NodeIterator:
 		for r.MoveNext() {
@@ -138,24 +159,15 @@ func (x *xpathExpr) eval(doc *xmlquery.Node) ([]any, error) {
 			}
 			hits = append(hits, h)
 		}
+		return hits, nil
 	case string:
-		c.out = append(c.out, r)
+		s = r
 	case float64:
-		c.out = append(c.out, xpathNumber(r))
+		s = xpathNumber(r)
 	case bool:
-		c.out = append(c.out, strconv.FormatBool(r))
+		s = strconv.FormatBool(r)
 	}
-	x.mu.Unlock()
-	for _, h := range inDocumentOrder(doc, hits) {
-		s := h.value
-		if h.attr < 0 {
-			s = xmlText(&c, h.n)
-		}
-		if err := c.add(s); err != nil {
-			return nil, err
-		}
-	}
-	return c.out, nil
+	return nil, &s
 }
 
 // A hit is a node an XPath expression selected: n, or its attribute
