@@ -45,6 +45,45 @@
 // Expressions see no environment variables ($ENV and env are empty),
 // cannot read further inputs (input, inputs) and load no modules.
 //
+// # Functions
+//
+// Besides jq's own, expressions have two functions that take a text and
+// return a list of strings (empty when nothing matches), in document order:
+//
+//   - xpath("EXPR") parses its input as XML and gives the texts of the
+//     nodes the XPath 1.0 expression EXPR selects (antchfx/xmlquery and
+//     antchfx/xpath): an element's text content (its text and CDATA, not
+//     its comments), an attribute's value, a text or comment node's text.
+//     An expression of another type gives one string: count(//item) gives
+//     ["2"], boolean(//item) ["true"].
+//   - css("SELECTOR") parses its input as HTML, as a browser does (it never
+//     fails), and gives the text content of each element the CSS selector
+//     matches (andybalholm/cascadia; no pseudo-elements).
+//
+// Text that is valid UTF-8 is read as UTF-8, whatever its XML declaration
+// or <meta> says, as a body already decoded from latin1 is; other text is
+// decoded by the encoding its XML declaration (ISO-8859-1, us-ascii,
+// windows-1252, ...) or <meta> names. XML encodings that are not
+// ASCII-compatible (UTF-16) are not read. XML must be well-formed; HTML's
+// named entities (&nbsp;) are accepted. No DTD is read: no external entity
+// or file is fetched, no declared entity expanded.
+//
+// Names in an XPath expression match the document's names as written:
+// //dc:creator matches <dc:creator> whatever namespace dc is bound to, and
+// in a document with a default namespace (<feed xmlns="...">), //entry
+// matches <entry>. local-name() and namespace-uri() work in predicates:
+// //*[local-name()='entry'].
+//
+// Errors (the input or argument not a string, an expression that does not
+// compile, XML that does not parse, with its line) are jq errors, which
+// try/catch catches. The 128 most recently used expressions and selectors
+// (each up to 4 KiB) stay compiled. A call's input is bounded by its
+// caller (a step's body is capped); its result by 32 MiB of text and 16 Mi
+// nodes read to collect the texts (nested matches each count their
+// descendants), past which it fails. A call runs to its end: the time limit
+// is checked only after it, and a costly expression on a large document
+// (nested // predicates) is not stopped.
+//
 // # Limits
 //
 // A template may come from anyone who can write a command line or a flow,
