@@ -13,6 +13,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/flow"
+	"github.com/gogather/gather/template"
 )
 
 // api is a small JSON API on 127.0.0.1 that records when each request
@@ -328,3 +329,6 @@ steps:
 		t.Errorf("took %v", time.Since(start))
 	}
 }
+
+// limits are small expression limits for tests that evaluate arbitrary expressions.
+var limits = template.Limits{Time: 100 * time.Millisecond, Bytes: 1 << 16}
