@@ -1,7 +1,8 @@
-// Package flow reads flow files: named steps (an HTTP request or a process
-// to run) joined by "needs" edges into a directed acyclic graph, and an
-// optional output built from the steps' results. This package parses and
-// validates a flow; it runs nothing.
+// Package flow reads and runs flow files: named steps (an HTTP request or
+// a process to run) joined by "needs" edges into a directed acyclic graph,
+// and an optional output built from the steps' results. Parse reads and
+// validates a flow; an Engine runs it, once (Engine.Run) or once per input
+// record (Stage, a run.Stage: the work of gather run --input).
 //
 //	steps:
 //	  login:
@@ -65,4 +66,66 @@
 // digits and _ (not starting with a digit), the names jq can write after a
 // dot. References in output are checked (the step must exist) but imply
 // nothing: output is built once every step is done.
+//
+// # Running
+//
+// Engine.Run starts every step the moment all it needs has ended (one
+// goroutine per step, owned and waited for by Run), so steps with no path
+// between them run concurrently and a chain runs one step after another.
+// What an expression sees:
+//
+//	.input        the record (a CSV row's or JSONL object's fields, a plain
+//	              line's text, null for a flow run once)
+//	.steps.NAME   the result of each step it needs (all steps, in output)
+//	.item .index  in a for_each step, the item and its index
+//
+// An http step's result is {status, headers, body, text, ms, error}:
+// headers have lower-case names (several values joined by ", "), body is
+// the decoded JSON when the Content-Type is JSON (application/json, or a
+// +json type; numbers kept exactly as written) and null otherwise, text is
+// the body as text. An exec step's is {exit_code, stdout, stderr, ms,
+// error}. error is {kind, message} or null. A for_each step's result is
+// the list of its items' results, in the items' order; a skipped step's is
+// null. An assert sees the step's own result fields at the top level
+// (${{ .status == 200 }}), with .input and .steps.
+//
+// A string that is exactly one ${{ }} takes the expression's value with
+// its JSON type (a number stays a number, a body passes whole); a string
+// with text around expressions is interpolated (template.Value). Each
+// evaluation is bounded by Config.Limits (1 s and 8 MiB by default).
+//
+// # Failures
+//
+//   - An http step fails on a transport error or a status that is not 2xx
+//     (kind http_status; its result still has the status, headers and
+//     body). An exec step fails when the process exits non-zero
+//     (exit_status), is killed by a signal (signal), cannot start (start),
+//     writes more than Config.MaxOutput (too_large, and it is stopped), or
+//     runs past exec's timeout (timeout). An expression that fails or gives
+//     the wrong type fails its step (expression); a false assert fails it
+//     with a message naming the assert (assert).
+//   - retries: N runs a failed step (or item) again, up to N times, after
+//     a back-off of 200 ms doubling to 10 s with jitter, whatever made it
+//     fail but an expression or a cancel. An http step's transient
+//     failures are also retried inside each run by the fetch.Client
+//     (Config.Retries, Retry-After).
+//   - timeout bounds each run of the step (each retry, each item): past it
+//     the step fails with kind timeout, its request cancelled or its
+//     process stopped (SIGTERM, then SIGKILL after Config.Grace).
+//   - if: a false (or null) value skips the step, recorded as skipped
+//     ("if was false"); the steps that need it still run, seeing null.
+//   - A required step that fails makes every step that needs it, directly
+//     or not, skipped ("dependency failed"), and the run failed: its
+//     Result.Err names the first failed step in the flow's Order. Steps
+//     that do not depend on it still run. An optional step's failure fails
+//     nothing: the steps that need it run and see its error.
+//   - for_each runs at most concurrency items at once (DefaultConcurrency,
+//     8, when not given); once an item fails (after its retries), items not
+//     started are not run, and the step fails naming the first failed item.
+//   - When the run's context ends, steps in flight are cancelled, the
+//     others are not started (canceled), and the result is Canceled: per
+//     record, it is not stored by a job and runs again on resume.
+//
+// The output is built once every step has ended, only when the run
+// succeeded; by default it is each step's status, time and error.
 package flow
