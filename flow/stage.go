@@ -65,6 +65,10 @@ type Stage struct {
 	// Concurrency is how many records run at once (at least 1). Their
 	// steps share the engine's Client and its limits.
 	Concurrency int
+	// Ordered yields the outcomes in input order, through a window of 4 x
+	// Concurrency records (gather.Ordered): a slow record holds the ones
+	// after it back once the window is full.
+	Ordered bool
 }
 
 // Run implements run.Stage. A record that ends failed is an outcome of
@@ -74,9 +78,14 @@ type Stage struct {
 // ends runs to its end (every step of it), unless ctx ends first.
 func (s Stage) Run(ctx, stop context.Context, items iter.Seq[run.Item]) iter.Seq[run.Outcome] {
 	return func(yield func(run.Outcome) bool) {
-		for r := range gather.Map(ctx, items, max(s.Concurrency, 1), func(ctx context.Context, it run.Item) (run.Outcome, error) {
+		limit := max(s.Concurrency, 1)
+		var opts []gather.MapOption
+		if s.Ordered {
+			opts = append(opts, gather.Ordered(4*limit))
+		}
+		for r := range gather.Map(ctx, items, limit, func(ctx context.Context, it run.Item) (run.Outcome, error) {
 			return s.record(ctx, stop, it), nil
-		}) {
+		}, opts...) {
 			o := r.Value
 			if r.Err != nil { // not started: ctx ended
 				o = canceledOutcome(r.Input.Line, "the run was cancelled before the record started")

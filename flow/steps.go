@@ -176,7 +176,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, read 
 	}
 	rec, resp := e.cfg.Client.DoResponse(ctx, req)
 	read.Add(rec.Bytes)
-	v := map[string]any{"status": rec.Status, "headers": map[string]any{}, "body": nil, "text": "", "ms": rec.MS, "error": nil}
+	v := map[string]any{"status": rec.Status, "headers": map[string]any{}, "body": nil, "text": "", "ms": round(rec.MS), "error": nil}
 	if resp != nil {
 		v["headers"] = headerValues(resp.Header)
 		v["text"] = resp.Text()

@@ -31,6 +31,7 @@ type runFlags struct {
 	input        string // --input: "" runs the flow once
 	inputFormat  string
 	records      int // -c: records in flight
+	ordered      bool
 	requests     int // --requests: HTTP requests in flight in all; 0: records x the flow's width
 	output       string
 	format       string
@@ -55,6 +56,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.input, "input", "", "run the flow once per record of this file (- for standard input): plain lines, CSV or JSONL")
 	fl.StringVar(&f.inputFormat, "input-format", "auto", "lines, csv or jsonl (auto: by the file's extension, else lines)")
 	fl.IntVarP(&f.records, "concurrency", "c", 16, "with --input: records in flight")
+	fl.BoolVar(&f.ordered, "ordered", false, "with --input: write records in input order (a bounded window)")
 	fl.IntVar(&f.requests, "requests", 0, "HTTP requests in flight in all, every step and record (0: -c times the most requests one record can have in flight)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write the result(s) to this file instead of standard output")
 	fl.StringVar(&f.format, "format", "jsonl", "output format: jsonl (one JSON object per record)")
@@ -293,7 +295,7 @@ func (f *runFlags) runRecords(ctx context.Context, sig *signals, engine *flow.En
 		return err
 	}
 	defer in.Close()
-	cfg := run.Config{Format: format, JobName: f.job, Stage: flow.Stage{Engine: engine, Concurrency: f.records}}
+	cfg := run.Config{Format: format, JobName: f.job, Stage: flow.Stage{Engine: engine, Concurrency: f.records, Ordered: f.ordered}}
 	if f.retryFailed != "" {
 		if cfg.Retry, err = f.parseRetry(); err != nil {
 			return err
