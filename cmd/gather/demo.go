@@ -87,17 +87,10 @@ the same requests would have taken one by one. No network, no set-up.`,
 			sig.attach(r, 0)
 			res, err := r.Run(ctx)
 			prog.finish()
-			switch {
-			case err != nil:
+			if err != nil {
 				return &exitError{exitRuntime, err}
-			case res.OutputClosed != nil:
-				return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): stopped after %d records", res.Records)}
-			case sig.signalled():
-				return &exitError{code: exitInterrupted}
-			case res.AnyFailed():
-				return &exitError{code: exitSomeFailed}
 			}
-			return nil
+			return runExit(res, sig)
 		},
 	}
 	fl := cmd.Flags()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -160,18 +159,9 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		fmt.Fprintln(stdio.err, note)
 	}
 	if f.statsFile != "" {
-		b, _ := json.MarshalIndent(res.Summary, "", "  ")
-		if err := os.WriteFile(f.statsFile, append(b, '\n'), 0o644); err != nil {
-			return &exitError{exitRuntime, fmt.Errorf("--stats: %w", err)}
+		if err := writeStats(f.statsFile, res.Summary); err != nil {
+			return err
 		}
 	}
-	switch {
-	case res.OutputClosed != nil:
-		return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): stopped after %d records, no new requests", res.Records)}
-	case sig.signalled():
-		return &exitError{code: exitInterrupted}
-	case res.AnyFailed():
-		return &exitError{code: exitSomeFailed}
-	}
-	return nil
+	return runExit(res, sig)
 }

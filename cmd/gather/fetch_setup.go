@@ -200,20 +200,7 @@ func samefileCheck(outs, reads []samefile.Named) error {
 }
 
 // fetchError gives an error that ended a run its exit code.
-func fetchError(err error, f *fetchFlags) error {
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		return err
-	case errors.Is(err, run.ErrInterruptedEarly):
-		return &exitError{exitInterrupted, err}
-	case errors.Is(err, job.ErrOtherInput):
-		return &exitError{exitUsage, fmt.Errorf("--job %s: %w", f.job, err)}
-	case errors.As(err, new(*run.InputError)):
-		return &exitError{exitRuntime, fmt.Errorf("--job %s: %w", f.job, err)}
-	}
-	return &exitError{exitRuntime, err}
-}
+func fetchError(err error, f *fetchFlags) error { return jobRunError(err, f.job) }
 
 // logWriter is where the run's summary goes: nowhere with -q, else
 // standard error, after the progress display is cleared.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -371,23 +370,14 @@ func (f *runFlags) runRecords(ctx context.Context, sig *signals, engine *flow.En
 		}
 	}
 	if err != nil {
-		return interruptedOr(sig, res.Started, f.runError(err))
+		return interruptedOr(sig, res.Started, jobRunError(err, f.job))
 	}
 	if f.statsFile != "" {
-		b, _ := json.MarshalIndent(res.Summary, "", "  ")
-		if err := os.WriteFile(f.statsFile, append(b, '\n'), 0o644); err != nil {
-			return &exitError{exitRuntime, fmt.Errorf("--stats: %w", err)}
+		if err := writeStats(f.statsFile, res.Summary); err != nil {
+			return err
 		}
 	}
-	switch {
-	case res.OutputClosed != nil:
-		return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): stopped after %d records", res.Records)}
-	case sig.signalled():
-		return &exitError{code: exitInterrupted}
-	case res.AnyFailed():
-		return &exitError{code: exitSomeFailed}
-	}
-	return nil
+	return runExit(res, sig)
 }
 
 func (f *runFlags) outputNames() []samefile.Named {
@@ -441,20 +431,4 @@ func (f *runFlags) parseRetry() (*job.Filter, error) {
 		return nil, usageError("--retry-failed %s: a retry runs failed records again, and ok selects none", f.retryFailed)
 	}
 	return flt, nil
-}
-
-// runError gives an error that ended a run its exit code.
-func (f *runFlags) runError(err error) error {
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		return err
-	case errors.Is(err, run.ErrInterruptedEarly):
-		return &exitError{exitInterrupted, err}
-	case errors.Is(err, job.ErrOtherInput):
-		return &exitError{exitUsage, fmt.Errorf("--job %s: %w", f.job, err)}
-	case errors.As(err, new(*run.InputError)):
-		return &exitError{exitRuntime, fmt.Errorf("--job %s: %w", f.job, err)}
-	}
-	return &exitError{exitRuntime, err}
 }

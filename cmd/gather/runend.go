@@ -1,0 +1,52 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/gogather/gather/job"
+	"github.com/gogather/gather/run"
+)
+
+// runExit is the exit of a bulk run (fetch, run, demo) that ended without
+// an error: 3 when its output was closed, 130 after a signal, 1 when any
+// input failed, else 0.
+func runExit(res run.Result, sig *signals) error {
+	switch {
+	case res.OutputClosed != nil:
+		return &exitError{exitRuntime, fmt.Errorf("the output was closed (broken pipe): stopped after %d records, nothing new started", res.Records)}
+	case sig.signalled():
+		return &exitError{code: exitInterrupted}
+	case res.AnyFailed():
+		return &exitError{code: exitSomeFailed}
+	}
+	return nil
+}
+
+// writeStats writes a run's summary as JSON to path (--stats).
+func writeStats(path string, sum run.Summary) error {
+	b, _ := json.MarshalIndent(sum, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return &exitError{exitRuntime, fmt.Errorf("--stats: %w", err)}
+	}
+	return nil
+}
+
+// jobRunError gives an error that ended a bulk run with the job jobName
+// its exit code.
+func jobRunError(err error, jobName string) error {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return err
+	case errors.Is(err, run.ErrInterruptedEarly):
+		return &exitError{exitInterrupted, err}
+	case errors.Is(err, job.ErrOtherInput):
+		return &exitError{exitUsage, fmt.Errorf("--job %s: %w", jobName, err)}
+	case errors.As(err, new(*run.InputError)):
+		return &exitError{exitRuntime, fmt.Errorf("--job %s: %w", jobName, err)}
+	}
+	return &exitError{exitRuntime, err}
+}
