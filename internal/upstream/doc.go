@@ -9,7 +9,8 @@
 //	defer s.Close()
 //	resp, err := http.Get(s.URL() + "/items/1?size=4096&fail_first=2")
 //
-// Any path is served. Defaults come from Config; a query parameter sets the
+// Any path is served (paths under /demo/ are an API of their own, see Demo
+// API). Defaults come from Config; a query parameter sets the
 // same knob for one request and wins. Unknown parameters are ignored (add
 // your own to make URLs distinct); a knob with a bad value gets
 // 400 Bad Request with the reason in the body.
@@ -110,6 +111,35 @@
 // remaining connections and waits until every handler has returned. A
 // request cut short by Close gets a broken connection, never a made-up
 // response.
+//
+// # Demo API
+//
+// Paths under /demo/ are a tiny shop for the flows of examples/. They
+// answer JSON (Content-Type: application/json) unless said otherwise, and
+// an error as {"error": "..."}: 404 for an unknown path or id, 405 for
+// another method, 400 for a bad body.
+//
+//	POST /demo/login       {"user": "demo", "password": "demo-password"} ->
+//	                       {"token": DemoToken, "expires_in": 3600}; else 401
+//	GET  /demo/me          {"user", "name", "email"}       these three want
+//	GET  /demo/orders      {"orders": [1, 2, 3]}           Authorization: Bearer
+//	GET  /demo/messages    {"unread": 2}                   DemoToken, else 401
+//	GET  /demo/orders/ID   {"id": ID, "customer": "demo", "items": [ID*10+1, ...]}
+//	                       with ID%3+1 items; ID in [1, 999999]
+//	GET  /demo/items/ID    {"id": ID, "name": "item ID", "price": ID%10+1}
+//	GET  /demo/quote       {"text", "author"}
+//	GET  /demo/feed.xml    an RSS feed (application/rss+xml, no charset)
+//	                       in ISO-8859-1, as its XML declaration says,
+//	                       with a <lastBuildDate> and non-ASCII titles
+//	GET  /demo/words       text/plain: six words, one a line, not sorted
+//	POST /demo/summaries   keeps the JSON body and answers 201
+//	                       {"received": BODY, "count": N}
+//	GET  /demo/summaries   {"summaries": [every body kept, in order]}
+//
+// A server keeps the first 10000 summaries (then 507); Reset does not
+// forget them. latency and jitter apply to demo paths; the other knobs do
+// not (a bad value still gets 400). Demo requests count in Stats like the
+// others.
 //
 // # Statistics
 //

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -58,6 +59,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		drain(r)
 		s.writeShort(w, r, http.StatusBadRequest, []byte(err.Error()+"\n"))
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/demo/") {
+		s.serveDemo(w, r, &p)
 		return
 	}
 

@@ -83,6 +83,8 @@ type Server struct {
 	paths    atomic.Pointer[table[atomic.Int64]]
 	hosts    table[gauge]
 	draws    atomic.Uint64
+
+	demo demoState // the demo API's summaries
 }
 
 // Start starts a server on 127.0.0.1 at a port chosen by the system.
