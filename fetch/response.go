@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strings"
+	"regexp"
 	"unicode/utf8"
 
 	"github.com/gogather/gather/internal/redact"
+	"golang.org/x/net/html/charset"
 )
 
 // A Response is a whole HTTP response: its status, header and body, read
@@ -32,45 +33,65 @@ type Response struct {
 	Attempts int
 }
 
-// Text returns the body as a string. A body whose Content-Type names the
-// ISO-8859-1 (latin1) charset is decoded from it; any other body is
-// returned as it came, which is UTF-8 for text served as UTF-8 or with no
-// charset.
+// Text returns the body as a string, decoded to UTF-8 from the charset
+// it is in:
+//
+//   - the charset its Content-Type names (ISO-8859-1, windows-1252,
+//     Shift_JIS, any WHATWG encoding label); UTF-8 (or an unknown label)
+//     is returned as it came;
+//   - with no charset, a body that is valid UTF-8 as it came;
+//   - else the encoding an XML declaration names (<?xml version="1.0"
+//     encoding="ISO-8859-1"?>, as many feeds do without saying so in
+//     the header), or for HTML the one its <meta> names (windows-1252 when
+//     none, as browsers do);
+//   - else the body as it came.
 func (r *Response) Text() string {
-	if isLatin1(r.Header.Get("Content-Type")) {
-		return latin1(r.Body)
-	}
-	return string(r.Body)
+	return decodeText(r.Body, r.Header.Get("Content-Type"))
 }
 
-// isLatin1 reports whether a Content-Type names the ISO-8859-1 charset.
-func isLatin1(contentType string) bool {
-	if !strings.Contains(contentType, "charset") {
-		return false // the common case, without parsing
+// decodeText decodes body, served with contentType, as Text says.
+func decodeText(body []byte, contentType string) string {
+	mt, params, _ := mime.ParseMediaType(contentType)
+	if label := params["charset"]; label != "" {
+		if enc, name := charset.Lookup(label); enc != nil && name != "utf-8" {
+			if s, err := enc.NewDecoder().Bytes(body); err == nil {
+				return string(s)
+			}
+		}
+		return string(body)
 	}
-	_, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
+	if utf8.Valid(body) {
+		return string(body)
 	}
-	switch strings.ToLower(params["charset"]) {
-	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1":
-		return true
-	}
-	return false
-}
-
-// latin1 returns b, in ISO-8859-1, as UTF-8.
-func latin1(b []byte) string {
-	var s strings.Builder
-	s.Grow(len(b))
-	for _, c := range b {
-		if c < utf8.RuneSelf {
-			s.WriteByte(c)
-		} else {
-			s.WriteRune(rune(c))
+	if label := xmlEncoding(body); label != "" {
+		if enc, _ := charset.Lookup(label); enc != nil {
+			if s, err := enc.NewDecoder().Bytes(body); err == nil {
+				return string(s)
+			}
 		}
 	}
-	return s.String()
+	if mt == "text/html" || mt == "application/xhtml+xml" {
+		if enc, _, _ := charset.DetermineEncoding(body, contentType); enc != nil {
+			if s, err := enc.NewDecoder().Bytes(body); err == nil {
+				return string(s)
+			}
+		}
+	}
+	return string(body)
+}
+
+// xmlDecl matches the encoding of an XML declaration at the start of a
+// body.
+var xmlDecl = regexp.MustCompile(`^\s*<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
+
+// xmlEncoding returns the encoding label an XML declaration at the start
+// of body names, or "".
+func xmlEncoding(body []byte) string {
+	m := xmlDecl.FindSubmatch(body[:min(len(body), 256)])
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
 }
 
 // JSON decodes the body, as encoding/json does, into v. The error of a

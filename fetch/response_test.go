@@ -165,27 +165,35 @@ func TestGetJSONAndPost(t *testing.T) {
 	}
 }
 
-// Text decodes a latin1 body; any other body is returned as it came.
-func TestResponseTextDecodesLatin1(t *testing.T) {
+// Text decodes a body from the charset its Content-Type names, or with
+// none from the one its XML declaration or HTML <meta> names; any other
+// body is returned as it came.
+func TestResponseTextDecodesTheCharsetTheBodyIsIn(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", r.URL.Query().Get("ct"))
-		w.Write([]byte("caf\xe9"))
+		w.Write([]byte(r.URL.Query().Get("prefix") + "caf\xe9"))
 	}))
 	defer srv.Close()
 	c := newClient(t, fetch.Config{})
-	for ct, want := range map[string]string{
-		"text/plain; charset=ISO-8859-1": "café",
-		`text/html; charset="latin1"`:    "café",
-		"text/plain; charset=utf-8":      "caf\xe9",
-		"":                               "caf\xe9",
+	for _, c2 := range []struct{ ct, prefix, want string }{
+		{"text/plain; charset=ISO-8859-1", "", "café"},
+		{`text/html; charset="latin1"`, "", "café"},
+		{"text/plain; charset=windows-1252", "", "café"},
+		{"text/plain; charset=utf-8", "", "caf\xe9"},
+		{"text/plain; charset=no-such-charset", "", "caf\xe9"},
+		{"", "", "caf\xe9"},
+		{"application/rss+xml", `<?xml version="1.0" encoding="ISO-8859-1"?>`, `<?xml version="1.0" encoding="ISO-8859-1"?>café`},
+		{"", `<?xml version='1.0' encoding='us-ascii'?>`, `<?xml version='1.0' encoding='us-ascii'?>café`}, // us-ascii is windows-1252 to WHATWG
+		{"text/html", `<meta charset="iso-8859-1">`, `<meta charset="iso-8859-1">café`},
+		{"text/html", "", "café"}, // HTML with no charset: windows-1252, as browsers
 	} {
-		resp, err := c.Get(context.Background(), srv.URL+"/?ct="+url.QueryEscape(ct))
+		resp, err := c.Get(context.Background(), srv.URL+"/?ct="+url.QueryEscape(c2.ct)+"&prefix="+url.QueryEscape(c2.prefix))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := resp.Text(); got != want {
-			t.Errorf("Content-Type %q: Text() %q, want %q", ct, got, want)
+		if got := resp.Text(); got != c2.want {
+			t.Errorf("Content-Type %q, body %q: Text() %q, want %q", c2.ct, c2.prefix, got, c2.want)
 		}
 	}
 }
