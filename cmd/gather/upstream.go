@@ -23,7 +23,10 @@ func newUpstreamCommand() *cobra.Command {
 sizes, server-wide by flags or per request by query parameters (latency=,
 status=, fail=, fail_first=, retry_after=, size=, gzip=1, redirect=N, loop=1,
 reset=1, hang=1, malformed=1, echo=1). GET /_stats returns its counters as
-JSON. It runs until interrupted.`,
+JSON. Paths under /demo/ are a small JSON API (login with a Bearer token,
+orders, items, a latin1 RSS feed, summaries POSTed and listed at
+/demo/summaries) that the flows of examples/ call. It runs until
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkLatency(cfg.Latency, cfg.LatencyJitter); err != nil {
