@@ -303,60 +303,82 @@ func CSV(w io.Writer, fields []string) (Writer, error) {
 			return nil, fmt.Errorf("unknown CSV field %q (known: %s, and %sNAME for an input field kept with --keep NAME)", f, strings.Join(recordFields[:], ", "), InputPrefix)
 		}
 	}
-	c := &csvWriter{s: newSink(w), fields: fields}
-	c.w = csv.NewWriter(&c.row)
-	return c, nil
+	return &csvWriter{Rows: NewRows(w, fields), fields: fields}, nil
 }
 
 type csvWriter struct {
-	s       *sink
-	w       *csv.Writer  // encodes one row into row
-	row     bytes.Buffer // the row being written
-	fields  []string
-	started bool
-	cells   []string
-}
-
-// put encodes one row and adds it whole to the sink.
-func (c *csvWriter) put(cells []string, line int) error {
-	c.row.Reset()
-	c.w.Write(cells)
-	c.w.Flush()
-	if err := c.w.Error(); err != nil {
-		return err
-	}
-	return c.s.add(c.row.Bytes(), line)
-}
-
-func (c *csvWriter) header() error {
-	if c.started {
-		return nil
-	}
-	c.started = true
-	return c.put(c.fields, 0)
+	*Rows
+	fields []string
+	cells  []string
 }
 
 func (c *csvWriter) Write(r fetch.Record) error {
-	if c.s.err != nil {
-		return c.s.err
-	}
-	if err := c.header(); err != nil {
-		return err
-	}
 	c.cells = c.cells[:0]
 	for _, f := range c.fields {
 		c.cells = append(c.cells, *value(r, f))
 	}
-	return c.put(c.cells, r.Line)
+	return c.WriteRow(r.Line, c.cells)
 }
 
-func (c *csvWriter) Flush() error {
-	if c.s.err == nil {
-		if err := c.header(); err != nil {
+// Rows writes CSV rows under a header, each row whole or not at all as
+// the other writers do (see WriteError): the CSV writer of records, and
+// of any other kind of result (a flow's). Make it with NewRows.
+type Rows struct {
+	s       *sink
+	w       *csv.Writer  // encodes one row into row
+	row     bytes.Buffer // the row being written
+	header  []string
+	started bool
+}
+
+// NewRows returns a writer of CSV rows to w under header, which is
+// written with the first row, or by Flush when there is none.
+func NewRows(w io.Writer, header []string) *Rows {
+	r := &Rows{s: newSink(w), header: header}
+	r.w = csv.NewWriter(&r.row)
+	return r
+}
+
+// put encodes one row and adds it whole to the sink.
+func (r *Rows) put(cells []string, line int) error {
+	r.row.Reset()
+	r.w.Write(cells)
+	r.w.Flush()
+	if err := r.w.Error(); err != nil {
+		return err
+	}
+	return r.s.add(r.row.Bytes(), line)
+}
+
+func (r *Rows) writeHeader() error {
+	if r.started {
+		return nil
+	}
+	r.started = true
+	return r.put(r.header, 0)
+}
+
+// WriteRow writes one row, for the input line line (named by a
+// WriteError).
+func (r *Rows) WriteRow(line int, cells []string) error {
+	if r.s.err != nil {
+		return r.s.err
+	}
+	if err := r.writeHeader(); err != nil {
+		return err
+	}
+	return r.put(cells, line)
+}
+
+// Flush writes what is buffered (and the header, when no row was
+// written).
+func (r *Rows) Flush() error {
+	if r.s.err == nil {
+		if err := r.writeHeader(); err != nil {
 			return err
 		}
 	}
-	return c.s.flush()
+	return r.s.flush()
 }
 
 // value returns field f of r as CSV text, or nil for an unknown field.

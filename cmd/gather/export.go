@@ -96,6 +96,11 @@ func runExport(ctx context.Context, path string, f *exportFlags) error {
 		return err
 	}
 	defer r.Close()
+	if f.format == "csv" {
+		if meta, err := r.Meta(ctx); err == nil && isFlowJob(meta) {
+			return usageError("--format csv: %s is a job of gather run, whose results are a flow's: export it as JSONL, or have gather run write the CSV (gather run FLOW --input INPUT --job %s -o FILE --format csv)", path, path)
+		}
+	}
 	results := r.Results
 	if f.order == "stored" {
 		results = r.ResultsAsStored
@@ -193,4 +198,14 @@ func exportResults(results iter.Seq2[job.Result, error], out io.Writer, f *expor
 		return writeErr(err)
 	}
 	return nil
+}
+
+// isFlowJob reports whether a job's settings are those of gather run.
+func isFlowJob(meta job.Meta) bool {
+	for _, s := range meta.Settings {
+		if s.Key == "flow" {
+			return true
+		}
+	}
+	return false
 }

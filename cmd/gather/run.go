@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -58,7 +59,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.ordered, "ordered", false, "with --input: write records in input order (a bounded window)")
 	fl.IntVar(&f.requests, "requests", 0, "HTTP requests in flight in all, every step and record (0: -c times the most requests one record can have in flight)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write the result(s) to this file instead of standard output")
-	fl.StringVar(&f.format, "format", "jsonl", "output format: jsonl (one JSON object per record)")
+	fl.StringVar(&f.format, "format", "jsonl", "output format: jsonl (one JSON object per record) or csv (line, the output's keys, error)")
 	fl.StringVar(&f.statsFile, "stats", "", "with --input: also write the summary as JSON to this file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on standard error")
 	fl.StringVar(&f.job, "job", "", "with --input: keep the run in this SQLite job file: run the same command again to resume it; no step of a stored record runs again")
@@ -113,8 +114,8 @@ func (f *runFlags) check() error {
 		return usageError("--concurrency must be 1 to %d, got %d", maxConcurrency, f.records)
 	case f.requests < 0 || f.requests > maxConcurrency:
 		return usageError("--requests must be 0 (automatic) to %d, got %d", maxConcurrency, f.requests)
-	case f.format != "jsonl":
-		return usageError("--format %q: a flow's results are JSON objects: want jsonl (use jq to make CSV of them)", f.format)
+	case f.format != "jsonl" && f.format != "csv":
+		return usageError("--format %q: want jsonl or csv", f.format)
 	case f.outputSet && f.output == "":
 		return usageError("-o: empty file name (- is standard output)")
 	case f.jobSet && f.job == "":
@@ -178,10 +179,14 @@ func runFlow(ctx context.Context, f *runFlags) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	if f.input == "" {
-		return f.runOnce(ctx, sig, engine)
+	newWriter := func(w io.Writer) output.JSONWriter { return output.JSONL(w).(output.JSONWriter) }
+	if f.format == "csv" {
+		newWriter = func(w io.Writer) output.JSONWriter { return flow.CSV(w, fl) }
 	}
-	return f.runRecords(ctx, sig, engine, client)
+	if f.input == "" {
+		return f.runOnce(ctx, sig, engine, newWriter)
+	}
+	return f.runRecords(ctx, sig, engine, client, newWriter)
 }
 
 // flowWidth is the most HTTP requests one run of the flow can have in
@@ -260,15 +265,19 @@ func (f *runFlags) checkOutputs() error {
 }
 
 // runOnce runs the flow once and writes its result.
-func (f *runFlags) runOnce(ctx context.Context, sig *signals, engine *flow.Engine) error {
+func (f *runFlags) runOnce(ctx context.Context, sig *signals, engine *flow.Engine, newWriter func(io.Writer) output.JSONWriter) error {
 	res := engine.Run(ctx, nil) // a signal cancels ctx (no run is attached)
 	b, _ := res.AppendJSON(nil, 0)
-	b = append(b, '\n')
+	var buf bytes.Buffer
+	w := newWriter(&buf)
+	if err := w.WriteJSON(0, b); err == nil {
+		err = w.Flush()
+	}
 	if f.output == "-" {
-		if _, err := stdio.out.Write(b); err != nil {
+		if _, err := stdio.out.Write(buf.Bytes()); err != nil {
 			return &exitError{exitRuntime, fmt.Errorf("writing the result: %w", err)}
 		}
-	} else if err := os.WriteFile(f.output, b, 0o644); err != nil {
+	} else if err := os.WriteFile(f.output, buf.Bytes(), 0o644); err != nil {
 		return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
 	}
 	switch {
@@ -284,7 +293,7 @@ func (f *runFlags) runOnce(ctx context.Context, sig *signals, engine *flow.Engin
 }
 
 // runRecords runs the flow once per input record through package run.
-func (f *runFlags) runRecords(ctx context.Context, sig *signals, engine *flow.Engine, client *fetch.Client) error {
+func (f *runFlags) runRecords(ctx context.Context, sig *signals, engine *flow.Engine, client *fetch.Client, newWriter func(io.Writer) output.JSONWriter) error {
 	format, err := run.FormatOf(f.inputFormat, f.input)
 	if err != nil {
 		return usageError("--input-format %v", err)
@@ -318,7 +327,7 @@ func (f *runFlags) runRecords(ctx context.Context, sig *signals, engine *flow.En
 	switch {
 	case cfg.Job != nil && (!f.outputSet || fromJob): // the records go to the job file
 	case f.output == "-":
-		cfg.Sink = flow.Lines(output.JSONL(stdio.out).(output.JSONWriter))
+		cfg.Sink = flow.Lines(newWriter(stdio.out))
 	default:
 		file, err := os.Create(f.output)
 		if err != nil {
@@ -335,7 +344,7 @@ func (f *runFlags) runRecords(ctx context.Context, sig *signals, engine *flow.En
 			return cerr
 		}
 		defer closeOut()
-		cfg.Sink = flow.Lines(output.JSONL(file).(output.JSONWriter))
+		cfg.Sink = flow.Lines(newWriter(file))
 	}
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
@@ -365,7 +374,7 @@ func (f *runFlags) runRecords(ctx context.Context, sig *signals, engine *flow.En
 		err = closeOut()
 	}
 	if fromJob && res.Started {
-		if werr := run.WriteFromJob(context.WithoutCancel(ctx), f.job, f.output, output.JSONL); werr != nil && err == nil {
+		if werr := run.WriteFromJob(context.WithoutCancel(ctx), f.job, f.output, func(w io.Writer) output.Writer { return newWriter(w) }); werr != nil && err == nil {
 			err = werr
 		}
 	}
