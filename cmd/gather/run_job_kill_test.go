@@ -83,8 +83,9 @@ func checkFinishedKillJob(t *testing.T, srv *upstream.Server, jobFile string, n 
 // A per-record flow job killed with SIGKILL at random moments, from the
 // first milliseconds on, then run again with the same command until it
 // finishes: one line per record, every record ok, and no step of a record
-// stored before a kill ran again. Records not yet stored at a kill (in
-// flight, or finished in the job's last unwritten batch) may run again.
+// stored before a kill ran again, and at each kill at most -c records
+// had started and not reached their last step. Records not yet stored at
+// a kill (in flight, or done in the job's unwritten batch) may run again.
 func TestRunJobKilledResumesWithoutRerunningStoredRecords(t *testing.T) {
 	const n, c = 300, 8
 	srv := upstreamtest.Start(t, upstream.Config{})
@@ -117,20 +118,49 @@ func TestRunJobKilledResumesWithoutRerunningStoredRecords(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		exited := false
+		// waitFor waits d or until the run ends by itself.
+		waitFor := func(d time.Duration) {
+			select {
+			case err = <-done:
+				exited = true
+			case <-time.After(d):
+			}
+		}
 		var killedAfter string
 		switch {
 		case round < kills0:
-			time.Sleep(delays[round])
-			cmd.Process.Signal(syscall.SIGKILL)
+			waitFor(delays[round])
 			killedAfter = delays[round].String()
 		case round < kills0+progressing:
 			start, more := time.Now(), requestsUnder(srv, "/c/")+10+rng.IntN(30)
-			waitUntil(t, "records' last steps", 30*time.Second, func() bool { return requestsUnder(srv, "/c/") >= more })
-			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
-			cmd.Process.Signal(syscall.SIGKILL)
+			for !exited && requestsUnder(srv, "/c/") < more {
+				if time.Since(start) > 30*time.Second {
+					cmd.Process.Kill()
+					<-done
+					t.Fatalf("run %d: no record's last step in 30s", round)
+				}
+				waitFor(5 * time.Millisecond)
+			}
+			if !exited {
+				waitFor(time.Duration(rng.IntN(300)) * time.Millisecond)
+			}
 			killedAfter = time.Since(start).Round(time.Millisecond).String()
+		default:
+			waitFor(60 * time.Second)
+			if !exited {
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("run %d: not finished in 60s", round)
+			}
 		}
-		err := cmd.Wait()
+		if !exited {
+			cmd.Process.Signal(syscall.SIGKILL)
+			err = <-done
+		}
 		var exit *exec.ExitError
 		switch {
 		case err == nil:
@@ -144,12 +174,39 @@ func TestRunJobKilledResumesWithoutRerunningStoredRecords(t *testing.T) {
 		default:
 			t.Fatalf("run %d: exit %d: %s", round, exit.ExitCode(), stderr.String())
 		}
+		// Requests the killed process sent may still be in the server's
+		// hands: let them in before counting.
+		time.Sleep(50 * time.Millisecond)
+		waitUntil(t, "the upstream idle", 10*time.Second, func() bool { return srv.Stats().InFlight == 0 })
 		s := snapshot{stored: map[int]bool{}, hits: stepHits(srv, n)}
 		if _, err := os.Stat(jobFile); err == nil {
 			s.stored = storedSet(t, jobFile) // a job killed at its creation must open too
 		}
+		// What this run did to the records not stored at its kill: started
+		// and not at the last step (in flight: at most -c of them), or
+		// past the last step (done, but in the job's unwritten batch).
+		prev := make([][3]int64, n+1)
+		if len(snaps) > 0 {
+			prev = snaps[len(snaps)-1].hits
+		}
+		inFlight, unwritten := 0, 0
+		for i := 1; i <= n; i++ {
+			started, last := s.hits[i][0] > prev[i][0] || s.hits[i][1] > prev[i][1], s.hits[i][2] > prev[i][2]
+			switch {
+			case s.stored[i]:
+			case last:
+				unwritten++
+			case started:
+				inFlight++
+			}
+		}
+		// A request of the run before, received only in this one, may add
+		// at most -c records more.
+		if inFlight > 2*c {
+			t.Errorf("run %d: %d records started and not ended at the kill, -c %d", round, inFlight, c)
+		}
 		snaps = append(snaps, s)
-		t.Logf("run %d: killed after %s with %d records stored", round, killedAfter, len(s.stored))
+		t.Logf("run %d: killed after %s with %d records stored; %d in flight, %d done and not yet stored", round, killedAfter, len(s.stored), inFlight, unwritten)
 	}
 	if !finished {
 		t.Fatalf("the job did not finish after %d kills and 10 more runs", kills)
@@ -170,8 +227,10 @@ func TestRunJobKilledResumesWithoutRerunningStoredRecords(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d kills; %d records ran more than once (-c %d: %d in flight at the kills at most; the job's unwritten last batch adds to that)",
-		kills, len(rerun), c, kills*c)
+	// Not asserted: at most kills x -c records run again. A record done
+	// but not yet written (the job writes in batches, every 200ms) runs
+	// again too, and those are not bounded by -c.
+	t.Logf("%d kills; %d records ran more than once (kills x -c = %d)", kills, len(rerun), kills*c)
 }
 
 // Ctrl-C (SIGINT) on a per-record flow job: exit 130 once the records in

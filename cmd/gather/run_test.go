@@ -335,7 +335,7 @@ func wantHits(t *testing.T, srv *upstream.Server, failing map[string]bool, n, ok
 
 // A --job run over 20 records, some failing, then the same command again:
 // nothing runs again. --retry-failed runs the failed records only, every
-// step of them. -o with --job writes the job's lines in input order.
+// step of them, and only those its filter selects. -o with --job writes the job's lines in input order.
 func TestRunJobResumesAndRetriesFailedOnly(t *testing.T) {
 	srv := upstreamtest.Start(t, upstream.Config{})
 	flowPath := runFlowFile(t, "two_steps.yaml", srv.URL(), "LATENCY", "1ms")
@@ -349,6 +349,12 @@ func TestRunJobResumesAndRetriesFailedOnly(t *testing.T) {
 		}
 		wantHits(t, srv, failing, 20, 1, 1, fmt.Sprintf("after run %d", run))
 	}
+	// A filter that selects none of the failures (they are 500s) runs
+	// nothing; without a filter every failed record runs again.
+	if _, res := runInRaw("", append(args, "--retry-failed=404,timeout")...); res.code != exitSomeFailed {
+		t.Fatalf("--retry-failed=404,timeout: exit %d, stderr %s", res.code, res.stderr)
+	}
+	wantHits(t, srv, failing, 20, 1, 1, "after --retry-failed=404,timeout")
 	out, res := runInRaw("", append(args, "--retry-failed")...)
 	if res.code != exitSomeFailed || len(out) != 0 {
 		t.Fatalf("--retry-failed: exit %d, stdout %q, stderr %s", res.code, out, res.stderr)
