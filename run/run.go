@@ -483,7 +483,10 @@ func (r *Run) writeJobSummary(w io.Writer, res Result) {
 	}
 	if p.New == 0 && p.Total >= 0 && p.Stored >= p.Total && !res.Stopped && res.OutputClosed == nil {
 		fmt.Fprintf(w, "job %s: all %d inputs are already stored: %d ok, %d failed; nothing was run (gather report %s shows the job's figures", name, p.Total, p.Stored-p.Failed, p.Failed, name)
-		if p.Failed > 0 {
+		switch {
+		case p.Failed > 0 && r.cfg.Retry != nil:
+			fmt.Fprintf(w, "; no failure matches this --retry-failed")
+		case p.Failed > 0:
 			fmt.Fprintf(w, "; --retry-failed runs the failures again")
 		}
 		fmt.Fprintln(w, ")")

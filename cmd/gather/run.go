@@ -423,6 +423,8 @@ func (f *runFlags) openJob(ctx context.Context, format run.Format) (*job.Job, er
 	switch {
 	case err == nil:
 		return j, nil
+	case errors.Is(err, job.ErrSettings) && !f.isFlowJobFile(ctx):
+		return nil, usageError("--job %s is a job of gather fetch, not of a flow: give gather run a job file of its own", f.job)
 	case errors.Is(err, job.ErrNotJob), errors.Is(err, job.ErrSettings), errors.Is(err, job.ErrDamaged):
 		return nil, &exitError{exitUsage, fmt.Errorf("--job: %w", err)}
 	}
@@ -440,4 +442,16 @@ func (f *runFlags) parseRetry() (*job.Filter, error) {
 		return nil, usageError("--retry-failed %s: a retry runs failed records again, and ok selects none", f.retryFailed)
 	}
 	return flt, nil
+}
+
+// isFlowJobFile reports whether the job file --job names was made by
+// gather run (false when it cannot be read).
+func (f *runFlags) isFlowJobFile(ctx context.Context) bool {
+	r, err := job.OpenReader(ctx, f.job)
+	if err != nil {
+		return true // say nothing more than job.Open did
+	}
+	defer r.Close()
+	meta, err := r.Meta(ctx)
+	return err != nil || isFlowJob(meta)
 }
