@@ -183,6 +183,7 @@ func TestJobCSVKilled(t *testing.T) {
 		cmd.Stderr = &stderr
 		cmd.Start()
 		if run < 11 {
+			waitUntil(t, "the job file", time.Minute, func() bool { _, err := os.Stat(jobFile); return err == nil })
 			time.Sleep(time.Duration(200+run*37%300) * time.Millisecond)
 			if run%2 == 0 {
 				cmd.Process.Signal(syscall.SIGKILL)

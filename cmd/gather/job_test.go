@@ -87,6 +87,9 @@ func interruptedJob(t *testing.T, n, times int, sig syscall.Signal) {
 		}
 		last := interrupted == times
 		if !last {
+			// The signal is meant for a run that has begun (a loaded
+			// machine can take longer than the sleep to start one).
+			waitUntil(t, "the job file", time.Minute, func() bool { _, err := os.Stat(jobFile); return err == nil })
 			time.Sleep(time.Duration(150+rand.IntN(500)) * time.Millisecond)
 			cmd.Process.Signal(sig)
 		}
