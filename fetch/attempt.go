@@ -281,6 +281,9 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 	r.hash.Reset()
 	r.limited = io.LimitedReader{R: body, N: c.cfg.MaxBody + 1}
 	limited, h := &r.limited, r.hash
+	if p.whole {
+		h = noHash{} // a Response carries no hash: hashing it would be wasted
+	}
 	var err error
 	switch policy := c.cfg.Body; {
 	case p.whole:
@@ -325,11 +328,24 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 		}
 		return fmt.Errorf("%w of %d bytes", errTooLarge, c.cfg.MaxBody)
 	}
+	if p.whole {
+		return nil
+	}
 	var sum [2 * sha256.Size]byte
 	hex.Encode(sum[:], h.Sum(r.sum[:0]))
 	out.sha = string(sum[:])
 	return nil
 }
+
+// noHash is a hash.Hash that hashes nothing, for bodies whose hash is not
+// kept.
+type noHash struct{}
+
+func (noHash) Write(p []byte) (int, error) { return len(p), nil }
+func (noHash) Sum(b []byte) []byte         { return b }
+func (noHash) Reset()                      {}
+func (noHash) Size() int                   { return 0 }
+func (noHash) BlockSize() int              { return 1 }
 
 // copyBufSize is the size of the buffer bodies are read through.
 const copyBufSize = 32 << 10

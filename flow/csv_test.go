@@ -3,9 +3,13 @@ package flow_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gogather/gather/flow"
+	"github.com/itchyny/gojq"
 )
 
 func TestCSVColumnsFollowTheOutput(t *testing.T) {
@@ -55,5 +59,33 @@ output: {text: "${{ .steps.ok.stdout }}", n: "${{ .input.n }}", none: "${{ null 
 		"2,,,,,\"bad: exit_status: \"\"false\"\" exited with code 1\"\n"
 	if got := b.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The summary of a step written for each record is the one DefaultOutput
+// gives, encoded as jq encodes it.
+func TestStepSummaryLineMatchesDefaultOutput(t *testing.T) {
+	f, err := flow.Parse("s.yaml", []byte(`
+steps:
+  ok: {exec: {command: [echo, "<&>"]}}
+  bad: {optional: true, exec: {command: [sh, -c, "echo 'x\"<y>' >&2; exit 2"]}}
+  skip: {if: "${{ false }}", exec: {command: ["true"]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := flow.NewEngine(f, flow.Config{})
+	r := e.Run(context.Background(), nil)
+	line, _ := r.AppendJSON(nil, 0)
+	var got struct{ Output, Steps any }
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Output, got.Steps) {
+		t.Errorf("steps %v\noutput %v", got.Steps, got.Output)
+	}
+	want, _ := gojq.Marshal(flow.DefaultOutput(r.Steps)["bad"])
+	if !strings.Contains(string(line), `"bad":`+string(want)) {
+		t.Errorf("line %s\nhas no %s", line, want)
 	}
 }

@@ -66,6 +66,7 @@ func NewEngine(f *Flow, cfg Config) (*Engine, error) {
 	for i, name := range f.Order {
 		index[name] = i
 	}
+	reads := readFields(f)
 	for i, name := range f.Order {
 		s := f.Steps[name]
 		if s.HTTP != nil && cfg.Client == nil {
@@ -75,6 +76,7 @@ func NewEngine(f *Flow, cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flow: step %q: %w", name, err)
 		}
+		p.reads = reads[name]
 		for _, need := range s.Needs {
 			p.needs = append(p.needs, index[need])
 		}
@@ -160,7 +162,10 @@ type StepResult struct {
 	// Value is what expressions see as .steps.NAME: for an http step
 	// {status, headers, body, text, ms, error}, for an exec step
 	// {exit_code, stdout, stderr, ms, error}, a list of those for a
-	// for_each step (in the items' order), null for a skipped step.
+	// for_each step (in the items' order), null for a skipped step. An
+	// http step builds its headers, body and text only when some
+	// expression of the flow may read them (see "Costs" in the package
+	// documentation): null otherwise.
 	Value any
 	// HTTPStatus is the last HTTP status an http step got (0: none); for
 	// a for_each step, the status of its first failed item, or of its
@@ -203,6 +208,8 @@ type Result struct {
 	// HTTPStatus is the failed step's HTTP status when the run failed,
 	// else the last one (in the flow's Order) an http step got; 0: none.
 	HTTPStatus int
+
+	defaultOutput bool // Output is DefaultOutput(Steps)
 }
 
 // Run runs the flow once, with input as .input (nil for none). Every
@@ -224,9 +231,11 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 	done := make(chan int, n)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	running := 0 // steps running on goroutines of their own
 	launch := func(i int) {
 		p := e.plans[i]
 		data := e.stepData(input, p, res.Steps)
+		running++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -234,10 +243,10 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 			done <- i
 		}()
 	}
-	// ready decides, once all it needs has ended, whether step i runs or
-	// ends at once (a dependency failed, or the run is cancelled); it
-	// returns the steps that ended at once.
-	var ended []int
+	// ready decides, once all it needs has ended, whether step i is to
+	// start (toStart) or ends at once (ended): a dependency failed, or the
+	// run is cancelled.
+	var ended, toStart []int
 	ready := func(i int) {
 		p := e.plans[i]
 		for _, need := range p.needs {
@@ -260,7 +269,7 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 			ended = append(ended, i)
 			return
 		}
-		launch(i)
+		toStart = append(toStart, i)
 	}
 	finish := func(i int) {
 		for _, d := range e.plans[i].dependents {
@@ -276,10 +285,24 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 	}
 	for left := n; left > 0; left-- {
 		var i int
-		if len(ended) > 0 {
+		switch {
+		case len(ended) > 0:
 			i, ended = ended[len(ended)-1], ended[:len(ended)-1]
-		} else {
+		case running == 0 && len(toStart) == 1:
+			// The one thing to do: done here, on this goroutine, whose
+			// stack has grown already (a chain of steps starts no
+			// goroutine). With anything else running, a step gets a
+			// goroutine of its own, so that what ends first is followed
+			// at once.
+			i, toStart = toStart[0], toStart[:0]
+			res.Steps[i] = e.runStep(ctx, e.plans[i], e.stepData(input, e.plans[i], res.Steps))
+		default:
+			for _, j := range toStart {
+				launch(j)
+			}
+			toStart = toStart[:0]
 			i = <-done
+			running--
 		}
 		finish(i)
 	}
@@ -318,7 +341,7 @@ func (e *Engine) conclude(ctx context.Context, input any, res *Result) {
 		return
 	}
 	if e.output == nil {
-		res.Output = DefaultOutput(res.Steps)
+		res.Output, res.defaultOutput = DefaultOutput(res.Steps), true
 		return
 	}
 	steps := make(map[string]any, len(res.Steps))

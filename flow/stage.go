@@ -28,23 +28,18 @@ func (r *Result) AppendJSON(dst []byte, line int) ([]byte, error) {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"output":`...)
-	out, err := gojq.Marshal(r.Output)
-	if err != nil {
-		out = []byte("null")
-	}
-	dst = append(dst, out...)
-	dst = append(dst, `,"steps":{`...)
-	for i := range r.Steps {
-		s := &r.Steps[i]
-		if i > 0 {
-			dst = append(dst, ',')
+	var err error
+	if !r.defaultOutput {
+		out, merr := gojq.Marshal(r.Output)
+		if merr != nil {
+			out, err = []byte("null"), merr
 		}
-		dst = strconv.AppendQuote(dst, s.Name) // step names are ASCII letters, digits and _
-		dst = append(dst, ':')
-		b, _ := gojq.Marshal(s.summary())
-		dst = append(dst, b...)
+		dst = append(dst, out...)
+	} else {
+		dst = r.appendSteps(dst)
 	}
-	dst = append(dst, '}')
+	dst = append(dst, `,"steps":`...)
+	dst = r.appendSteps(dst)
 	if r.Err != nil {
 		dst = append(dst, `,"error":`...)
 		m := map[string]any{"step": r.Err.Step, "kind": r.Err.Kind, "message": r.Err.Message}
@@ -55,6 +50,50 @@ func (r *Result) AppendJSON(dst []byte, line int) ([]byte, error) {
 		dst = append(dst, b...)
 	}
 	return append(dst, '}'), err
+}
+
+// appendSteps appends the steps' summaries as a JSON object, in the
+// flow's Order.
+func (r *Result) appendSteps(dst []byte) []byte {
+	dst = append(dst, '{')
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendQuote(dst, s.Name) // step names are ASCII letters, digits and _
+		dst = s.appendSummary(append(dst, ':'))
+	}
+	return append(dst, '}')
+}
+
+// appendSummary appends the step's summary as JSON: what summary gives,
+// written directly (keys sorted, as jq writes them), for it is written
+// for every step of every record.
+func (r *StepResult) appendSummary(dst []byte) []byte {
+	dst = append(dst, '{')
+	if r.Error != nil {
+		dst = append(dst, `"error":{"kind":`...)
+		dst = appendString(dst, r.Error.Kind)
+		dst = append(dst, `,"message":`...)
+		dst = appendString(dst, r.Error.Message)
+		dst = append(dst, "},"...)
+	}
+	dst = append(dst, `"ms":`...)
+	dst = strconv.AppendFloat(dst, round(r.MS), 'f', -1, 64)
+	if r.Reason != "" {
+		dst = append(dst, `,"reason":`...)
+		dst = appendString(dst, r.Reason)
+	}
+	dst = append(dst, `,"status":`...)
+	dst = appendString(dst, string(r.Status))
+	return append(dst, '}')
+}
+
+// appendString appends s as a JSON string, as jq encodes it.
+func appendString(dst []byte, s string) []byte {
+	b, _ := gojq.Marshal(s)
+	return append(dst, b...)
 }
 
 // Stage runs an engine once per input record: it is the run.Stage of

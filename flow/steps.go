@@ -28,8 +28,9 @@ import (
 type plan struct {
 	*Step
 	index      int
-	needs      []int // indices of the steps it needs
-	dependents []int // indices of the steps that need it
+	reads      fields // the fields of its result that expressions read
+	needs      []int  // indices of the steps it needs
+	dependents []int  // indices of the steps that need it
 
 	ifT, forEachT *template.Template
 	asserts       []*template.Template
@@ -176,11 +177,21 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, read 
 	}
 	rec, resp := e.cfg.Client.DoResponse(ctx, req)
 	read.Add(rec.Bytes)
-	v := map[string]any{"status": rec.Status, "headers": map[string]any{}, "body": nil, "text": "", "ms": round(rec.MS), "error": nil}
+	v := map[string]any{"status": rec.Status, "headers": nil, "body": nil, "text": nil, "ms": round(rec.MS), "error": nil}
+	if p.reads.headers {
+		v["headers"] = map[string]any{}
+	}
+	if p.reads.text {
+		v["text"] = ""
+	}
 	if resp != nil {
-		v["headers"] = headerValues(resp.Header)
-		v["text"] = resp.Text()
-		if isJSON(resp.Header.Get("Content-Type")) && len(resp.Body) > 0 {
+		if p.reads.headers {
+			v["headers"] = headerValues(resp.Header)
+		}
+		if p.reads.text {
+			v["text"] = resp.Text()
+		}
+		if p.reads.body && isJSON(resp.Header.Get("Content-Type")) && len(resp.Body) > 0 {
 			v["body"] = decodeJSON(resp.Body)
 		}
 	}
