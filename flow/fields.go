@@ -17,10 +17,12 @@ var allFields = fields{true, true, true}
 var stepsRef = regexp.MustCompile(`\.steps\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?`)
 
 // readFields returns, for each step, the fields of its result that the
-// flow's expressions may read. The reading is textual and errs on the
-// side of building: .steps.NAME followed by anything but .FIELD (a pipe,
-// [], a bracket) reads every field of NAME, and .steps not followed by
-// .NAME (.steps | keys, .steps[$x]) reads every field of every step. A
+// flow's expressions may read. It errs on the side of building: .steps.NAME
+// followed by anything but .FIELD (a pipe, [], a bracket) reads every
+// field of NAME; .steps not followed by .NAME (.steps | keys, .steps[$x]),
+// and an expression that reaches the data other than by paths of names
+// (${{ . }}, tojson, .., getpath, .["steps"]: see dynamicReads), read
+// every field of every step. A
 // step's asserts see its own result at the top level: an assert that
 // mentions body, text or headers anywhere reads it. extra are more
 // expressions that see .steps (a gateway's response).
@@ -29,6 +31,10 @@ func readFields(f *Flow, extra ...string) map[string]fields {
 	everything := false
 	scan := func(s string) {
 		if !strings.Contains(s, "${{") {
+			return
+		}
+		if dynamicReads(s) {
+			everything = true
 			return
 		}
 		for _, m := range stepsRef.FindAllStringSubmatch(s, -1) {

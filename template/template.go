@@ -382,6 +382,18 @@ func (t *Template) ExecuteLimits(ctx context.Context, fields map[string]any, lim
 	return f.sb.String(), nil
 }
 
+// Expressions returns the jq expressions of the template's placeholders,
+// in order, as written.
+func (t *Template) Expressions() []string {
+	var out []string
+	for _, p := range t.parts {
+		if p.code != nil {
+			out = append(out, p.expr)
+		}
+	}
+	return out
+}
+
 // IsValue reports whether the template is exactly one placeholder, with
 // no text around it (not even white space): Value then gives the
 // expression's value with its JSON type.
