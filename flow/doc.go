@@ -138,7 +138,10 @@
 // .steps.NAME.body, .text and .headers (and body, text or headers named
 // in the step's own asserts). A reference the text does not follow to a
 // field (.steps.NAME | ..., .steps.NAME[...], .steps[$x], .steps | keys)
-// builds every field. The others are null in StepResult.Value. A step
+// builds every field, and so does any expression that reaches the data
+// other than by paths of names (${{ . }}, tojson, .., getpath,
+// .["steps"], to_entries: its jq is parsed to find out). The fields no
+// expression reads are null in StepResult.Value. A step
 // that is the only thing left to do runs on Run's own goroutine, so a
 // chain of steps starts no goroutine. bench/flow measures what a flow
 // costs against gather fetch doing the same requests.
