@@ -92,7 +92,9 @@
 // A string that is exactly one ${{ }} takes the expression's value with
 // its JSON type (a number stays a number, a body passes whole); a string
 // with text around expressions is interpolated (template.Value). Each
-// evaluation is bounded by Config.Limits (1 s and 8 MiB by default).
+// evaluation is bounded by Config.Limits: 1 s by default, and 8 MiB of
+// interpolated text (a whole value, built by one expression, is bounded by
+// the time only: template.Value).
 //
 // # Failures
 //
@@ -106,7 +108,9 @@
 //     with a message naming the assert (assert).
 //   - retries: N runs a failed step (or item) again, up to N times, after
 //     a back-off of 200 ms doubling to 10 s with jitter, whatever made it
-//     fail but an expression or a cancel. An http step's transient
+//     fail but what running it again cannot change: an expression, a
+//     request that cannot be made (bad_input), a program that cannot
+//     start (start). A cancel during the back-off ends the step canceled. An http step's transient
 //     failures are also retried inside each run by the fetch.Client
 //     (Config.Retries, Retry-After).
 //   - timeout bounds each run of the step (each retry, each item): past it

@@ -56,7 +56,9 @@ type Engine struct {
 }
 
 // NewEngine returns an engine for f, a flow returned by Parse. Its error
-// is a Config that cannot run f (an http step without a Client).
+// is a Config that cannot run f (an http step without a Client), or a
+// flow not made by Parse whose Order is not a topological order of its
+// steps.
 func NewEngine(f *Flow, cfg Config) (*Engine, error) {
 	if cfg.MaxOutput <= 0 {
 		cfg.MaxOutput = DefaultMaxOutput
@@ -64,7 +66,20 @@ func NewEngine(f *Flow, cfg Config) (*Engine, error) {
 	e := &Engine{flow: f, cfg: cfg}
 	index := make(map[string]int, len(f.Order))
 	for i, name := range f.Order {
+		if _, ok := f.Steps[name]; !ok || index[name] != 0 || i > 0 && name == f.Order[0] {
+			return nil, errors.New("flow: the flow's Order does not list each of its steps once: make flows with Parse")
+		}
 		index[name] = i
+	}
+	if len(f.Order) != len(f.Steps) || len(f.Order) == 0 {
+		return nil, errors.New("flow: the flow's Order does not list each of its steps once: make flows with Parse")
+	}
+	for i, name := range f.Order {
+		for _, need := range f.Steps[name].Needs {
+			if j, ok := index[need]; !ok || j >= i {
+				return nil, fmt.Errorf("flow: step %q needs %q, which does not come before it in the flow's Order: make flows with Parse", name, need)
+			}
+		}
 	}
 	reads := readFields(f)
 	for i, name := range f.Order {
@@ -511,7 +526,7 @@ func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, item
 func (e *Engine) attempts(ctx context.Context, p *plan, data map[string]any, read *atomic.Int64) (any, int, *StepError) {
 	for a := 0; ; a++ {
 		v, status, err := e.attempt(ctx, p, data, read)
-		if err == nil || a >= p.Retries || err.Kind == KindExpression || err.Kind == KindCanceled || ctx.Err() != nil {
+		if err == nil || a >= p.Retries || !retryable(err.Kind) {
 			return v, status, err
 		}
 		wait := min(200*time.Millisecond<<a, 10*time.Second)
@@ -519,11 +534,28 @@ func (e *Engine) attempts(ctx context.Context, p *plan, data map[string]any, rea
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return v, status, err
 		case <-t.C:
 		}
+		t.Stop()
+		if ctx.Err() != nil { // cancelled with retries left: the step did not end
+			err = &StepError{Kind: KindCanceled, Message: "the run was cancelled while the step waited to be retried"}
+			if v != nil {
+				v["error"] = err.value()
+			}
+			return v, status, err
+		}
 	}
+}
+
+// retryable reports whether a step that failed with kind may succeed if
+// run again: not after an expression failed, a request could not be made
+// (bad_input), a program could not start, or a cancel.
+func retryable(kind string) bool {
+	switch kind {
+	case KindExpression, KindCanceled, KindStart, string(fetch.KindBadInput):
+		return false
+	}
+	return true
 }
 
 // attempt runs step p once, within its timeout, then checks its asserts.

@@ -88,7 +88,7 @@ func stepExpressions(s *Step) []string {
 	list := []string{s.If, s.ForEach}
 	list = append(list, s.Assert...)
 	if h := s.HTTP; h != nil {
-		list = append(list, h.URL, h.Body)
+		list = append(list, h.Method, h.URL, h.Body)
 		for _, v := range h.Headers {
 			list = append(list, v)
 		}

@@ -43,6 +43,8 @@ func TestReadFieldsSeesEveryWayToReadAField(t *testing.T) {
 		{"if .input.x then .steps.a.body else 1 end", fields{body: true}},
 		{".input.x | length", fields{}},
 		{"length", fields{}},
+		{`{"x": 5} as {(getpath(["steps","a","text"])): $v} | $v`, all},
+		{`.input as {x: $v} | $v`, fields{}},
 	} {
 		f, err := Parse("f.yaml", []byte("steps:\n  a: {exec: {command: [\"true\"]}}\n  b: {needs: [a], exec: {command: [echo, '${{ "+c.expr+" }}']}}\n"))
 		if err != nil {

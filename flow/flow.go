@@ -511,6 +511,10 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 			p.errorf(k, "invalid step name %q: use letters, digits and _, not starting with a digit", k.Value)
 			continue
 		}
+		if k.Value == "input" || k.Value == "output" {
+			p.errorf(k, "step name %q is reserved: a record's error names %q when it is not a step's; choose another name", k.Value, k.Value)
+			continue
+		}
 		sn := p.step(k, svals[i])
 		f.Steps[k.Value] = sn.step
 		nodes = append(nodes, sn)

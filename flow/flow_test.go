@@ -278,6 +278,14 @@ steps:
   my-step:
     http: {url: x}
 `, []string{`f.yaml:2:3: invalid step name "my-step": use letters, digits and _, not starting with a digit`}},
+		{"reserved step name", `
+steps:
+  input:
+    http: {url: x}
+  output:
+    http: {url: x}
+`, []string{`f.yaml:2:3: step name "input" is reserved: a record's error names "input" when it is not a step's; choose another name`,
+			`f.yaml:4:3: step name "output" is reserved: a record's error names "output" when it is not a step's; choose another name`}},
 		{"bad method", `
 steps:
   a:

@@ -45,7 +45,7 @@ func rootSafe(q *gojq.Query) bool {
 	switch q.Op {
 	case gojq.OpPipe:
 		if len(q.Patterns) > 0 { // term as $x | body: body runs on the root too
-			return rootSafe(q.Left) && rootSafe(q.Right)
+			return rootSafe(q.Left) && rootSafe(q.Right) && patternsSafe(q.Patterns)
 		}
 		// The right side runs on the left side's values: on the root
 		// again only if the left side can give the root.
@@ -185,6 +185,25 @@ func stringSafe(s *gojq.String) bool {
 	for _, q := range s.Queries {
 		if !rootSafe(q) {
 			return false
+		}
+	}
+	return true
+}
+
+// patternsSafe reports whether destructuring patterns compute no key on
+// the root ({(f): $v}, {"\(f)": $v}); {$name} and {key: $v} do not.
+func patternsSafe(ps []*gojq.Pattern) bool {
+	for _, p := range ps {
+		if !patternsSafe(p.Array) {
+			return false
+		}
+		for _, o := range p.Object {
+			if o.KeyQuery != nil || o.KeyString != nil && len(o.KeyString.Queries) > 0 {
+				return false
+			}
+			if o.Val != nil && !patternsSafe([]*gojq.Pattern{o.Val}) {
+				return false
+			}
 		}
 	}
 	return true

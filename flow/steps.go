@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -36,6 +37,7 @@ type plan struct {
 	asserts       []*template.Template
 
 	// http
+	method  *template.Template
 	url     *template.Template
 	headers []namedTemplate // sorted by name
 	json    *value
@@ -83,6 +85,9 @@ func compilePlan(s *Step, index int) (*plan, error) {
 		p.asserts = append(p.asserts, parse(a))
 	}
 	if h := s.HTTP; h != nil {
+		if h.Method != "" {
+			p.method = parse(h.Method)
+		}
 		p.url = parse(h.URL)
 		p.headers = named(h.Headers)
 		switch h.BodyKind {
@@ -122,9 +127,16 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, read 
 	if err != nil {
 		return nil, 0, e.exprError(ctx, "url", err)
 	}
-	req := fetch.Request{Method: p.HTTP.Method, URL: u, Header: make(http.Header, len(p.headers)+1)}
-	if req.Method == "" {
-		req.Method = http.MethodGet
+	req := fetch.Request{Method: http.MethodGet, URL: u, Header: make(http.Header, len(p.headers)+1)}
+	if p.method != nil {
+		m, err := p.method.ExecuteLimits(ctx, data, lim)
+		if err != nil {
+			return nil, 0, e.exprError(ctx, "method", err)
+		}
+		if !httpMethod.MatchString(m) {
+			return nil, 0, &StepError{Kind: string(fetch.KindBadInput), Message: fmt.Sprintf("method %q: an HTTP method is letters only", shortText(m))}
+		}
+		req.Method = m
 	}
 	for _, h := range p.headers {
 		v, err := h.t.ExecuteLimits(ctx, data, lim)
@@ -196,11 +208,23 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, read 
 		}
 	}
 	if rec.Error != nil {
-		err := &StepError{Kind: string(rec.Error.Kind), Message: rec.Error.Message}
+		err := &StepError{Kind: string(rec.Error.Kind), Message: withoutURL(rec.Error.Message)}
 		v["error"] = err.value()
 		return v, rec.Status, err
 	}
 	return v, rec.Status, nil
+}
+
+// requestPrefix is how net/http starts the error of a request: its method
+// and URL.
+var requestPrefix = regexp.MustCompile(`^[A-Za-z]+ "(?:[^"\\]|\\.)*": `)
+
+// withoutURL returns an engine's error message without the request's URL
+// that net/http puts first (Get "https://api.example.com/x?token=...":
+// dial tcp ...): a flow's URL is often built from secrets (a token from
+// a login step), and the step names the request well enough.
+func withoutURL(msg string) string {
+	return requestPrefix.ReplaceAllString(msg, "")
 }
 
 // isJSON reports whether a Content-Type is JSON: application/json, or any
@@ -262,6 +286,9 @@ func (e *Engine) doExec(ctx context.Context, p *plan, data map[string]any) (map[
 		for _, v := range p.env {
 			val, err := v.t.ExecuteLimits(ctx, data, lim)
 			if err != nil {
+				if ctx.Err() == nil { // an environment variable is often a secret: its value is not quoted
+					return nil, &StepError{Kind: KindExpression, Message: fmt.Sprintf("env %s: the expression failed; the message is not shown, as it may quote the value of a secret", v.name)}
+				}
 				return nil, e.exprError(ctx, "env "+v.name, err)
 			}
 			cmd.Env = append(cmd.Env, v.name+"="+val)
