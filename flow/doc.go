@@ -116,8 +116,12 @@
 //   - timeout bounds each run of the step (each retry, each item): past it
 //     the step fails with kind timeout, its request cancelled or its
 //     process stopped (SIGTERM, then SIGKILL after Config.Grace).
-//   - if: a false (or null) value skips the step, recorded as skipped
-//     ("if was false"); the steps that need it still run, seeing null.
+//   - if: false skips the step, recorded as skipped ("if was false"); the
+//     steps that need it still run, seeing null. An if or an assert must
+//     give a boolean: true or false, null (false), or the text "true" or
+//     "false" in any case (a CSV field); anything else fails the step
+//     (expression) rather than take jq's truth, in which "false", "" and
+//     0 are true.
 //   - A required step that fails makes every step that needs it, directly
 //     or not, skipped ("dependency failed"), and the run failed: its
 //     Result.Err names the first failed step in the flow's Order. Steps

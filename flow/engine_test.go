@@ -332,3 +332,34 @@ steps:
 
 // limits are small expression limits for tests that evaluate arbitrary expressions.
 var limits = template.Limits{Time: 100 * time.Millisecond, Bytes: 1 << 16}
+
+// An if or an assert takes booleans, null, and the text true or false (a
+// CSV cell): not jq's truth, in which "false", "" and 0 are true.
+func TestConditionsTakeBooleansNotTruth(t *testing.T) {
+	e := engine(t, `
+steps:
+  s:
+    if: "${{ .input.c }}"
+    exec: {command: ["true"]}
+`, nil)
+	for _, c := range []struct {
+		in   any
+		want string // the step's status, or its error
+	}{
+		{true, "ok"}, {false, "skipped"}, {nil, "skipped"},
+		{"false", "skipped"}, {"FALSE", "skipped"}, {"True", "ok"},
+		{"", `if: gave the string "", not true or false (compare it: ${{ .x == "yes" }})`},
+		{"no", `if: gave the string "no", not true or false (compare it: ${{ .x == "yes" }})`},
+		{0.0, "if: gave number 0, not true or false (compare it: ${{ .n > 0 }}, ${{ .list | length > 0 }})"},
+		{[]any{}, "if: gave array [], not true or false (compare it: ${{ .n > 0 }}, ${{ .list | length > 0 }})"},
+	} {
+		r := e.Run(context.Background(), map[string]any{"c": c.in})
+		got := string(r.Steps[0].Status)
+		if r.Steps[0].Error != nil {
+			got = r.Steps[0].Error.Message
+		}
+		if got != c.want {
+			t.Errorf("%#v: %s, want %s", c.in, got, c.want)
+		}
+	}
+}

@@ -125,6 +125,10 @@ type parser struct {
 	lines []string // the file's lines, to place errors inside values
 	errs  Errors
 	refs  []ref // of the step or output being parsed
+	// dynamic are the uses of .steps other than as .steps.NAME, and
+	// items the uses of .item and .index, in the step or output being
+	// parsed.
+	dynamic, items []ref
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -396,8 +400,26 @@ func (p *parser) template(n *yaml.Node, s string) bool {
 		line, col := p.column(n, start+m[0]+1)
 		p.refs = append(p.refs, ref{name: s[start+m[2] : start+m[3]], line: line, col: col})
 	}
+	for _, m := range stepsUse.FindAllStringSubmatchIndex(s[start:], -1) {
+		if m[2] < 0 || s[start+m[0]] == '"' { // .steps not followed by .NAME, or "steps"
+			line, col := p.column(n, start+m[0]+1)
+			p.dynamic = append(p.dynamic, ref{name: s[start+m[0] : start+m[1]], line: line, col: col})
+		}
+	}
+	for _, m := range itemUse.FindAllStringSubmatchIndex(s[start:], -1) {
+		line, col := p.column(n, start+m[2]+1)
+		p.items = append(p.items, ref{name: s[start+m[2] : start+m[3]], line: line, col: col})
+	}
 	return true
 }
+
+// stepsUse finds .steps (with the name after it, if any) and "steps" (a
+// key written as a string: getpath(["steps", ...]), .["steps"]).
+var stepsUse = regexp.MustCompile(`\.steps\b(\s*\.\s*[A-Za-z_])?|"steps"`)
+
+// itemUse finds .item and .index at the start of a path: not after a
+// name (.input.item), a bracket, a variable or another path.
+var itemUse = regexp.MustCompile(`(?:^|[^A-Za-z0-9_\])"?.$])(\.(?:item|index))\b`)
 
 // templates parses every string in an arbitrary value as a template; each
 // node is visited once, so aliases cannot make it blow up.
@@ -521,9 +543,13 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 	}
 	var outRefs []ref
 	if outNode != nil {
-		p.refs = nil
+		p.refs, p.dynamic, p.items = nil, nil, nil
 		p.templates(outNode, map[*yaml.Node]bool{})
 		outRefs = p.refs
+		if len(p.items) > 0 {
+			it := p.items[0]
+			p.errorAt(it.line, it.col, `output reads %s, which only a step with "for_each" has`, it.name)
+		}
 		f.Output = p.decode(outNode, `"output"`)
 	}
 	// Resolve needs.
@@ -566,7 +592,7 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 func (p *parser) step(k, n *yaml.Node) *stepNode {
 	s := &Step{Name: k.Value, Line: k.Line, Col: k.Column}
 	sn := &stepNode{step: s, nameNode: k}
-	p.refs = nil
+	p.refs, p.dynamic, p.items = nil, nil, nil
 	what := fmt.Sprintf("step %q", s.Name)
 	keys, vals, ok := p.mapping(n, what, stepKeys)
 	if !ok {
@@ -638,8 +664,16 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 	if concurrency != nil && forEach == nil {
 		p.errorf(concurrency, `"concurrency" of step %q needs "for_each"`, s.Name)
 	}
+	if len(p.dynamic) > 0 && len(sn.needs) == 0 {
+		d := p.dynamic[0]
+		p.errorAt(d.line, d.col, `step %q reads %s other than as .steps.NAME: which steps it needs cannot be told; write .steps.NAME, or list the steps it reads in "needs"`, s.Name, strings.TrimSpace(d.name))
+	}
+	if len(p.items) > 0 && forEach == nil {
+		it := p.items[0]
+		p.errorAt(it.line, it.col, `step %q reads %s, which only a step with "for_each" has`, s.Name, it.name)
+	}
 	sn.implied = p.refs
-	p.refs = nil
+	p.refs, p.dynamic, p.items = nil, nil, nil
 	return sn
 }
 

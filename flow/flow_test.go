@@ -278,6 +278,26 @@ steps:
   my-step:
     http: {url: x}
 `, []string{`f.yaml:2:3: invalid step name "my-step": use letters, digits and _, not starting with a digit`}},
+		{"dynamic steps without needs", `
+steps:
+  a: {exec: {command: ["true"]}}
+  b: {exec: {command: [echo, '${{ .steps."a".stdout }}']}}
+  c: {exec: {command: [echo, '${{ .steps | .a.stdout }}']}}
+  d: {exec: {command: [echo, '${{ getpath(["steps", "a"]) }}']}}
+  e: {needs: [a], exec: {command: [echo, '${{ .steps | .a.stdout }}']}}
+output: '${{ .steps | keys }}'
+`, []string{
+			`f.yaml:3:35: step "b" reads .steps other than as .steps.NAME: which steps it needs cannot be told; write .steps.NAME, or list the steps it reads in "needs"`,
+			`f.yaml:4:35: step "c" reads .steps other than as .steps.NAME: which steps it needs cannot be told; write .steps.NAME, or list the steps it reads in "needs"`,
+			`f.yaml:5:44: step "d" reads "steps" other than as .steps.NAME: which steps it needs cannot be told; write .steps.NAME, or list the steps it reads in "needs"`}},
+		{"item outside for_each", `
+steps:
+  a: {exec: {command: [echo, '${{ .item }}', '${{ .input.item }}']}}
+  b: {for_each: '${{ [1] }}', exec: {command: [echo, '${{ .index }}']}}
+output: '${{ .index }}'
+`, []string{
+			`f.yaml:2:35: step "a" reads .item, which only a step with "for_each" has`,
+			`f.yaml:4:14: output reads .index, which only a step with "for_each" has`}},
 		{"reserved step name", `
 steps:
   input:

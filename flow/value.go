@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 
 	"github.com/gogather/gather/template"
+	"github.com/itchyny/gojq"
 )
 
 // A value is a compiled YAML value whose strings may hold expressions: a
@@ -105,24 +107,35 @@ func (v *value) eval(ctx context.Context, data map[string]any, lim template.Limi
 	return v.lit, nil
 }
 
-// condition evaluates an if or an assert: a whole expression is true
-// unless it gives false or null (jq's truth); text must be "true" or
-// "false".
+// condition evaluates an if or an assert. It must give a boolean: true or
+// false, null (false), or the text true or false in any case (a CSV
+// field, "${{ .input.enabled }}"). Anything else is an error rather than
+// jq's truth, in which the text "false", "" and 0 are true: a step that
+// deletes must not run because a CSV cell said "false".
 func condition(ctx context.Context, t *template.Template, data map[string]any, lim template.Limits) (bool, error) {
 	v, err := t.Value(ctx, data, lim)
 	if err != nil {
 		return false, err
 	}
-	if !t.IsValue() {
-		switch v {
-		case "true":
+	switch v := v.(type) {
+	case bool:
+		return v, nil
+	case nil:
+		return false, nil
+	case string:
+		switch {
+		case strings.EqualFold(strings.TrimSpace(v), "true"):
 			return true, nil
-		case "false":
+		case strings.EqualFold(strings.TrimSpace(v), "false"):
 			return false, nil
 		}
-		return false, fmt.Errorf("gave the text %q, not true or false: write the whole condition inside one ${{ }}", shortText(v.(string)))
+		if !t.IsValue() {
+			return false, fmt.Errorf("gave the text %q, not true or false: write the whole condition inside one ${{ }}", shortText(v))
+		}
+		return false, fmt.Errorf("gave the string %q, not true or false (compare it: ${{ .x == \"yes\" }})", shortText(v))
 	}
-	return v != nil && v != false, nil
+	b, _ := gojq.Marshal(v)
+	return false, fmt.Errorf("gave %s %s, not true or false (compare it: ${{ .n > 0 }}, ${{ .list | length > 0 }})", typeName(v), shortText(string(b)))
 }
 
 // shortText cuts a long text for a message.
