@@ -189,7 +189,14 @@ type StepResult struct {
 	// Bytes is the size of the response bodies an http step read (every
 	// attempt's and item's).
 	Bytes int64
+	// Retries counts the step's runs beyond the first (its retries) and
+	// an http step's requests sent again by the Client (transient
+	// failures), every item's.
+	Retries int
 }
+
+// A tally adds up what the runs of a step (its retries, its items) did.
+type tally struct{ bytes, retries atomic.Int64 }
 
 // A Failure is why a run failed: the first required step (in the
 // flow's Order) that failed, or the output's expression.
@@ -220,6 +227,8 @@ type Result struct {
 	MS float64
 	// Bytes is the size of the response bodies the run's http steps read.
 	Bytes int64
+	// Retries is the steps' Retries added up.
+	Retries int
 	// HTTPStatus is the failed step's HTTP status when the run failed,
 	// else the last one (in the flow's Order) an http step got; 0: none.
 	HTTPStatus int
@@ -341,6 +350,7 @@ func (e *Engine) conclude(ctx context.Context, input any, res *Result) {
 	}
 	for i := range res.Steps {
 		res.Bytes += res.Steps[i].Bytes
+		res.Retries += res.Steps[i].Retries
 		if res.Steps[i].HTTPStatus != 0 {
 			res.HTTPStatus = res.Steps[i].HTTPStatus
 		}
@@ -411,9 +421,9 @@ func (e *Engine) stepData(input any, p *plan, results []StepResult) map[string]a
 func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r StepResult) {
 	start := time.Now()
 	r = StepResult{Name: p.Name, Optional: p.Optional, Status: StatusOK}
-	var read atomic.Int64 // bytes of the bodies read
+	var t tally
 	defer func() {
-		r.MS, r.Bytes = msSince(start), read.Load()
+		r.MS, r.Bytes, r.Retries = msSince(start), t.bytes.Load(), int(t.retries.Load())
 		if r.Error != nil && r.Status == StatusOK {
 			r.Status = StatusFailed
 		}
@@ -433,7 +443,7 @@ func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r S
 		}
 	}
 	if p.forEachT == nil {
-		v, status, err := e.attempts(ctx, p, data, &read)
+		v, status, err := e.attempts(ctx, p, data, &t)
 		r.Value, r.HTTPStatus, r.Error = v, status, err
 		return r
 	}
@@ -447,7 +457,7 @@ func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r S
 		r.Error = &StepError{Kind: KindExpression, Message: fmt.Sprintf("for_each: the expression gave %s, not a list", typeName(v))}
 		return r
 	}
-	r.Value, r.HTTPStatus, r.Error = e.forEach(ctx, p, data, items, &read)
+	r.Value, r.HTTPStatus, r.Error = e.forEach(ctx, p, data, items, &t)
 	return r
 }
 
@@ -455,7 +465,7 @@ func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r S
 // once, and gathers the results in the items' order. The first failed
 // item (by index) is the step's error; once an item has failed, the items
 // not started yet are not run.
-func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, items []any, read *atomic.Int64) (any, int, *StepError) {
+func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, items []any, t *tally) (any, int, *StepError) {
 	limit := p.Concurrency
 	if limit <= 0 {
 		limit = DefaultConcurrency
@@ -493,7 +503,7 @@ func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, item
 					d[k] = v
 				}
 				d["item"], d["index"] = items[i], i
-				results[i], statuses[i], errs[i] = e.attempts(ctx, p, d, read)
+				results[i], statuses[i], errs[i] = e.attempts(ctx, p, d, t)
 				if errs[i] != nil {
 					mu.Lock()
 					failed = true
@@ -523,20 +533,21 @@ func (e *Engine) forEach(ctx context.Context, p *plan, data map[string]any, item
 // assert, an exit code), but for an expression that failed and a cancel.
 // Between attempts it waits a back-off of 200 ms doubled each time (at
 // most 10 s), with jitter.
-func (e *Engine) attempts(ctx context.Context, p *plan, data map[string]any, read *atomic.Int64) (any, int, *StepError) {
+func (e *Engine) attempts(ctx context.Context, p *plan, data map[string]any, t *tally) (any, int, *StepError) {
 	for a := 0; ; a++ {
-		v, status, err := e.attempt(ctx, p, data, read)
+		v, status, err := e.attempt(ctx, p, data, t)
 		if err == nil || a >= p.Retries || !retryable(err.Kind) {
 			return v, status, err
 		}
+		t.retries.Add(1)
 		wait := min(200*time.Millisecond<<a, 10*time.Second)
 		wait = wait/2 + rand.N(wait/2+1)
-		t := time.NewTimer(wait)
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-		case <-t.C:
+		case <-timer.C:
 		}
-		t.Stop()
+		timer.Stop()
 		if ctx.Err() != nil { // cancelled with retries left: the step did not end
 			err = &StepError{Kind: KindCanceled, Message: "the run was cancelled while the step waited to be retried"}
 			if v != nil {
@@ -559,7 +570,7 @@ func retryable(kind string) bool {
 }
 
 // attempt runs step p once, within its timeout, then checks its asserts.
-func (e *Engine) attempt(ctx context.Context, p *plan, data map[string]any, read *atomic.Int64) (v map[string]any, status int, err *StepError) {
+func (e *Engine) attempt(ctx context.Context, p *plan, data map[string]any, t *tally) (v map[string]any, status int, err *StepError) {
 	actx := ctx
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -567,7 +578,7 @@ func (e *Engine) attempt(ctx context.Context, p *plan, data map[string]any, read
 		defer cancel()
 	}
 	if p.HTTP != nil {
-		v, status, err = e.doHTTP(actx, p, data, read)
+		v, status, err = e.doHTTP(actx, p, data, t)
 	} else {
 		v, err = e.doExec(actx, p, data)
 	}

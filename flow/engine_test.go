@@ -264,8 +264,8 @@ steps:
 output: "${{ .steps.a.text }}"
 `, a)
 	r := e.Run(context.Background(), nil)
-	if r.Err != nil || r.Output != "fine" || a.hits["/flaky"] != 3 {
-		t.Errorf("err %v output %v hits %d", r.Err, r.Output, a.hits["/flaky"])
+	if r.Err != nil || r.Output != "fine" || a.hits["/flaky"] != 3 || r.Retries != 2 {
+		t.Errorf("err %v output %v hits %d retries %d", r.Err, r.Output, a.hits["/flaky"], r.Retries)
 	}
 }
 

@@ -162,7 +162,7 @@ func outcome(line int, res *Result) run.Outcome {
 	b, _ := res.AppendJSON(make([]byte, 0, 256), line)
 	o := run.Outcome{Value: res, Result: job.Result{Line: line, OK: res.Err == nil, Status: res.HTTPStatus, MS: res.MS, Bytes: res.Bytes, Record: b}}
 	if len(res.Steps) > 0 {
-		o.Attempts = 1 // it ran: its time counts in the summary's latency
+		o.Attempts = 1 + res.Retries // it ran: its time counts in the summary's latency
 	}
 	if res.Err != nil {
 		o.Kind = res.Err.Kind

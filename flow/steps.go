@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -121,7 +120,7 @@ func compilePlan(s *Step, index int) (*plan, error) {
 // doHTTP sends step p's request and returns its result: {status,
 // headers, body, text, ms, error}. A status that is not 2xx fails the
 // step (kind http_status), with the response in its result.
-func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, read *atomic.Int64) (map[string]any, int, *StepError) {
+func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *tally) (map[string]any, int, *StepError) {
 	lim := e.cfg.Limits
 	u, err := p.url.ExecuteLimits(ctx, data, lim)
 	if err != nil {
@@ -188,7 +187,10 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, read 
 		return nil, 0, &StepError{Kind: string(fetch.KindBadInput), Message: fmt.Sprintf("url %q: %v", redact.URL(u), err)}
 	}
 	rec, resp := e.cfg.Client.DoResponse(ctx, req)
-	read.Add(rec.Bytes)
+	t.bytes.Add(rec.Bytes)
+	if rec.Attempts > 1 {
+		t.retries.Add(int64(rec.Attempts - 1))
+	}
 	v := map[string]any{"status": rec.Status, "headers": nil, "body": nil, "text": nil, "ms": round(rec.MS), "error": nil}
 	if p.reads.headers {
 		v["headers"] = map[string]any{}
