@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/flow"
+	"github.com/gogather/gather/internal/atomicfile"
 	"github.com/gogather/gather/internal/samefile"
 	"github.com/gogather/gather/job"
 	"github.com/gogather/gather/output"
@@ -46,6 +46,7 @@ type runFlags struct {
 	statsSet     bool
 	retrySet     bool
 	inputSet     bool
+	batchOnly    []string // flags given that apply with --input only
 	flowPath     string
 	reads        []samefile.Named
 	flowChecksum string
@@ -58,7 +59,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.IntVarP(&f.records, "concurrency", "c", 16, "with --input: records in flight")
 	fl.BoolVar(&f.ordered, "ordered", false, "with --input: write records in input order (a bounded window)")
 	fl.IntVar(&f.requests, "requests", 0, "HTTP requests in flight in all, every step and record (0: -c times the most requests one record can have in flight)")
-	fl.StringVarP(&f.output, "output", "o", "-", "write the result(s) to this file instead of standard output")
+	fl.StringVarP(&f.output, "output", "o", "-", "write the result(s) to this file instead of standard output (with --job, records go to the job file, and to -o only if given)")
 	fl.StringVar(&f.format, "format", "jsonl", "output format: jsonl (one JSON object per record) or csv (line, the output's keys, error)")
 	fl.StringVar(&f.statsFile, "stats", "", "with --input: also write the summary as JSON to this file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on standard error")
@@ -94,6 +95,11 @@ running it.`,
 			f.outputSet, f.graceSet, f.jobSet = fl.Changed("output"), fl.Changed("grace"), fl.Changed("job")
 			f.statsSet, f.retrySet, f.inputSet = fl.Changed("stats"), fl.Changed("retry-failed"), fl.Changed("input")
 			f.flowPath = args[0]
+			for _, name := range []string{"concurrency", "ordered", "input-format"} {
+				if fl.Changed(name) {
+					f.batchOnly = append(f.batchOnly, "--"+name)
+				}
+			}
 			return runFlow(cmd.Context(), &f)
 		},
 	}
@@ -134,6 +140,8 @@ func (f *runFlags) check() error {
 		return usageError("--retry-failed=: an empty filter; give all (or nothing after the flag), or kinds and statuses (timeout,5xx)")
 	case f.graceSet && f.job == "":
 		return usageError("--grace needs --job (without a job, Ctrl-C cancels the records in flight at once)")
+	case !batch && len(f.batchOnly) > 0:
+		return usageError("%s needs --input: without it the flow runs once", f.batchOnly[0])
 	case f.flowPath == "-" && f.input == "-":
 		return usageError("the flow and --input cannot both be standard input")
 	}
@@ -268,20 +276,38 @@ func (f *runFlags) checkOutputs() error {
 func (f *runFlags) runOnce(ctx context.Context, sig *signals, engine *flow.Engine, newWriter func(io.Writer) output.JSONWriter) error {
 	res := engine.Run(ctx, nil) // a signal cancels ctx (no run is attached)
 	b, _ := res.AppendJSON(nil, 0)
-	var buf bytes.Buffer
-	w := newWriter(&buf)
-	if err := w.WriteJSON(0, b); err == nil {
-		err = w.Flush()
+	write := func(out io.Writer) error {
+		w := newWriter(out)
+		if err := w.WriteJSON(0, b); err != nil {
+			return err
+		}
+		return w.Flush()
 	}
-	if f.output == "-" {
-		if _, err := stdio.out.Write(buf.Bytes()); err != nil {
+	switch {
+	case f.output == "-":
+		if err := write(stdio.out); err != nil {
+			if isClosedOutput(err) {
+				return &exitError{exitRuntime, errors.New("the output was closed (broken pipe)")}
+			}
 			return &exitError{exitRuntime, fmt.Errorf("writing the result: %w", err)}
 		}
-	} else if err := os.WriteFile(f.output, buf.Bytes(), 0o644); err != nil {
-		return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
+	case res.Canceled:
+		// A file keeps what an earlier run wrote rather than a result
+		// cut short.
+	default:
+		if err := atomicfile.Write(f.output, write); err != nil {
+			return &exitError{exitRuntime, fmt.Errorf("-o: %w", err)}
+		}
 	}
 	switch {
 	case sig.signalled() || res.Canceled:
+		if !f.quiet {
+			if f.output == "-" {
+				fmt.Fprintln(stdio.err, "gather: interrupted: the steps in flight were stopped (the result says which)")
+			} else {
+				fmt.Fprintf(stdio.err, "gather: interrupted: the steps in flight were stopped; %s was left as it was\n", f.output)
+			}
+		}
 		return &exitError{code: exitInterrupted}
 	case res.Err != nil:
 		if !f.quiet {

@@ -249,6 +249,8 @@ func TestRunUsageRefusals(t *testing.T) {
 		{[]string{"--input", in, "--retry-failed"}, "--retry-failed needs --job"},
 		{[]string{"--input", in, "--grace", "1s"}, "--grace needs --job (without a job, Ctrl-C cancels the records in flight at once)"},
 		{[]string{"--input", "-"}, "the flow and --input cannot both be standard input"},
+		{[]string{"-c", "4"}, "--concurrency needs --input: without it the flow runs once"},
+		{[]string{"--ordered"}, "--ordered needs --input: without it the flow runs once"},
 	} {
 		fp := flowPath
 		if tc.args[len(tc.args)-1] == "-" {

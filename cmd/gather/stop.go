@@ -69,8 +69,11 @@ func (s *signals) loop() {
 		s.mu.Lock()
 		r, grace := s.r, s.grace
 		s.mu.Unlock()
-		if r == nil { // before the run: stop what is starting
+		if r == nil { // before the run (or a run without one): stop what is starting
 			s.cancel()
+			// A further signal ends the process at once: what is
+			// stopping may be a step that cannot be interrupted.
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
 			continue
 		}
 		if !r.Stopping() && grace > 0 {
