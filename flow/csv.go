@@ -34,10 +34,14 @@ func csvColumns(f *Flow) ([]string, []string, csvMode) {
 		cols = append(cols, f.Order...)
 	case map[string]any:
 		mode = csvKeys
-		for k := range out {
-			keys = append(keys, k)
+		keys = f.OutputKeys // in the file's order
+		if len(keys) != len(out) { // a flow not made by Parse
+			keys = nil
+			for k := range out {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
 		}
-		sort.Strings(keys)
 		for _, k := range keys {
 			if k == "line" || k == "error" {
 				k = "output." + k
@@ -51,8 +55,8 @@ func csvColumns(f *Flow) ([]string, []string, csvMode) {
 }
 
 // CSVColumns returns the CSV columns of f's results: line; then the
-// output's keys when the output is a mapping (sorted; a key named line or
-// error as output.line, output.error), the steps' names with the default
+// output's keys when the output is a mapping (in the file's order; a key
+// named line or error as output.line, output.error), the steps' names with the default
 // output (each cell the step's status), or output (the whole value) for
 // any other output; then error.
 func CSVColumns(f *Flow) []string {

@@ -14,7 +14,7 @@ import (
 
 func TestCSVColumnsFollowTheOutput(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
-		{"output: {b: x, a: y, line: z}", "line,a,b,output.line,error"},
+		{"output: {b: x, a: y, line: z}", "line,b,a,output.line,error"},
 		{"output: ${{ .steps.s }}", "line,output,error"},
 		{"", "line,s,error"},
 	} {
@@ -54,8 +54,8 @@ output: {text: "${{ .steps.ok.stdout }}", n: "${{ .input.n }}", none: "${{ null 
 		}
 	}
 	w.Flush()
-	want := "line,list,n,none,text,error\n" +
-		"1,\"[1,\"\"a\"\"]\",1.5,,\"hi\n\",\n" +
+	want := "line,text,n,none,list,error\n" +
+		"1,\"hi\n\",1.5,,\"[1,\"\"a\"\"]\",\n" +
 		"2,,,,,\"bad: exit_status: \"\"false\"\" exited with code 1\"\n"
 	if got := b.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)

@@ -25,6 +25,9 @@ type Flow struct {
 	// Output is the raw output value decoded from YAML (nil when absent);
 	// its strings may hold expressions.
 	Output any
+	// OutputKeys are the keys of Output when it is a mapping, in the
+	// file's order (nil otherwise): the columns of the CSV of results.
+	OutputKeys []string
 }
 
 // A Step is one node of the graph: an HTTP request or a process to run.
@@ -291,7 +294,17 @@ func suggest(s string, candidates []string) string {
 		}
 	}
 	if best == "" || bestD >= max(len(s), len(best)) {
-		return ""
+		best = ""
+		// A word cut short or run on: retry for retries, needs for need.
+		for _, c := range candidates {
+			ls, lc := strings.ToLower(s), strings.ToLower(c)
+			if len(s) >= 3 && (strings.HasPrefix(lc, ls[:len(ls)-1]) || strings.HasPrefix(ls, lc)) && (best == "" || c < best) {
+				best = c
+			}
+		}
+		if best == "" {
+			return ""
+		}
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
@@ -551,6 +564,13 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 			p.errorAt(it.line, it.col, `output reads %s, which only a step with "for_each" has`, it.name)
 		}
 		f.Output = p.decode(outNode, `"output"`)
+		if m := deref(outNode); m.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				if k := deref(m.Content[i]); k.Kind == yaml.ScalarNode && !slices.Contains(f.OutputKeys, k.Value) {
+					f.OutputKeys = append(f.OutputKeys, k.Value)
+				}
+			}
+		}
 	}
 	// Resolve needs.
 	stepNames := make([]string, 0, len(f.Steps))

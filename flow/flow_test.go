@@ -46,6 +46,12 @@ steps:
     neeeds: [a]
     http: {url: "https://x"}
 `, []string{`f.yaml:5:5: unknown key "neeeds" in step "b" (did you mean "needs"?)`}},
+		{"did you mean retries", `
+steps:
+  a:
+    retry: 2
+    http: {url: x}
+`, []string{`f.yaml:3:5: unknown key "retry" in step "a" (did you mean "retries"?)`}},
 		{"unknown key, no suggestion", `
 steps:
   a:

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/internal/redact"
@@ -315,6 +316,11 @@ func (e *Engine) doExec(ctx context.Context, p *plan, data map[string]any) (map[
 	}
 	pr, err := proc.Start(ctx, cmd)
 	if err != nil {
+		if cmd.Dir != "" {
+			if _, serr := os.Stat(cmd.Dir); serr != nil { // the directory, not the program
+				return fail(&StepError{Kind: KindStart, Message: fmt.Sprintf("cannot start %q: dir: %v", args[0], serr)})
+			}
+		}
 		return fail(&StepError{Kind: KindStart, Message: procMessage(err)})
 	}
 	out, readErr := io.ReadAll(io.LimitReader(pr.Stdout(), int64(e.cfg.MaxOutput)+1))
@@ -327,7 +333,9 @@ func (e *Engine) doExec(ctx context.Context, p *plan, data map[string]any) (map[
 	code, werr := pr.Wait(waitCtx)
 	stop()
 	stderr, _ := pr.Stderr()
-	v["stdout"], v["stderr"], v["ms"] = string(out), string(stderr), msSince(start)
+	// out is not written again: the string shares its bytes (a 10 MiB
+	// output is not held twice).
+	v["stdout"], v["stderr"], v["ms"] = unsafe.String(unsafe.SliceData(out), len(out)), string(stderr), msSince(start)
 	if code >= 0 {
 		v["exit_code"] = code
 	}

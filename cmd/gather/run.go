@@ -47,6 +47,7 @@ type runFlags struct {
 	retrySet     bool
 	inputSet     bool
 	batchOnly    []string // flags given that apply with --input only
+	maxOutput    sizeFlag
 	flowPath     string
 	reads        []samefile.Named
 	flowChecksum string
@@ -57,6 +58,8 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.input, "input", "", "run the flow once per record of this file (- for standard input): plain lines, CSV or JSONL")
 	fl.StringVar(&f.inputFormat, "input-format", "auto", "lines, csv or jsonl (auto: by the file's extension, else lines)")
 	fl.IntVarP(&f.records, "concurrency", "c", 16, "with --input: records in flight")
+	f.maxOutput = flow.DefaultMaxOutput
+	fl.Var(&f.maxOutput, "max-output", "largest standard output an exec step keeps; more stops the process (too_large) (a size: 10MiB, 512k)")
 	fl.BoolVar(&f.ordered, "ordered", false, "with --input: write records in input order (a bounded window)")
 	fl.IntVar(&f.requests, "requests", 0, "HTTP requests in flight in all, every step and record (0: -c times the most requests one record can have in flight)")
 	fl.StringVarP(&f.output, "output", "o", "-", "write the result(s) to this file instead of standard output (with --job, records go to the job file, and to -o only if given)")
@@ -128,6 +131,8 @@ func (f *runFlags) check() error {
 		return usageError("--job: empty file name")
 	case f.statsSet && f.statsFile == "":
 		return usageError("--stats: empty file name")
+	case f.maxOutput < 1 || f.maxOutput > 1<<30:
+		return usageError("--max-output must be 1 byte to 1 GiB, got %d", f.maxOutput)
 	case f.grace < 0:
 		return usageError("--grace must not be negative, got %v", f.grace)
 	case !batch && f.job != "":
@@ -183,7 +188,7 @@ func runFlow(ctx context.Context, f *runFlags) error {
 		return usageError("%v", err)
 	}
 	defer client.Close()
-	engine, err := flow.NewEngine(fl, flow.Config{Client: client})
+	engine, err := flow.NewEngine(fl, flow.Config{Client: client, MaxOutput: int(f.maxOutput)})
 	if err != nil {
 		return usageError("%v", err)
 	}
