@@ -34,7 +34,7 @@ func csvColumns(f *Flow) ([]string, []string, csvMode) {
 		cols = append(cols, f.Order...)
 	case map[string]any:
 		mode = csvKeys
-		keys = f.OutputKeys // in the file's order
+		keys = f.OutputKeys        // in the file's order
 		if len(keys) != len(out) { // a flow not made by Parse
 			keys = nil
 			for k := range out {
