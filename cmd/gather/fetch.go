@@ -128,20 +128,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	}
 	defer closeOut()
 	cfg.Sink = sink
-	// An idle standard input does not hold a run that stops.
-	readCtx, stopReading := context.WithCancel(ctx)
-	defer stopReading()
-	cfg.Input, cfg.OnStop = newInterruptibleReader(readCtx, in.r), stopReading
-	prog, stopCounting := f.progress(readCtx, in, cfg.Job, format)
-	defer stopCounting()
-	cfg.Log = logWriter(f.quiet, prog)
-	cfg.Progress = func(p run.Progress) {
-		prog.update(progressState{Done: p.Done, Failed: p.Failed, Load: client.Load()})
-	}
-	r := run.New(cfg)
-	sig.attach(r, cfg.Grace)
-	res, err := r.Run(ctx)
-	prog.finish()
+	res, err := runAttached(ctx, sig, cfg, in, f.quiet, f.retryFailed != "", client)
 	if err == nil {
 		err = closeOut()
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -104,26 +103,6 @@ func (f *fetchFlags) sink(withJob bool) (sink run.Sink, fromJob bool, closeOut f
 		return cerr
 	}
 	return run.Records(f.newWriter(file)), false, closeOut, nil
-}
-
-// progress returns the terminal's display of the run (nil when standard
-// error is not a terminal, or with -q) and starts counting the lines of a
-// regular input file beside the run, until ctx ends, so that it knows how
-// many inputs there are to do; stop ends the count.
-func (f *fetchFlags) progress(ctx context.Context, in *inputFile, j *job.Job, format run.Format) (prog *progress, stop func()) {
-	if f.quiet {
-		return nil, func() {}
-	}
-	prog = newProgress()
-	if prog == nil || in.size < 0 || f.retryFailed != "" {
-		return prog, func() {}
-	}
-	if j != nil {
-		if p, err := j.Progress(ctx); err == nil {
-			prog.base = p.Stored
-		}
-	}
-	return prog, prog.countLinesFrom(ctx, in.file, in.off, format == run.CSV)
 }
 
 // inputFile is the input of gather fetch: a named file or standard input.

@@ -377,30 +377,7 @@ func (f *runFlags) runRecords(ctx context.Context, sig *signals, engine *flow.En
 		defer closeOut()
 		cfg.Sink = flow.Lines(newWriter(file))
 	}
-	readCtx, stopReading := context.WithCancel(ctx)
-	defer stopReading()
-	cfg.Input, cfg.OnStop = newInterruptibleReader(readCtx, in.r), stopReading
-	var prog *progress
-	stopCounting := func() {}
-	if !f.quiet {
-		if prog = newProgress(); prog != nil && in.size >= 0 && f.retryFailed == "" {
-			if cfg.Job != nil {
-				if p, err := cfg.Job.Progress(ctx); err == nil {
-					prog.base = p.Stored
-				}
-			}
-			stopCounting = prog.countLinesFrom(readCtx, in.file, in.off, format == run.CSV)
-		}
-	}
-	defer stopCounting()
-	cfg.Log = logWriter(f.quiet, prog)
-	cfg.Progress = func(p run.Progress) {
-		prog.update(progressState{Done: p.Done, Failed: p.Failed, Load: client.Load()})
-	}
-	r := run.New(cfg)
-	sig.attach(r, cfg.Grace)
-	res, err := r.Run(ctx)
-	prog.finish()
+	res, err := runAttached(ctx, sig, cfg, in, f.quiet, f.retryFailed != "", client)
 	if err == nil {
 		err = closeOut()
 	}
