@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/gogather/gather/flow"
+	"github.com/gogather/gather/internal/gathertest"
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
-	"go.uber.org/goleak"
 )
 
 // base is the demo API's address the examples are written with: a user
@@ -31,26 +31,7 @@ const base = "http://127.0.0.1:8080"
 // examples run as a user runs them.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gather-examples")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "gather")
-	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/gather").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building gather: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { gathertest.Main(m, "../cmd/gather", &binary) }
 
 // example returns a copy of examples/name in a temporary directory, with
 // srv's URL in place of base.

@@ -19,35 +19,16 @@ import (
 	"time"
 
 	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/internal/gathertest"
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
 	"github.com/gogather/gather/run"
-	"go.uber.org/goleak"
 )
 
 // The command line is tested by running the built binary.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gather-cli")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "gather")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building gather: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { gathertest.Main(m, ".", &binary) }
 
 type result struct {
 	records []fetch.Record
