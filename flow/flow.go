@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gogather/gather/internal/suggest"
 	"github.com/gogather/gather/template"
 	"go.yaml.in/yaml/v3"
 )
@@ -174,6 +175,20 @@ func Parse(name string, data []byte) (*Flow, error) {
 	} else {
 		f = p.flow(doc.Content[0])
 	}
+	return p.result(f)
+}
+
+// ParseNode parses and validates a flow written inside another YAML file
+// (a gateway's route): n is the flow's mapping in the decoded file, data
+// the file's text and name its name, so that errors name their place in
+// that file. It returns what Parse does.
+func ParseNode(name string, data []byte, n *yaml.Node) (*Flow, error) {
+	p := &parser{file: name, lines: strings.Split(string(data), "\n")}
+	return p.result(p.flow(n))
+}
+
+// result is the flow f, or the errors found, sorted by position.
+func (p *parser) result(f *Flow) (*Flow, error) {
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
 			a, b := p.errs[i], p.errs[j]
@@ -274,60 +289,13 @@ func (p *parser) mapping(n *yaml.Node, what string, known []string) (keys []*yam
 		}
 		seen[k.Value] = k.Line
 		if known != nil && !slices.Contains(known, k.Value) {
-			p.errorf(k, "unknown key %q in %s%s", k.Value, what, suggest(k.Value, known))
+			p.errorf(k, "unknown key %q in %s%s", k.Value, what, suggest.Closest(k.Value, known))
 			continue
 		}
 		keys = append(keys, k)
 		vals = append(vals, v)
 	}
 	return keys, vals, true
-}
-
-// suggest returns ` (did you mean "x"?)` for the candidate closest to s by
-// edit distance, when one is close enough.
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		d := distance(strings.ToLower(s), strings.ToLower(c))
-		if d < bestD || (d == bestD && best != "" && c < best) {
-			best, bestD = c, d
-		}
-	}
-	if best == "" || bestD >= max(len(s), len(best)) {
-		best = ""
-		// A word cut short or run on: retry for retries, needs for need.
-		for _, c := range candidates {
-			ls, lc := strings.ToLower(s), strings.ToLower(c)
-			if len(s) >= 3 && (strings.HasPrefix(lc, ls[:len(ls)-1]) || strings.HasPrefix(ls, lc)) && (best == "" || c < best) {
-				best = c
-			}
-		}
-		if best == "" {
-			return ""
-		}
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the Levenshtein distance between a and b, in bytes.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // scalar returns n's value when it is a non-null scalar.
@@ -582,14 +550,14 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 		set := map[string]bool{}
 		for _, r := range sn.needs {
 			if _, ok := f.Steps[r.name]; !ok {
-				p.errorAt(r.line, r.col, "step %q needs %q, which does not exist%s", sn.step.Name, r.name, suggest(r.name, stepNames))
+				p.errorAt(r.line, r.col, "step %q needs %q, which does not exist%s", sn.step.Name, r.name, suggest.Closest(r.name, stepNames))
 				continue
 			}
 			set[r.name] = true
 		}
 		for _, r := range sn.implied {
 			if _, ok := f.Steps[r.name]; !ok {
-				p.errorAt(r.line, r.col, "step %q refers to .steps.%s, which does not exist%s", sn.step.Name, r.name, suggest(r.name, stepNames))
+				p.errorAt(r.line, r.col, "step %q refers to .steps.%s, which does not exist%s", sn.step.Name, r.name, suggest.Closest(r.name, stepNames))
 				continue
 			}
 			set[r.name] = true
@@ -602,7 +570,7 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 	}
 	for _, r := range outRefs {
 		if _, ok := f.Steps[r.name]; !ok {
-			p.errorAt(r.line, r.col, "output refers to .steps.%s, which does not exist%s", r.name, suggest(r.name, stepNames))
+			p.errorAt(r.line, r.col, "output refers to .steps.%s, which does not exist%s", r.name, suggest.Closest(r.name, stepNames))
 		}
 	}
 	f.Order = p.order(f, stepNames)
