@@ -100,6 +100,12 @@ func (c *Client) attempt(ctx context.Context, p prepared, shared *sharedContexts
 			out.noFiles = !errors.As(err, &saveErr)
 			return out
 		}
+		if fe, ok := errors.AsType[*forbiddenError](err); ok {
+			// A redirect not allowed: its own message, without net/http's
+			// `Get "URL": ` (the host is named; nothing was sent to it).
+			out.message = fe.msg
+			return out
+		}
 		if out.kind == KindTimeoutHeaders {
 			out.message = fmt.Sprintf("no response headers within the headers timeout of %v", c.cfg.HeaderTimeout)
 			return out

@@ -158,6 +158,8 @@ func classify(attemptCtx context.Context, err error, tr *attemptTrace) Kind {
 		return KindTooLarge
 	case errors.Is(err, errRedirectLoop):
 		return KindRedirectLoop
+	case errors.As(err, new(*forbiddenError)): // a redirect not allowed
+		return KindForbiddenHost
 	case errors.As(err, &respErr):
 		return KindBadResponse
 	case errors.As(err, &saveErr):

@@ -56,6 +56,9 @@ type Client struct {
 	free    []*hostState          // dropped states, for reuse
 	sweepAt int                   // the table's size at which it is swept
 
+	// allow is Config.AllowHosts' set; nil allows every host.
+	allow allowList
+
 	// traceReuse says attempts' traces may be reused: no proxy is set in
 	// the environment, so that a plain-HTTP request makes no TLS
 	// handshake (see Client.attempt).
@@ -102,6 +105,7 @@ func New(cfg Config) (*Client, error) {
 	if perHostConns == 0 {
 		perHostConns = cfg.Concurrency
 	}
+	allow, _ := parseAllowHosts(cfg.AllowHosts) // setDefaults checked it
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
 	res := newResolver(cfg.ConnectTimeout)
 	tr := &http.Transport{
@@ -122,7 +126,7 @@ func New(cfg Config) (*Client, error) {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
 	c := &Client{cfg: cfg, transport: tr, resolver: res, hosts: make(map[string]*hostState),
-		slots: make(chan struct{}, cfg.Concurrency), sweepAt: sweepMin}
+		slots: make(chan struct{}, cfg.Concurrency), sweepAt: sweepMin, allow: allow}
 	c.traceReuse = true
 	for _, v := range [...]string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
 		if os.Getenv(v) != "" {
@@ -153,6 +157,10 @@ func New(cfg Config) (*Client, error) {
 			}
 			if err != nil {
 				return &responseError{fmt.Sprintf("redirect to %q: %v", redact.URL(u.String()), err)}
+			}
+			// A redirect to a host not allowed is refused before it is dialled.
+			if err := allow.checkRedirect(u); err != nil {
+				return err
 			}
 			encodeURL(u)
 			return nil
@@ -305,7 +313,7 @@ func (c *Client) do(ctx context.Context, p prepared, stop <-chan struct{}, final
 func (c *Client) doShared(ctx context.Context, p prepared, stop <-chan struct{}, shared *sharedContexts, final *outcome) (rec Record) {
 	rec = Record{Line: p.req.Line, URL: p.req.URL, Method: p.req.Method, Input: p.req.Keep, host: p.host}
 	if p.err != nil {
-		rec.Error = &Error{Kind: KindBadInput, Message: redact.Text(p.err.Error())}
+		rec.Error = &Error{Kind: inputKind(p.err), Message: redact.Text(p.err.Error())}
 		return rec
 	}
 	start := time.Now()

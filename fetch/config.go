@@ -61,6 +61,17 @@ type Config struct {
 	TLS *tls.Config
 
 	Ordered bool // yield records in input order, through a window of 4 x Concurrency
+
+	// AllowHosts, when not empty, is the only hosts requests may go to,
+	// as scheme://host[:port] (the port defaulting to the scheme's), for
+	// every call on the client and every redirect: a request or a
+	// redirect to another host is refused before anything is sent to it,
+	// with a KindForbiddenHost error, and not retried. Hosts are matched
+	// exactly (the name case-insensitively): "localhost" and "127.0.0.1"
+	// are distinct entries, and a name allowed is allowed whatever
+	// address it resolves to. See "Allowed hosts" in the package
+	// documentation.
+	AllowHosts []string
 }
 
 // BodyPolicy says what a Record keeps of a response body.
@@ -153,6 +164,9 @@ func (c *Config) setDefaults() error {
 		c.UserAgent = "gather/0"
 	}
 	if err := checkHeader(c.Header); err != nil {
+		return err
+	}
+	if _, err := parseAllowHosts(c.AllowHosts); err != nil {
 		return err
 	}
 	return nil

@@ -72,4 +72,38 @@
 // after its last request), and its table is never larger than twice what
 // those were at its last sweep, or 64, whatever the number of hosts it has
 // seen: a few hundred bytes a host.
+//
+// # Allowed hosts
+//
+// Config.AllowHosts, when not empty, is the only hosts the client may
+// send requests to, for every call (Run, Do, DoResponse, Get, Post,
+// Fetch, GetJSON) and every redirect: the guard of a program that builds
+// URLs from input it does not trust. Each entry is scheme://host[:port],
+// the scheme http or https, the port the scheme's when absent, with no
+// user information, path, query or fragment; New refuses any other, naming
+// it.
+//
+// A request is checked once prepared, by the host of the URL as it will
+// be sent: the per-host key (HostOf, scheme://host:port), after net/url
+// has parsed the URL (so "http://a@b/" goes to b, "http://b#@a/" to b),
+// decoded its percent-encoding, and lower-cased the name; a non-ASCII name
+// is compared in its IDNA (punycode) form, as net/http dials it, and an
+// IPv6 address in its canonical form. A redirect is checked the same way
+// before it is followed. What is not allowed is never sent (no connection
+// is made to the host): the request fails with a KindForbiddenHost error,
+// "host http://10.0.0.1:80 is not among the allowed upstreams" or
+// "redirect to http://10.0.0.1:80 is not among the allowed upstreams",
+// which is not retried and does not count against a host's circuit. A URL
+// that does not parse, or whose host is not a valid name or address, is
+// bad_input, as ever. The path and query are not looked at: a path that
+// reads "//other-host/" or "..%2F" still goes to the allowed host.
+//
+// Hosts are matched exactly, by name, never by address: "localhost",
+// "127.0.0.1" and "[::1]" are three distinct entries (list each one
+// meant), "http://h" and "http://h:80" are the same one, "https://h" is
+// another, and a trailing dot makes another name. An allowed name is
+// allowed whatever address DNS gives it, at each connection: there is no
+// protection against DNS rebinding beyond that. A proxy from the
+// environment (HTTP_PROXY) still carries the allowed requests, and a
+// request's own Host header is sent as it is, to the allowed host.
 package fetch

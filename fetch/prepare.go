@@ -95,6 +95,11 @@ func (c *Client) prepareWith(req Request, memo *hostMemo) prepared {
 			p.canonical = u.String()
 		}
 		p.host = memo.hostKey(u)
+		// The URL as it will be sent, by its canonical host: refused,
+		// before it takes a slot or a host's state, unless allowed.
+		if err := c.allow.check(u, p.host); err != nil {
+			p.err = err
+		}
 	}
 	return p
 }

@@ -122,6 +122,7 @@ const (
 	KindHTTPStatus     Kind = "http_status"     // the final status was 400 or above
 	KindCanceled       Kind = "canceled"        // the run was stopped, or the caller's context cancelled, before the input finished
 	KindCircuitOpen    Kind = "circuit_open"    // the host's circuit is open after repeated connection failures
+	KindForbiddenHost  Kind = "forbidden_host"  // the host, or a redirect's, is not among Config.AllowHosts: nothing was sent to it
 	KindOther          Kind = "other"           // anything else; the message says what
 )
 
@@ -133,7 +134,7 @@ func Kinds() []Kind { return slices.Clone(kinds[:]) }
 var kinds = [...]Kind{
 	KindBadInput, KindDNS, KindConnect, KindTLS, KindTimeoutConnect, KindTimeoutTLS,
 	KindTimeoutHeaders, KindTimeoutTotal, KindDeadline, KindReset, KindTooLarge,
-	KindBadResponse, KindRedirectLoop, KindHTTPStatus, KindCanceled, KindCircuitOpen, KindOther,
+	KindBadResponse, KindRedirectLoop, KindHTTPStatus, KindCanceled, KindCircuitOpen, KindForbiddenHost, KindOther,
 }
 
 // KnownKind reports whether k is one of Kinds.
