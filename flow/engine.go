@@ -35,6 +35,14 @@ type Config struct {
 	// Limits bound each evaluation of an expression (template.Limits);
 	// the zero value is the template package's defaults.
 	Limits template.Limits
+	// Readers are more strings, outside the flow, whose expressions see
+	// the steps' results (a gateway's response): the result fields they
+	// read are built (see Costs in the package documentation).
+	Readers []string
+	// OnHTTP, when not nil, is called with the record of every request an
+	// http step made (its host, status, error kind, time), from the
+	// step's goroutine: a gateway counts its upstream calls with it.
+	OnHTTP func(fetch.Record)
 }
 
 // DefaultMaxOutput is what an exec step keeps of its standard output by
@@ -81,7 +89,7 @@ func NewEngine(f *Flow, cfg Config) (*Engine, error) {
 			}
 		}
 	}
-	reads := readFields(f)
+	reads := readFields(f, cfg.Readers...)
 	for i, name := range f.Order {
 		s := f.Steps[name]
 		if s.HTTP != nil && cfg.Client == nil {
@@ -126,10 +134,11 @@ const (
 	StatusCanceled Status = "canceled" // the run was cancelled before it ended
 )
 
-// Reasons a step was skipped.
+// Reasons a step was skipped, or cancelled before it started.
 const (
 	ReasonIfFalse          = "if was false"
 	ReasonDependencyFailed = "dependency failed"
+	ReasonNotStarted       = "not started" // cancelled: a step without it was running
 )
 
 // Error kinds of steps, beyond fetch's (fetch.Kind) for http steps.
@@ -165,7 +174,8 @@ type StepResult struct {
 	Name   string
 	Status Status
 	// Reason says why a skipped step was skipped (ReasonIfFalse,
-	// ReasonDependencyFailed).
+	// ReasonDependencyFailed), and for a cancelled step that it had not
+	// started (ReasonNotStarted).
 	Reason string
 	// MS is the step's time, retries and every item included.
 	MS float64
@@ -276,7 +286,7 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 		for _, need := range p.needs {
 			r := &res.Steps[need]
 			if r.Status == StatusCanceled {
-				res.Steps[i] = StepResult{Name: p.Name, Status: StatusCanceled, Optional: p.Optional,
+				res.Steps[i] = StepResult{Name: p.Name, Status: StatusCanceled, Reason: ReasonNotStarted, Optional: p.Optional,
 					Error: &StepError{Kind: KindCanceled, Message: "the run was cancelled before it started"}}
 				ended = append(ended, i)
 				return
@@ -288,7 +298,7 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 			}
 		}
 		if ctx.Err() != nil {
-			res.Steps[i] = StepResult{Name: p.Name, Status: StatusCanceled, Optional: p.Optional,
+			res.Steps[i] = StepResult{Name: p.Name, Status: StatusCanceled, Reason: ReasonNotStarted, Optional: p.Optional,
 				Error: &StepError{Kind: KindCanceled, Message: "the run was cancelled before it started"}}
 			ended = append(ended, i)
 			return

@@ -188,6 +188,9 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 		return nil, 0, &StepError{Kind: string(fetch.KindBadInput), Message: fmt.Sprintf("url %q: %v", redact.URL(u), err)}
 	}
 	rec, resp := e.cfg.Client.DoResponse(ctx, req)
+	if e.cfg.OnHTTP != nil {
+		e.cfg.OnHTTP(rec)
+	}
 	t.bytes.Add(rec.Bytes)
 	if rec.Attempts > 1 {
 		t.retries.Add(int64(rec.Attempts - 1))

@@ -167,3 +167,24 @@ func typeName(v any) string {
 	}
 	return "number"
 }
+
+// A Value is a YAML value whose strings may be expressions, compiled
+// once (as a flow's output is): a gateway's response body is one.
+type Value struct{ v value }
+
+// CompileValue compiles a value decoded from YAML (strings, numbers,
+// booleans, null, lists and string-keyed mappings).
+func CompileValue(v any) (*Value, error) {
+	c, err := compileValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return &Value{c}, nil
+}
+
+// Eval builds the value from data, each expression within lim: a string
+// that is exactly one expression takes the expression's value with its
+// JSON type, other strings are interpolated (template.Value).
+func (v *Value) Eval(ctx context.Context, data map[string]any, lim template.Limits) (any, error) {
+	return v.v.eval(ctx, data, lim)
+}

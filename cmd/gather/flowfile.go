@@ -30,6 +30,7 @@ const stdinFlowName = "<stdin>"
 type errInvalidFlow struct {
 	name string
 	errs flow.Errors
+	what string // "flow" when empty, or "gateway"
 }
 
 func (e *errInvalidFlow) Error() string {
@@ -37,7 +38,11 @@ func (e *errInvalidFlow) Error() string {
 	if len(e.errs) != 1 {
 		n = fmt.Sprintf("%d errors", len(e.errs))
 	}
-	return fmt.Sprintf("%s: invalid flow (%s)\n%s", e.name, n, e.errs.Error())
+	what := e.what
+	if what == "" {
+		what = "flow"
+	}
+	return fmt.Sprintf("%s: invalid %s (%s)\n%s", e.name, what, n, e.errs.Error())
 }
 
 func (e *errInvalidFlow) Unwrap() error { return e.errs }
@@ -79,7 +84,7 @@ func readFlowFile(path string) (*flow.Flow, []byte, error) {
 		if !errors.As(err, &errs) {
 			return nil, nil, usageError("%s: %v", name, err)
 		}
-		return nil, nil, &exitError{exitUsage, &errInvalidFlow{name, errs}}
+		return nil, nil, &exitError{exitUsage, &errInvalidFlow{name: name, errs: errs}}
 	}
 	return fl, data, nil
 }

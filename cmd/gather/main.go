@@ -96,7 +96,7 @@ func execute(args []string) int {
 		return &exitError{exitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
 	root.AddCommand(newFetchCommand(), newDemoCommand(), newUpstreamCommand(), newExportCommand(), newReportCommand(), newVersionCommand())
-	root.AddCommand(newRunCommand(), newCheckCommand(), newGraphCommand())
+	root.AddCommand(newRunCommand(), newCheckCommand(), newGraphCommand(), newServeCommand())
 	// --cpuprofile is for gather's developers (bench/fetch): hidden.
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
