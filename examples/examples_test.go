@@ -20,6 +20,7 @@ import (
 	"github.com/gogather/gather/internal/gathertest"
 	"github.com/gogather/gather/internal/upstream"
 	"github.com/gogather/gather/internal/upstream/upstreamtest"
+	"github.com/gogather/gather/serve"
 )
 
 // base is the demo API's address the examples are written with: a user
@@ -142,6 +143,9 @@ func TestEveryExampleIsAValidFlowThatGatherCheckAccepts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range files {
+		if strings.HasPrefix(name, "gateway") { // a gateway, not a flow: TestGatewayExampleChecks
+			continue
+		}
 		data, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
@@ -155,6 +159,19 @@ func TestEveryExampleIsAValidFlowThatGatherCheckAccepts(t *testing.T) {
 		if !bytes.Contains(readme, []byte("gather run examples/"+name)) {
 			t.Errorf("README.md has no line running %s", name)
 		}
+	}
+}
+
+func TestGatewayExampleChecks(t *testing.T) {
+	if _, err := serve.Load("gateway.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, []byte("gather serve examples/gateway.yaml")) {
+		t.Error("README.md has no line serving gateway.yaml")
 	}
 }
 
