@@ -133,6 +133,14 @@
 //   - When the run's context ends, steps in flight are cancelled, the
 //     others are not started (canceled), and the result is Canceled: per
 //     record, it is not stored by a job and runs again on resume.
+//   - cache: D keeps an http GET or HEAD step's successful answers for D,
+//     shared by every run on the Engine (every record, every request of a
+//     gateway), keyed by the step, method, URL and headers; less when the
+//     answer's Cache-Control says max-age or s-maxage, not at all for
+//     no-store, no-cache or private, nor above CacheMaxBody (64 KiB);
+//     CacheEntries (4,096) answers at most, the least recently used
+//     dropped first. A result from the cache has "cached": true; two
+//     runs missing at once both ask the upstream.
 //
 // The output is built once every step has ended, only when the run
 // succeeded; by default it is each step's status, time and error.

@@ -61,6 +61,7 @@ type Engine struct {
 	cfg    Config
 	plans  []*plan // in the flow's Order
 	output *value  // nil: the default output
+	cache  *responseCache
 }
 
 // NewEngine returns an engine for f, a flow returned by Parse. Its error
@@ -90,6 +91,12 @@ func NewEngine(f *Flow, cfg Config) (*Engine, error) {
 		}
 	}
 	reads := readFields(f, cfg.Readers...)
+	for _, s := range f.Steps {
+		if s.Cache > 0 {
+			e.cache = newResponseCache()
+			break
+		}
+	}
 	for i, name := range f.Order {
 		s := f.Steps[name]
 		if s.HTTP != nil && cfg.Client == nil {

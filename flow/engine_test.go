@@ -363,3 +363,44 @@ steps:
 		}
 	}
 }
+
+// A step with cache answers from the engine's cache within its time,
+// shared by every run, unless the answer's Cache-Control forbids it.
+func TestCacheKeepsAnswersAsCacheControlAllows(t *testing.T) {
+	var hits sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := hits.LoadOrStore(r.URL.Path, new(int))
+		*n.(*int)++
+		w.Header().Set("Cache-Control", r.URL.Query().Get("cc"))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"n": %d}`, *n.(*int))
+	}))
+	defer srv.Close()
+	e := engine(t, strings.ReplaceAll(`
+steps:
+  s:
+    cache: 1m
+    http: {url: "API${{ .input.path }}?cc=${{ .input.cc }}"}
+output: {n: "${{ .steps.s.body.n }}", cached: "${{ .steps.s.cached }}"}
+`, "API", srv.URL), nil)
+	for _, c := range []struct {
+		path, cc string
+		want     string // the two runs' outputs
+	}{
+		{"/plain", "", `{"cached":null,"n":1} {"cached":true,"n":1}`},
+		{"/maxage", "max-age=60", `{"cached":null,"n":1} {"cached":true,"n":1}`},
+		{"/nostore", "no-store", `{"cached":null,"n":1} {"cached":null,"n":2}`},
+		{"/private", "private, max-age=60", `{"cached":null,"n":1} {"cached":null,"n":2}`},
+		{"/zero", "max-age=0", `{"cached":null,"n":1} {"cached":null,"n":2}`},
+	} {
+		var got []string
+		for range 2 {
+			r := e.Run(context.Background(), map[string]any{"path": c.path, "cc": c.cc})
+			b, _ := json.Marshal(r.Output)
+			got = append(got, string(b))
+		}
+		if g := strings.Join(got, " "); g != c.want {
+			t.Errorf("%s %q: %s, want %s", c.path, c.cc, g, c.want)
+		}
+	}
+}

@@ -42,6 +42,10 @@ type Step struct {
 	Retries     int
 	Timeout     time.Duration // 0 when absent
 	Assert      []string      // expressions
+	// Cache keeps the step's successful answers this long (at most as
+	// long as their Cache-Control allows), shared by every run on an
+	// Engine: an http GET or HEAD step only; 0 when absent.
+	Cache time.Duration
 	HTTP        *HTTP         // exactly one of HTTP and Exec is set
 	Exec        *Exec
 	Line, Col   int // the position of the step's name in the file
@@ -113,7 +117,7 @@ var stepRef = regexp.MustCompile(`\.steps\.([A-Za-z_][A-Za-z0-9_]*)`)
 
 var (
 	topKeys  = []string{"steps", "output"}
-	stepKeys = []string{"http", "exec", "needs", "if", "for_each", "concurrency", "optional", "retries", "timeout", "assert"}
+	stepKeys = []string{"http", "exec", "needs", "if", "for_each", "concurrency", "optional", "retries", "timeout", "assert", "cache"}
 	httpKeys = []string{"method", "url", "headers", "json", "form", "body"}
 	execKeys = []string{"command", "stdin", "env", "dir", "timeout"}
 )
@@ -586,7 +590,7 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 	if !ok {
 		return sn
 	}
-	var concurrency, forEach *yaml.Node
+	var concurrency, forEach, cacheNode *yaml.Node
 	var hasHTTP, hasExec *yaml.Node
 	for i, key := range keys {
 		v := vals[i]
@@ -630,6 +634,9 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 			s.Retries = p.integer(v, field, 0)
 		case "timeout":
 			s.Timeout = p.duration(v, field)
+		case "cache":
+			cacheNode = v
+			s.Cache = p.duration(v, field)
 		case "assert":
 			if v.Kind != yaml.SequenceNode {
 				p.errorf(v, "%s must be a list of expressions, not %s", field, kindName(v))
@@ -648,6 +655,9 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 		p.errorf(hasExec, `step %q has both "http" and "exec": a step has exactly one`, s.Name)
 	case hasHTTP == nil && hasExec == nil:
 		p.errorf(k, `step %q has neither "http" nor "exec": a step has exactly one`, s.Name)
+	}
+	if cacheNode != nil && (s.HTTP == nil || s.HTTP.Method != "GET" && s.HTTP.Method != "HEAD") {
+		p.errorf(cacheNode, `"cache" of step %q needs an http step with method GET or HEAD`, s.Name)
 	}
 	if concurrency != nil && forEach == nil {
 		p.errorf(concurrency, `"concurrency" of step %q needs "for_each"`, s.Name)

@@ -304,6 +304,12 @@ output: '${{ .index }}'
 `, []string{
 			`f.yaml:2:35: step "a" reads .item, which only a step with "for_each" has`,
 			`f.yaml:4:14: output reads .index, which only a step with "for_each" has`}},
+		{"cache needs a GET", `
+steps:
+  a:
+    cache: 1m
+    http: {method: POST, url: x}
+`, []string{`f.yaml:3:12: "cache" of step "a" needs an http step with method GET or HEAD`}},
 		{"reserved step name", `
 steps:
   input:

@@ -187,15 +187,37 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 	if err := template.CheckScheme(u); err != nil {
 		return nil, 0, &StepError{Kind: string(fetch.KindBadInput), Message: fmt.Sprintf("url %q: %v", redact.URL(u), err)}
 	}
-	rec, resp := e.cfg.Client.DoResponse(ctx, req)
-	if e.cfg.OnHTTP != nil {
-		e.cfg.OnHTTP(rec)
+	var (
+		rec    fetch.Record
+		resp   *fetch.Response
+		hit    bool
+		key    string
+		cached cached
+	)
+	if p.Cache > 0 && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
+		key = cacheKey(p.Name, req)
+		if cached, hit = e.cache.get(key, time.Now()); hit {
+			rec, resp = cached.rec, cached.resp
+			rec.MS = 0
+		}
 	}
-	t.bytes.Add(rec.Bytes)
-	if rec.Attempts > 1 {
-		t.retries.Add(int64(rec.Attempts - 1))
+	if !hit {
+		rec, resp = e.cfg.Client.DoResponse(ctx, req)
+		if e.cfg.OnHTTP != nil {
+			e.cfg.OnHTTP(rec)
+		}
+		t.bytes.Add(rec.Bytes)
+		if rec.Attempts > 1 {
+			t.retries.Add(int64(rec.Attempts - 1))
+		}
+		if key != "" {
+			e.cache.put(key, rec, resp, p.Cache, time.Now())
+		}
 	}
 	v := map[string]any{"status": rec.Status, "headers": nil, "body": nil, "text": nil, "ms": round(rec.MS), "error": nil}
+	if hit {
+		v["cached"] = true
+	}
 	if p.reads.headers {
 		v["headers"] = map[string]any{}
 	}
