@@ -45,10 +45,10 @@ type Step struct {
 	// Cache keeps the step's successful answers this long (at most as
 	// long as their Cache-Control allows), shared by every run on an
 	// Engine: an http GET or HEAD step only; 0 when absent.
-	Cache time.Duration
-	HTTP        *HTTP         // exactly one of HTTP and Exec is set
-	Exec        *Exec
-	Line, Col   int // the position of the step's name in the file
+	Cache     time.Duration
+	HTTP      *HTTP // exactly one of HTTP and Exec is set
+	Exec      *Exec
+	Line, Col int // the position of the step's name in the file
 }
 
 // Body kinds of an HTTP step.
