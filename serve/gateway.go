@@ -105,11 +105,12 @@ func Load(path string) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data, func(name string) ([]byte, error) {
+	return Parse(path, data, func(name string) (string, []byte, error) {
 		if !filepath.IsAbs(name) {
 			name = filepath.Join(filepath.Dir(path), name)
 		}
-		return readLimited(name)
+		data, err := readLimited(name)
+		return name, data, err
 	})
 }
 
@@ -133,10 +134,11 @@ func readLimited(path string) ([]byte, error) {
 }
 
 // Parse parses and validates a gateway file's data; name names it in
-// errors, and readFlow reads a flow file a route names. It returns a
-// valid gateway, or flow.Errors with every problem found (a flow file's
-// own errors are named in that file).
-func Parse(name string, data []byte, readFlow func(string) ([]byte, error)) (*Gateway, error) {
+// errors, and readFlow reads a flow file a route names, returning the
+// path it read (which names the flow file's errors) and its data. It
+// returns a valid gateway, or flow.Errors with every problem found (a
+// flow file's own errors are named in that file).
+func Parse(name string, data []byte, readFlow func(string) (string, []byte, error)) (*Gateway, error) {
 	p := &gparser{file: name, data: data}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -252,7 +254,7 @@ func (p *gparser) duration(n *yaml.Node, what string) time.Duration {
 	return d
 }
 
-func (p *gparser) gateway(root *yaml.Node, readFlow func(string) ([]byte, error)) *Gateway {
+func (p *gparser) gateway(root *yaml.Node, readFlow func(string) (string, []byte, error)) *Gateway {
 	g := &Gateway{File: p.file, Limits: Limits{MaxRequestBody: DefaultMaxRequestBody, MaxResponseBody: DefaultMaxResponseBody}}
 	keys, vals, ok := p.mapping(root, "the gateway", gatewayKeys)
 	if !ok {
@@ -372,7 +374,7 @@ func checkUpstream(s string) error {
 	return nil
 }
 
-func (p *gparser) route(n *yaml.Node, readFlow func(string) ([]byte, error)) *Route {
+func (p *gparser) route(n *yaml.Node, readFlow func(string) (string, []byte, error)) *Route {
 	r := &Route{Method: "GET", Timeout: DefaultTimeout, Concurrency: DefaultConcurrency, Line: n.Line, Col: n.Column}
 	keys, vals, ok := p.mapping(n, "a route", routeKeys)
 	if !ok {
@@ -420,12 +422,12 @@ func (p *gparser) route(n *yaml.Node, readFlow func(string) ([]byte, error)) *Ro
 	switch flowNode.Kind {
 	case yaml.ScalarNode:
 		r.FlowFile = flowNode.Value
-		data, err := readFlow(flowNode.Value)
+		path, data, err := readFlow(flowNode.Value)
 		if err != nil {
 			p.errorf(flowNode, "flow %q: %v", flowNode.Value, err)
 			return nil
 		}
-		f, err := flow.Parse(flowNode.Value, data)
+		f, err := flow.Parse(path, data)
 		if err != nil {
 			p.flowErrors(flowNode, err)
 			return nil

@@ -30,11 +30,11 @@ import (
 func gateway(t *testing.T, src, up string, files map[string]string) (*httptest.Server, *prometheus.Registry) {
 	t.Helper()
 	src = strings.ReplaceAll(src, "UP", up)
-	g, err := serve.Parse("gw.yaml", []byte(src), func(name string) ([]byte, error) {
+	g, err := serve.Parse("gw.yaml", []byte(src), func(name string) (string, []byte, error) {
 		if s, ok := files[name]; ok {
-			return []byte(strings.ReplaceAll(s, "UP", up)), nil
+			return name, []byte(strings.ReplaceAll(s, "UP", up)), nil
 		}
-		return nil, fmt.Errorf("no file %s", name)
+		return "", nil, fmt.Errorf("no file %s", name)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +359,7 @@ routes:
     respons: {}
   - path: /a/{id}
     flow: missing.yaml
-`), func(string) ([]byte, error) { return nil, fmt.Errorf("no such file") })
+`), func(string) (string, []byte, error) { return "", nil, fmt.Errorf("no such file") })
 	var errs flow.Errors
 	if err == nil || !asErrors(err, &errs) {
 		t.Fatalf("err %v", err)

@@ -23,10 +23,11 @@ import (
 )
 
 type serveFlags struct {
-	check     bool
-	grace     time.Duration
-	accessLog bool
-	path      string
+	check      bool
+	grace      time.Duration
+	drainDelay time.Duration
+	accessLog  bool
+	path       string
 }
 
 func newServeCommand() *cobra.Command {
@@ -56,6 +57,7 @@ accepting, lets requests in flight finish within --grace, and exits.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&f.check, "check", false, "validate the gateway file and its flows, and exit")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on SIGTERM or Ctrl-C, how long requests in flight may finish")
+	fl.DurationVar(&f.drainDelay, "drain-delay", 0, "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still accepted, before the listener closes (for a load balancer to notice)")
 	fl.BoolVar(&f.accessLog, "access-log", true, "write a JSON access log line per request on standard error")
 	return cmd
 }
@@ -75,15 +77,15 @@ func loadGateway(path string) (*serve.Gateway, error) {
 }
 
 func runServe(ctx context.Context, f *serveFlags) error {
-	if f.grace < 0 {
-		return usageError("--grace must not be negative, got %v", f.grace)
+	if f.grace < 0 || f.drainDelay < 0 {
+		return usageError("--grace and --drain-delay must not be negative")
 	}
 	g, err := loadGateway(f.path)
 	if err != nil {
 		return err
 	}
 	if f.check {
-		fmt.Fprintf(stdio.out, "%s: ok (%d routes)\n", f.path, len(g.Routes))
+		fmt.Fprintf(stdio.out, "%s: ok (%s)\n", f.path, routesText(g))
 		return nil
 	}
 	reg := prometheus.NewRegistry()
@@ -121,17 +123,17 @@ func runServe(ctx context.Context, f *serveFlags) error {
 	defer signal.Stop(sigs)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(stdio.err, "gather serve: %d routes on http://%s (upstreams %v)\n", len(g.Routes), ln.Addr(), g.Upstreams)
+	fmt.Fprintf(stdio.err, "gather serve: %s on http://%s (upstreams %v)\n", routesText(g), ln.Addr(), g.Upstreams)
 	for {
 		select {
 		case err := <-served:
 			current.Load().Close()
 			return &exitError{exitRuntime, fmt.Errorf("serving: %w", err)}
 		case <-ctx.Done():
-			return shutdown(hs, &current, f.grace, served)
+			return shutdown(hs, &current, f, served)
 		case sig := <-sigs:
 			if sig != syscall.SIGHUP {
-				return shutdown(hs, &current, f.grace, served)
+				return shutdown(hs, &current, f, served)
 			}
 			ng, err := loadGateway(f.path)
 			if err == nil && ng.Listen != g.Listen {
@@ -151,15 +153,20 @@ func runServe(ctx context.Context, f *serveFlags) error {
 			// its idle connections are closed once they have had time.
 			time.AfterFunc(maxTimeout(g)+time.Second, old.Close)
 			g = ng
-			fmt.Fprintf(stdio.err, "gather serve: reloaded %s: %d routes\n", f.path, len(g.Routes))
+			fmt.Fprintf(stdio.err, "gather serve: reloaded %s: %s\n", f.path, routesText(g))
 		}
 	}
 }
 
 // shutdown stops accepting, lets the requests in flight finish within
 // grace, and closes what is left.
-func shutdown(hs *http.Server, current *atomic.Pointer[serve.Server], grace time.Duration, served chan error) error {
+func shutdown(hs *http.Server, current *atomic.Pointer[serve.Server], f *serveFlags, served chan error) error {
 	current.Load().Drain()
+	if f.drainDelay > 0 {
+		fmt.Fprintf(stdio.err, "gather serve: draining: /readyz answers 503; stopping in %v\n", f.drainDelay)
+		time.Sleep(f.drainDelay)
+	}
+	grace := f.grace
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := hs.Shutdown(ctx)
@@ -171,6 +178,14 @@ func shutdown(hs *http.Server, current *atomic.Pointer[serve.Server], grace time
 	}
 	fmt.Fprintln(stdio.err, "gather serve: stopped; every request accepted was answered")
 	return nil
+}
+
+// routesText is "1 route" or "N routes".
+func routesText(g *serve.Gateway) string {
+	if len(g.Routes) == 1 {
+		return "1 route"
+	}
+	return fmt.Sprintf("%d routes", len(g.Routes))
 }
 
 // maxTimeout is the longest route timeout of g.
