@@ -162,6 +162,8 @@ sys.exit(json.loads(os.environ["GOT"]) != want)' 2>/dev/null; then
 }
 
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# machine_ticks: busy ticks of the whole machine (all cores) from /proc/stat
+machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 vmhwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 clk_tck=$(getconf CLK_TCK)
 
@@ -181,7 +183,7 @@ up_pid=$!
 pids+=("$up_pid")
 wait_ready "$ubase/ready?echo=1" "$up_pid" "$tmp/upstream.log"
 
-printf 'repeat\tgateway\trps\tp50_ms\tp99_ms\tcpu_ms_per_1k\trss_mib\terrors\tp99_fast_alone_ms\tp99_fast_mixed_ms\trss_mixed_mib\tmixed_errors\tupstream_cpu_ms_per_1k\n' >"$out"
+printf 'repeat\tgateway\trps\tp50_ms\tp99_ms\tcpu_ms_per_1k\trss_mib\terrors\tp99_fast_alone_ms\tp99_fast_mixed_ms\trss_mixed_mib\tmixed_errors\tupstream_cpu_ms_per_1k\tother_cores\n' >"$out"
 
 for ((r = 1; r <= repeat; r++)); do
 	order=("${run_gateways[@]}")
@@ -210,6 +212,8 @@ for ((r = 1; r <= repeat; r++)); do
 
 		c0=$(cpu_ticks "$gw_pid")
 		u0=$(cpu_ticks "$up_pid")
+		m0=$(machine_ticks)
+		t0=$(date +%s%N)
 		wrk_run main 64 2 "$duration"
 		c1=$(cpu_ticks "$gw_pid")
 		u1=$(cpu_ticks "$up_pid")
@@ -221,6 +225,10 @@ for ((r = 1; r <= repeat; r++)); do
 		wrk_run fast 32 1 "$mixed_duration"
 		wait "$slow_pid"
 		hwm_mixed=$(vmhwm_kb "$gw_pid")
+		c2=$(cpu_ticks "$gw_pid")
+		u2=$(cpu_ticks "$up_pid")
+		m2=$(machine_ticks)
+		t2=$(date +%s%N)
 
 		kill "$gw_pid"
 		wait "$gw_pid" 2>/dev/null || true
@@ -232,13 +240,14 @@ for ((r = 1; r <= repeat; r++)); do
 			-v err="$(($(result main 6) + $(result main 7)))" \
 			-v cpu="$((c1 - c0))" -v ucpu="$((u1 - u0))" -v tck="$clk_tck" \
 			-v hwm="$hwm" -v hwm2="$hwm_mixed" \
+			-v other="$((m2 - m0 - (c2 - c0) - (u2 - u0)))" -v wall="$((t2 - t0))" \
 			-v alone="$(result alone 5)" -v fast="$(result fast 5)" \
 			-v merr="$(($(result alone 6) + $(result alone 7) + $(result fast 6) + $(result fast 7) + $(result slow 6) + $(result slow 7)))" \
 			'BEGIN {
-				printf "%d\t%s\t%.0f\t%.2f\t%.2f\t%.0f\t%.1f\t%d\t%.2f\t%.2f\t%.1f\t%d\t%.0f\n",
+				printf "%d\t%s\t%.0f\t%.2f\t%.2f\t%.0f\t%.1f\t%d\t%.2f\t%.2f\t%.1f\t%d\t%.0f\t%.2f\n",
 					r, g, rps, p50 / 1000, p99 / 1000, cpu * 1000 / tck / reqs * 1000,
 					hwm / 1024, err, alone / 1000, fast / 1000, hwm2 / 1024, merr,
-					ucpu * 1000 / tck / reqs * 1000
+					ucpu * 1000 / tck / reqs * 1000, other / tck / (wall / 1e9)
 			}')
 		echo "$line" >>"$out"
 		echo "$line" >&2
@@ -260,20 +269,24 @@ for row in rows:
 def med(g, k):
     return statistics.median(float(r[k]) for r in rows if r["gateway"] == g)
 
-print("| gateway | req/s | p50 ms | p99 ms | CPU ms / 1,000 req | peak RSS MiB | errors | fast p99 alone ms | fast p99 with slow ms | with slow / alone | peak RSS with slow MiB | upstream CPU ms / 1,000 req |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+def tail_ratio(g):  # the median of the per-repeat ratios: phases of one repeat are closest in time
+    return statistics.median(float(r["p99_fast_mixed_ms"]) / float(r["p99_fast_alone_ms"])
+                             for r in rows if r["gateway"] == g)
+
+print("| gateway | req/s | p50 ms | p99 ms | CPU ms / 1,000 req | peak RSS MiB | errors | fast p99 alone ms | fast p99 with slow ms | with slow / alone | peak RSS with slow MiB | upstream CPU ms / 1,000 req | other load, cores |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for g in gws:
     alone, mixed = med(g, "p99_fast_alone_ms"), med(g, "p99_fast_mixed_ms")
     errs = sum(int(r["errors"]) + int(r["mixed_errors"]) for r in rows if r["gateway"] == g)
     print(f"| {g} | {med(g, 'rps'):,.0f} | {med(g, 'p50_ms'):.1f} | {med(g, 'p99_ms'):.1f} "
           f"| {med(g, 'cpu_ms_per_1k'):.0f} | {med(g, 'rss_mib'):.1f} | {errs} "
-          f"| {alone:.1f} | {mixed:.1f} | {mixed / alone:.2f}x | {med(g, 'rss_mixed_mib'):.1f} "
-          f"| {med(g, 'upstream_cpu_ms_per_1k'):.0f} |")
+          f"| {alone:.1f} | {mixed:.1f} | {tail_ratio(g):.2f}x | {med(g, 'rss_mixed_mib'):.1f} "
+          f"| {med(g, 'upstream_cpu_ms_per_1k'):.0f} | {med(g, 'other_cores'):.2f} |")
 
 if "gather" in gws and "go" in gws:
     rps = med("gather", "rps") / med("go", "rps")
     cpu = med("gather", "cpu_ms_per_1k") / med("go", "cpu_ms_per_1k")
-    tail = med("gather", "p99_fast_mixed_ms") / med("gather", "p99_fast_alone_ms")
+    tail = tail_ratio("gather")
     ok = lambda b: "met" if b else "MISSED"
     print()
     print("| target for gather serve | value | |")
