@@ -337,6 +337,16 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 			// at once.
 			i, toStart = toStart[0], toStart[:0]
 			res.Steps[i] = e.runStep(ctx, e.plans[i], e.stepData(input, e.plans[i], res.Steps))
+		case running == 0 && len(toStart) > 1 && e.leaves(toStart[:len(toStart)-1]):
+			// The others end no step's wait (nothing needs them): the
+			// last one can run here without delaying anything.
+			last := toStart[len(toStart)-1]
+			for _, j := range toStart[:len(toStart)-1] {
+				launch(j)
+			}
+			toStart = toStart[:0]
+			i = last
+			res.Steps[i] = e.runStep(ctx, e.plans[i], e.stepData(input, e.plans[i], res.Steps))
 		default:
 			for _, j := range toStart {
 				launch(j)
@@ -351,6 +361,16 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 	e.conclude(ctx, input, res)
 	res.MS = msSince(start)
 	return res
+}
+
+// leaves reports whether no step needs any of the steps steps.
+func (e *Engine) leaves(steps []int) bool {
+	for _, i := range steps {
+		if len(e.plans[i].dependents) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // conclude sets the run's failure or its output.

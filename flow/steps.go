@@ -44,6 +44,10 @@ type plan struct {
 	form    []namedTemplate // sorted by name
 	body    *template.Template
 
+	// quick says every expression of the request or process is quick
+	// (template.Quick): filling them needs no time limit.
+	quick bool
+
 	// exec
 	command []*template.Template
 	stdin   *template.Template
@@ -115,21 +119,41 @@ func compilePlan(s *Step, index int) (*plan, error) {
 			p.dir = parse(x.Dir)
 		}
 	}
+	p.quick = err == nil && p.allQuick()
 	return p, err
+}
+
+// allQuick reports whether every template of the step's request or
+// process is quick.
+func (p *plan) allQuick() bool {
+	ts := []*template.Template{p.method, p.url, p.body, p.stdin, p.dir}
+	ts = append(ts, p.command...)
+	for _, l := range [][]namedTemplate{p.headers, p.form, p.env} {
+		for _, n := range l {
+			ts = append(ts, n.t)
+		}
+	}
+	for _, t := range ts {
+		if t != nil && !t.Quick() {
+			return false
+		}
+	}
+	return p.json == nil || p.json.quick()
 }
 
 // doHTTP sends step p's request and returns its result: {status,
 // headers, body, text, ms, error}. A status that is not 2xx fails the
 // step (kind http_status), with the response in its result.
 func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *tally) (map[string]any, int, *StepError) {
-	lim := e.cfg.Limits
-	u, err := p.url.ExecuteLimits(ctx, data, lim)
+	xctx, lim, done := e.expressions(ctx, p.quick)
+	defer done()
+	u, err := p.url.ExecuteLimits(xctx, data, lim)
 	if err != nil {
 		return nil, 0, e.exprError(ctx, "url", err)
 	}
 	req := fetch.Request{Method: http.MethodGet, URL: u, Header: make(http.Header, len(p.headers)+1)}
 	if p.method != nil {
-		m, err := p.method.ExecuteLimits(ctx, data, lim)
+		m, err := p.method.ExecuteLimits(xctx, data, lim)
 		if err != nil {
 			return nil, 0, e.exprError(ctx, "method", err)
 		}
@@ -139,7 +163,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 		req.Method = m
 	}
 	for _, h := range p.headers {
-		v, err := h.t.ExecuteLimits(ctx, data, lim)
+		v, err := h.t.ExecuteLimits(xctx, data, lim)
 		if err != nil {
 			if redact.SensitiveHeader(h.name) && ctx.Err() == nil {
 				return nil, 0, &StepError{Kind: KindExpression, Message: fmt.Sprintf("header %s: the expression failed; the message is not shown, as it may quote the value of a secret header", h.name)}
@@ -154,7 +178,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 	contentType := ""
 	switch {
 	case p.json != nil:
-		v, err := p.json.eval(ctx, data, lim)
+		v, err := p.json.eval(xctx, data, lim)
 		if err != nil {
 			return nil, 0, e.exprError(ctx, "json", err)
 		}
@@ -165,7 +189,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 	case p.form != nil:
 		form := url.Values{}
 		for _, f := range p.form {
-			v, err := f.t.ExecuteLimits(ctx, data, lim)
+			v, err := f.t.ExecuteLimits(xctx, data, lim)
 			if err != nil {
 				return nil, 0, e.exprError(ctx, "form "+f.name, err)
 			}
@@ -174,7 +198,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 		req.Body = []byte(form.Encode())
 		contentType = "application/x-www-form-urlencoded"
 	case p.body != nil:
-		b, err := p.body.ExecuteLimits(ctx, data, lim)
+		b, err := p.body.ExecuteLimits(xctx, data, lim)
 		if err != nil {
 			return nil, 0, e.exprError(ctx, "body", err)
 		}
@@ -184,6 +208,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 	if contentType != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	done() // the expressions are filled: the request has the step's own time
 	if err := template.CheckScheme(u); err != nil {
 		return nil, 0, &StepError{Kind: string(fetch.KindBadInput), Message: fmt.Sprintf("url %q: %v", redact.URL(u), err)}
 	}
@@ -243,6 +268,25 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 	return v, rec.Status, nil
 }
 
+// expressions returns the context and limits to fill a step's
+// expressions with: one time limit (Config.Limits.Time, 1 s by default)
+// for all of them together, on one timer, or none when they are all
+// quick (template.Quick); done releases it.
+func (e *Engine) expressions(ctx context.Context, quick bool) (context.Context, template.Limits, func()) {
+	lim := e.cfg.Limits
+	if lim.Time < 0 || quick { // nothing to stop: no timer
+		lim.Time = -1
+		return ctx, lim, func() {}
+	}
+	d := lim.Time
+	if d == 0 {
+		d = template.DefaultTime
+	}
+	xctx, cancel := template.WithTimeLimit(ctx, d)
+	lim.Time = -1
+	return xctx, lim, cancel
+}
+
 // requestPrefix is how net/http starts the error of a request: its method
 // and URL.
 var requestPrefix = regexp.MustCompile(`^[A-Za-z]+ "(?:[^"\\]|\\.)*": `)
@@ -284,10 +328,11 @@ func decodeJSON(b []byte) any {
 // doExec runs step p's process and returns its result: {exit_code,
 // stdout, stderr, ms, error}. A non-zero exit fails the step.
 func (e *Engine) doExec(ctx context.Context, p *plan, data map[string]any) (map[string]any, *StepError) {
-	lim := e.cfg.Limits
+	xctx, lim, done := e.expressions(ctx, p.quick)
+	defer done()
 	args := make([]string, len(p.command))
 	for i, t := range p.command {
-		a, err := t.ExecuteLimits(ctx, data, lim)
+		a, err := t.ExecuteLimits(xctx, data, lim)
 		if err != nil {
 			return nil, e.exprError(ctx, fmt.Sprintf("command[%d]", i), err)
 		}
@@ -295,7 +340,7 @@ func (e *Engine) doExec(ctx context.Context, p *plan, data map[string]any) (map[
 	}
 	cmd := proc.Cmd{Args: args, Dir: e.cfg.Dir, Timeout: p.Exec.Timeout, Grace: e.cfg.Grace, MaxOutput: e.cfg.MaxOutput}
 	if p.stdin != nil {
-		in, err := p.stdin.Value(ctx, data, lim)
+		in, err := p.stdin.Value(xctx, data, lim)
 		if err != nil {
 			return nil, e.exprError(ctx, "stdin", err)
 		}
@@ -312,7 +357,7 @@ func (e *Engine) doExec(ctx context.Context, p *plan, data map[string]any) (map[
 	if len(p.env) > 0 {
 		cmd.Env = os.Environ()
 		for _, v := range p.env {
-			val, err := v.t.ExecuteLimits(ctx, data, lim)
+			val, err := v.t.ExecuteLimits(xctx, data, lim)
 			if err != nil {
 				if ctx.Err() == nil { // an environment variable is often a secret: its value is not quoted
 					return nil, &StepError{Kind: KindExpression, Message: fmt.Sprintf("env %s: the expression failed; the message is not shown, as it may quote the value of a secret", v.name)}
@@ -323,7 +368,7 @@ func (e *Engine) doExec(ctx context.Context, p *plan, data map[string]any) (map[
 		}
 	}
 	if p.dir != nil {
-		d, err := p.dir.ExecuteLimits(ctx, data, lim)
+		d, err := p.dir.ExecuteLimits(xctx, data, lim)
 		if err != nil {
 			return nil, e.exprError(ctx, "dir", err)
 		}
@@ -332,6 +377,7 @@ func (e *Engine) doExec(ctx context.Context, p *plan, data map[string]any) (map[
 		}
 		cmd.Dir = d
 	}
+	done()
 	start := time.Now()
 	v := map[string]any{"exit_code": nil, "stdout": "", "stderr": "", "ms": 0.0, "error": nil}
 	fail := func(err *StepError) (map[string]any, *StepError) {

@@ -76,6 +76,25 @@ func compileValue(v any) (value, error) {
 	}
 }
 
+// quick reports whether every expression of the value is quick
+// (template.Quick).
+func (v *value) quick() bool {
+	if v.tmpl != nil {
+		return v.tmpl.Quick()
+	}
+	for i := range v.list {
+		if !v.list[i].quick() {
+			return false
+		}
+	}
+	for i := range v.vals {
+		if !v.vals[i].quick() {
+			return false
+		}
+	}
+	return true
+}
+
 // eval builds the value from data: a string that is exactly one
 // expression takes the expression's value with its JSON type; other
 // strings are interpolated.

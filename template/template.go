@@ -134,6 +134,10 @@ type part struct {
 	code *gojq.Code
 	expr string // the placeholder's expression, as written
 	col  int    // 1-based byte column of the placeholder's "${{"
+	// quick says the expression cannot run long: paths, literals,
+	// operators and builtins that take one step (no loop, recursion or
+	// user function), so it runs without the time limit's checks.
+	quick bool
 }
 
 // An Error is an error in a template or in filling it.
@@ -290,6 +294,7 @@ func compile(s string, start, from, end int) (part, error) {
 		}
 		return pl, &Error{Column: col, Expr: expr, Msg: "jq: " + err.Error(), Err: err}
 	}
+	pl.quick = quick(q)
 	pl.code, err = gojq.Compile(q, functions...)
 	if err != nil {
 		col := from + len(expr) - len(trimmed) + 1
@@ -323,6 +328,21 @@ type Limits struct {
 	// DefaultBytes; a negative Bytes means no limit.
 	Bytes int
 }
+
+// WithTimeLimit returns a context that ends after d, its cause a time
+// limit: the fillings given it, with a negative Limits.Time, share that
+// one limit (and one timer), and fail as past their own Time would.
+// A caller filling several templates at once (a request's URL, headers
+// and body) saves a context and a timer per template so.
+func WithTimeLimit(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, d, timeLimit(d))
+}
+
+// timeLimit is the cause of a context ended by WithTimeLimit.
+type timeLimit time.Duration
+
+func (t timeLimit) Error() string        { return fmt.Sprintf("the template time limit of %v", time.Duration(t)) }
+func (t timeLimit) Is(target error) bool { return target == ErrTimeLimit }
 
 // ErrTimeLimit and ErrSizeLimit are wrapped by the *Error of a filling
 // stopped by its Limits.
@@ -360,9 +380,9 @@ func (t *Template) ExecuteLimits(ctx context.Context, fields map[string]any, lim
 	if lim.Bytes == 0 {
 		lim.Bytes = DefaultBytes
 	}
-	if lim.Time > 0 {
+	if lim.Time > 0 && !t.Quick() {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, lim.Time, ErrTimeLimit)
+		ctx, cancel = WithTimeLimit(ctx, lim.Time)
 		defer cancel()
 	}
 	f := filling{ctx: ctx, lim: lim}
@@ -394,6 +414,21 @@ func (t *Template) Expressions() []string {
 	return out
 }
 
+// Quick reports whether every expression of the template is quick to
+// run: paths, literals, operators and builtins that run in one step over
+// their input (length, tostring, tojson, keys, has...), with no loop,
+// recursion, user function or added function (xpath, css). Filling
+// such a template checks no time limit: it has nothing to stop. (One
+// step over a huge value still costs its size, as Limits says.)
+func (t *Template) Quick() bool {
+	for _, p := range t.parts {
+		if p.code != nil && !p.quick {
+			return false
+		}
+	}
+	return true
+}
+
 // IsValue reports whether the template is exactly one placeholder, with
 // no text around it (not even white space): Value then gives the
 // expression's value with its JSON type.
@@ -415,9 +450,9 @@ func (t *Template) Value(ctx context.Context, fields map[string]any, lim Limits)
 	if lim.Time == 0 {
 		lim.Time = DefaultTime
 	}
-	if lim.Time > 0 {
+	if lim.Time > 0 && !t.Quick() {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, lim.Time, ErrTimeLimit)
+		ctx, cancel = WithTimeLimit(ctx, lim.Time)
 		defer cancel()
 	}
 	f := filling{ctx: ctx, lim: lim}
@@ -443,8 +478,9 @@ func (f *filling) fits(n int) error {
 // limit's when e is the end of the filling's own deadline, e otherwise.
 func (f *filling) stopped(e error) (error, bool) {
 	if (errors.Is(e, context.DeadlineExceeded) || errors.Is(e, context.Canceled)) && f.ctx.Err() != nil {
-		if errors.Is(context.Cause(f.ctx), ErrTimeLimit) {
-			return fmt.Errorf("stopped at %w of %v", ErrTimeLimit, f.lim.Time), true
+		var tl timeLimit
+		if errors.As(context.Cause(f.ctx), &tl) {
+			return fmt.Errorf("stopped at %w of %v", ErrTimeLimit, time.Duration(tl)), true
 		}
 		return e, true
 	}
@@ -478,7 +514,7 @@ func (p *part) value(f *filling, fields map[string]any) (v any, err error) {
 		}
 	}()
 	var it gojq.Iter
-	if f.ctx == context.Background() {
+	if f.ctx == context.Background() || p.quick && f.ctx.Err() == nil {
 		it = p.code.Run(fields)
 	} else {
 		it = p.code.RunWithContext(f.ctx, fields)

@@ -46,3 +46,27 @@ func TestValueErrorsAsExecute(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+func TestQuickTemplatesHaveNothingToStop(t *testing.T) {
+	for src, want := range map[string]bool{
+		"plain":                                 true,
+		"${{ .a.b[0] }} and ${{ .x | tojson }}": true,
+		`${{ if .a then "x" else .b end }}`:     true,
+		"${{ [.items[] | .id] | join(\",\") }}": true,
+		"${{ .a | length > 0 }}":                true,
+		"${{ [range(10)] }}":                    false,
+		"${{ [repeat(1)] }}":                    false,
+		"${{ def f: f; f }}":                    false,
+		"${{ reduce .[] as $x (0; . + $x) }}":   false,
+		"${{ .. }}":                             false,
+		`${{ .t | xpath("//a") }}`:              false,
+	} {
+		tm, err := template.Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tm.Quick(); got != want {
+			t.Errorf("%s: Quick() = %v, want %v", src, got, want)
+		}
+	}
+}

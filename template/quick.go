@@ -1,0 +1,99 @@
+package template
+
+import "github.com/itchyny/gojq"
+
+// quickFuncs are builtins that run in one step over their input and
+// arguments: no loop, no recursion, no generator.
+var quickFuncs = map[string]bool{
+	"length": true, "utf8bytelength": true, "not": true, "keys": true, "keys_unsorted": true,
+	"has": true, "in": true, "type": true, "tostring": true, "tonumber": true, "tojson": true,
+	"fromjson": true, "ascii_downcase": true, "ascii_upcase": true, "ltrimstr": true, "rtrimstr": true,
+	"startswith": true, "endswith": true, "null": true, "true": true, "false": true, "empty": true,
+	"error": true, "floor": true, "ceil": true, "round": true, "sqrt": true, "fabs": true,
+	"abs": true, "add": true, "join": true, "first": true, "last": true, "values": true,
+	"select": true, "split": true, "trim": true, "ltrim": true, "rtrim": true, "min": true, "max": true,
+	"reverse": true, "sort": true, "unique": true, "flatten": true, "test": true, "ascii": true,
+	"@base64": true, "@uri": true, "@text": true, "@json": true, "@html": true, "@csv": true, "@tsv": true, "@sh": true,
+	"tostream": false, "range": false, "repeat": false, "recurse": false, "while": false, "until": false,
+	"limit": false, "env": true, "now": true, "todate": true, "fromdate": true,
+}
+
+// quick reports whether a query cannot run long (see Template.Quick).
+func quick(q *gojq.Query) bool {
+	if q == nil {
+		return true
+	}
+	if len(q.FuncDefs) > 0 || q.Meta != nil || len(q.Imports) > 0 {
+		return false
+	}
+	if q.Term != nil {
+		return quickTerm(q.Term)
+	}
+	return quick(q.Left) && quick(q.Right)
+}
+
+func quickTerm(t *gojq.Term) bool {
+	for _, s := range t.SuffixList {
+		if s.Index != nil && (!quick(s.Index.Start) || !quick(s.Index.End) || s.Index.Str != nil && !quickString(s.Index.Str)) {
+			return false
+		}
+	}
+	switch t.Type {
+	case gojq.TermTypeIdentity, gojq.TermTypeNull, gojq.TermTypeTrue, gojq.TermTypeFalse, gojq.TermTypeNumber:
+		return true
+	case gojq.TermTypeIndex:
+		return quick(t.Index.Start) && quick(t.Index.End) && quickString(t.Index.Str)
+	case gojq.TermTypeString:
+		return quickString(t.Str)
+	case gojq.TermTypeFormat:
+		return quickFuncs[t.Format] && quickString(t.Str)
+	case gojq.TermTypeFunc:
+		if t.Func.Name[0] != '$' && !quickFuncs[t.Func.Name] {
+			return false
+		}
+		for _, a := range t.Func.Args {
+			if !quick(a) {
+				return false
+			}
+		}
+		return true
+	case gojq.TermTypeObject:
+		for _, kv := range t.Object.KeyVals {
+			if !quick(kv.KeyQuery) || !quick(kv.Val) || !quickString(kv.KeyString) {
+				return false
+			}
+		}
+		return true
+	case gojq.TermTypeArray:
+		return quick(t.Array.Query)
+	case gojq.TermTypeUnary:
+		return quickTerm(t.Unary.Term)
+	case gojq.TermTypeIf:
+		if !quick(t.If.Cond) || !quick(t.If.Then) || !quick(t.If.Else) {
+			return false
+		}
+		for _, e := range t.If.Elif {
+			if !quick(e.Cond) || !quick(e.Then) {
+				return false
+			}
+		}
+		return true
+	case gojq.TermTypeTry:
+		return quick(t.Try.Body) && quick(t.Try.Catch)
+	case gojq.TermTypeQuery:
+		return quick(t.Query)
+	}
+	return false // .., reduce, foreach, label
+}
+
+func quickString(s *gojq.String) bool {
+	if s == nil {
+		return true
+	}
+	for _, q := range s.Queries {
+		if !quick(q) {
+			return false
+		}
+	}
+	return true
+}
