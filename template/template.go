@@ -341,7 +341,9 @@ func WithTimeLimit(ctx context.Context, d time.Duration) (context.Context, conte
 // timeLimit is the cause of a context ended by WithTimeLimit.
 type timeLimit time.Duration
 
-func (t timeLimit) Error() string        { return fmt.Sprintf("the template time limit of %v", time.Duration(t)) }
+func (t timeLimit) Error() string {
+	return fmt.Sprintf("the template time limit of %v", time.Duration(t))
+}
 func (t timeLimit) Is(target error) bool { return target == ErrTimeLimit }
 
 // ErrTimeLimit and ErrSizeLimit are wrapped by the *Error of a filling
