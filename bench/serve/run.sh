@@ -198,7 +198,7 @@ for ((r = 1; r <= repeat; r++)); do
 		case $g in
 		aiohttp) "${pin_gw[@]}" "$PYTHON" "$dir/aiohttp_gateway.py" --port "$port" --upstream "$ubase" >"$log" 2>&1 & ;;
 		go) "${pin_gw[@]}" "$tmp/gohandler" -addr "127.0.0.1:$port" -upstream "$ubase" >"$log" 2>&1 & ;;
-		gather) "${pin_gw[@]}" "$gather" serve "$tmp/gateway.yaml" >"$log" 2>&1 & ;;
+		gather) "${pin_gw[@]}" "$gather" serve --access-log=false "$tmp/gateway.yaml" >"$log" 2>&1 & ;;
 		esac
 		gw_pid=$!
 		pids+=("$gw_pid")
