@@ -152,6 +152,26 @@ func (a allowList) check(u *url.URL, key string) error {
 	return &forbiddenError{fmt.Sprintf("host %s is not among the allowed upstreams", key)}
 }
 
+// checkHostHeader returns nil when a request to u whose Host header
+// (which net/http sends in place of the URL's host: a virtual host of
+// the same server, or another tenant of a shared front) is host may be
+// sent: no Host header, or one naming an allowed host on u's scheme.
+func (a allowList) checkHostHeader(u *url.URL, host string) error {
+	if a == nil || host == "" {
+		return nil
+	}
+	hu := *u
+	hu.Host = host
+	if strings.ContainsAny(host, "/@?#") || checkHost(&hu) != nil {
+		return &forbiddenError{"the Host header is not a host name: it would name another host than the URL's"}
+	}
+	key := hostKey(&hu)
+	if a.check(&hu, key) == nil {
+		return nil
+	}
+	return &forbiddenError{fmt.Sprintf("the Host header names %s, which is not among the allowed upstreams", key)}
+}
+
 // checkRedirect returns nil when the redirect to u (checked as a request's
 // URL is: scheme, port and host) may be followed, else a forbiddenError.
 func (a allowList) checkRedirect(u *url.URL) error {

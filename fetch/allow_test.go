@@ -356,3 +356,40 @@ func TestForbiddenHostIsAKind(t *testing.T) {
 		t.Fatal(fetch.Kinds())
 	}
 }
+
+// A Host header naming another host is refused as the URL's host would be:
+// a shared front would route the request to that host.
+func TestAllowHostsChecksTheHostHeader(t *testing.T) {
+	t.Parallel()
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer srv.Close()
+	c := newClient(t, fetch.Config{AllowHosts: []string{srv.URL}, Retries: -1})
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for hdr, want := range map[string]string{
+		"":                    "",
+		host:                  "",
+		"admin.internal.corp": "the Host header names http://admin.internal.corp:80, which is not among the allowed upstreams",
+		"127.0.0.1:1":         "the Host header names http://127.0.0.1:1, which is not among the allowed upstreams",
+		"x@" + host:           "the Host header is not a host name: it would name another host than the URL's",
+	} {
+		h := http.Header{}
+		if hdr != "" {
+			h.Set("Host", hdr)
+		}
+		rec := c.Do(context.Background(), fetch.Request{URL: srv.URL + "/x", Header: h})
+		msg := ""
+		if rec.Error != nil {
+			msg = rec.Error.Message
+			if rec.Error.Kind != fetch.KindForbiddenHost {
+				t.Errorf("Host %q: kind %s", hdr, rec.Error.Kind)
+			}
+		}
+		if msg != want {
+			t.Errorf("Host %q: %q, want %q", hdr, msg, want)
+		}
+	}
+	if got.Load() != 2 {
+		t.Errorf("the server got %d requests, want the 2 allowed", got.Load())
+	}
+}

@@ -99,6 +99,8 @@ func (c *Client) prepareWith(req Request, memo *hostMemo) prepared {
 		// before it takes a slot or a host's state, unless allowed.
 		if err := c.allow.check(u, p.host); err != nil {
 			p.err = err
+		} else if err := c.allow.checkHostHeader(u, req.Header.Get("Host")); err != nil {
+			p.err = err
 		}
 	}
 	return p

@@ -128,7 +128,8 @@
 //     that do not depend on it still run. An optional step's failure fails
 //     nothing: the steps that need it run and see its error.
 //   - for_each runs at most concurrency items at once (DefaultConcurrency,
-//     8, when not given); once an item fails (after its retries), items not
+//     8, when not given), over at most Config.MaxItems items (100,000 by
+//     default; a longer list fails the step, too_large); once an item fails (after its retries), items not
 //     started are not run, and the step fails naming the first failed item.
 //   - When the run's context ends, steps in flight are cancelled, the
 //     others are not started (canceled), and the result is Canceled: per

@@ -35,6 +35,9 @@ type Config struct {
 	// Limits bound each evaluation of an expression (template.Limits);
 	// the zero value is the template package's defaults.
 	Limits template.Limits
+	// MaxItems bounds the items of a for_each: a longer list fails the
+	// step (too_large) before any item runs. 0 is DefaultMaxItems.
+	MaxItems int
 	// Readers are more strings, outside the flow, whose expressions see
 	// the steps' results (a gateway's response): the result fields they
 	// read are built (see Costs in the package documentation).
@@ -48,6 +51,9 @@ type Config struct {
 // DefaultMaxOutput is what an exec step keeps of its standard output by
 // default: 10 MiB, the body bound of an http step.
 const DefaultMaxOutput = 10 << 20
+
+// DefaultMaxItems is the most items a for_each takes by default.
+const DefaultMaxItems = 100_000
 
 // DefaultConcurrency is how many items of a for_each step run at once
 // when the step does not say.
@@ -71,6 +77,9 @@ type Engine struct {
 func NewEngine(f *Flow, cfg Config) (*Engine, error) {
 	if cfg.MaxOutput <= 0 {
 		cfg.MaxOutput = DefaultMaxOutput
+	}
+	if cfg.MaxItems <= 0 {
+		cfg.MaxItems = DefaultMaxItems
 	}
 	e := &Engine{flow: f, cfg: cfg}
 	index := make(map[string]int, len(f.Order))
@@ -492,6 +501,10 @@ func (e *Engine) runStep(ctx context.Context, p *plan, data map[string]any) (r S
 	items, ok := v.([]any)
 	if !ok {
 		r.Error = &StepError{Kind: KindExpression, Message: fmt.Sprintf("for_each: the expression gave %s, not a list", typeName(v))}
+		return r
+	}
+	if len(items) > e.cfg.MaxItems {
+		r.Error = &StepError{Kind: KindTooLarge, Message: fmt.Sprintf("for_each: %d items, more than the limit of %d", len(items), e.cfg.MaxItems)}
 		return r
 	}
 	r.Value, r.HTTPStatus, r.Error = e.forEach(ctx, p, data, items, &t)

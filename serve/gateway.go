@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -306,21 +307,52 @@ func (p *gparser) gateway(root *yaml.Node, readFlow func(string) (string, []byte
 		p.errorf(routes, `"routes" must be a list of routes, not %s`, kindName(routes))
 		return g
 	}
-	seen := map[string]*yaml.Node{}
+	mux := http.NewServeMux() // the patterns as the server will register them
+	for _, p2 := range reservedPatterns {
+		mux.Handle(p2, http.NotFoundHandler())
+	}
 	for _, rn := range routes.Content {
 		r := p.route(rn, readFlow)
-		if r == nil {
+		if r == nil || r.Path == "" || checkPath(r.Path) != nil {
 			continue
 		}
-		key := r.Method + " " + r.Path
-		if first, dup := seen[key]; dup {
-			p.errorf(rn, "route %s is already defined at line %d", key, first.Line)
+		if slices.Contains(reservedPatterns, r.Path) {
+			p.errorf(rn, "route %s %s: the path %s is the gateway's own (%s)", r.Method, r.Path, r.Path, strings.Join(reservedPatterns, ", "))
 			continue
 		}
-		seen[key] = rn
+		if err := register(mux, r.Method+" "+r.Path); err != nil {
+			p.errorf(rn, "route %s %s: %v", r.Method, r.Path, err)
+			continue
+		}
 		g.Routes = append(g.Routes, r)
 	}
 	return g
+}
+
+// registeredAt is where ServeMux says a pattern was registered: this
+// package's source, nothing a user can act on.
+var registeredAt = regexp.MustCompile(` \(registered at [^)]*\)`)
+
+// reservedPatterns are the gateway's own endpoints, which no route may
+// shadow.
+var reservedPatterns = []string{"/healthz", "/readyz", "/metrics"}
+
+// register registers pattern on mux, returning ServeMux's complaint (a
+// pattern that conflicts with another, or that it cannot parse) as an
+// error rather than a panic.
+func register(mux *http.ServeMux, pattern string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprint(r)
+			if i := strings.Index(msg, "pattern"); i >= 0 {
+				msg = msg[i:]
+			}
+			msg = registeredAt.ReplaceAllString(msg, "")
+			err = errors.New(strings.ReplaceAll(msg, "\n", " "))
+		}
+	}()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return nil
 }
 
 func (p *gparser) limits(n *yaml.Node, l *Limits) {
@@ -443,6 +475,12 @@ func (p *gparser) route(n *yaml.Node, readFlow func(string) (string, []byte, err
 	default:
 		p.errorf(flowNode, `"flow" must be a flow file's name or a mapping with "steps", not %s`, kindName(flowNode))
 		return nil
+	}
+	for _, name := range r.Flow.Order {
+		if r.Flow.Steps[name].Exec != nil {
+			p.errorf(flowNode, "step %q of the route's flow runs a process (exec): a gateway's flows make HTTP calls to its upstreams only", name)
+			return nil
+		}
 	}
 	p.checkResponse(r)
 	return r

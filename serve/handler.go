@@ -53,6 +53,12 @@ type Handler struct {
 // Config.Readers should hold cfg.Response's strings (ResponseReaders), so
 // that the fields they read are built. Its error is a response whose
 // expressions do not compile.
+//
+// The handler bounds what a request takes (its body, its time, the
+// route's slots) but not where the flow's calls go: that is the engine's
+// fetch.Client's AllowHosts (New sets it to the gateway's upstreams).
+// A flow whose URLs take a client's values should escape them (@uri) and
+// run on a client with AllowHosts.
 func NewHandler(e *flow.Engine, cfg HandlerConfig) (*Handler, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -77,6 +83,10 @@ func NewHandler(e *flow.Engine, cfg HandlerConfig) (*Handler, error) {
 // flow.Config.Readers.
 func ResponseReaders(r *Response) []string { return r.readerTexts() }
 
+// writeMargin is how long after the route's timeout its answer may take
+// to be written.
+const writeMargin = 10 * time.Second
+
 // errRouteTimeout is the cause of a route's timeout.
 var errRouteTimeout = errors.New("the route's timeout")
 
@@ -88,16 +98,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.cfg.Done(r, status, res)
 		}
 	}()
-	select {
-	case h.slots <- struct{}{}:
-		defer func() { <-h.slots }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		status = http.StatusServiceUnavailable
-		writeError(w, status, map[string]any{"message": fmt.Sprintf("the route has %d requests in flight, its limit: try again", h.cfg.Concurrency)})
-		return
-	}
+	// The request is read whole before it takes one of the route's slots,
+	// within the route's timeout: a client sending its body slowly holds
+	// no slot, and no more than the timeout. The answer has the timeout
+	// and a margin to be written.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(h.cfg.Timeout))
+	rc.SetWriteDeadline(time.Now().Add(h.cfg.Timeout + writeMargin))
 	input, err := h.input(w, r)
+	// Read: no deadline now (net/http's watch for a client going away
+	// would take one for the client leaving, and cancel the request).
+	rc.SetReadDeadline(time.Time{})
+	if err == nil {
+		select {
+		case h.slots <- struct{}{}:
+			defer func() { <-h.slots }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			status = http.StatusServiceUnavailable
+			writeError(w, status, map[string]any{"message": fmt.Sprintf("the route has %d requests in flight, its limit: try again", h.cfg.Concurrency)})
+			return
+		}
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -119,7 +141,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) input(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
 	path := make(map[string]any, len(h.cfg.Params))
 	for _, name := range h.cfg.Params {
-		path[name] = r.PathValue(name)
+		v := r.PathValue(name)
+		// A parameter is one segment: once decoded, a / ? # \ or a
+		// . or .. would let a client move a URL built from it to
+		// another path of the upstream (../../admin?x=).
+		if strings.ContainsAny(v, "/?#\\") || v == "." || v == ".." {
+			return nil, fmt.Errorf("path parameter %s: %q holds / ? # \\, or is . or ..", name, v)
+		}
+		path[name] = v
 	}
 	query := map[string]any{}
 	for k, vs := range r.URL.Query() {
@@ -151,6 +180,9 @@ func (h *Handler) input(w http.ResponseWriter, r *http.Request) (map[string]any,
 				var v any
 				if err := d.Decode(&v); err != nil {
 					return nil, fmt.Errorf("the request's body is not the JSON its Content-Type says: %v", err)
+				}
+				if _, err := d.Token(); err != io.EOF {
+					return nil, errors.New("the request's body is not the JSON its Content-Type says: more after the value")
 				}
 				body = v
 			}

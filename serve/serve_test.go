@@ -114,7 +114,7 @@ routes:
 
 func TestRouteRunsItsFlowAndAnswersItsOutput(t *testing.T) {
 	up := upstreamtest.Start(t, upstream.Config{})
-	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {exec: {command: [\"true\"]}}\n"})
+	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {http: {url: \"UP/e\"}}\n"})
 
 	a := get(t, "GET", ts.URL+"/agg/42?q=hello", "")
 	if a.status != 200 || a.body != `{"a":"/a/42","c":200,"q":["hello"]}`+"\n" || a.header.Get("Content-Type") != "application/json" {
@@ -140,7 +140,7 @@ func TestRouteRunsItsFlowAndAnswersItsOutput(t *testing.T) {
 
 func TestFailedRequiredStepAnswers502NamingIt(t *testing.T) {
 	up := upstreamtest.Start(t, upstream.Config{})
-	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {exec: {command: [\"true\"]}}\n"})
+	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {http: {url: \"UP/e\"}}\n"})
 	a := get(t, "GET", ts.URL+"/fail", "")
 	var body struct {
 		Error map[string]any
@@ -157,7 +157,7 @@ func TestFailedRequiredStepAnswers502NamingIt(t *testing.T) {
 
 func TestOptionalStepFailureStillAnswersWithStepsBlock(t *testing.T) {
 	up := upstreamtest.Start(t, upstream.Config{})
-	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {exec: {command: [\"true\"]}}\n"})
+	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {http: {url: \"UP/e\"}}\n"})
 	a := get(t, "GET", ts.URL+"/agg/1?c=500", "")
 	var body map[string]any
 	json.Unmarshal([]byte(a.body), &body)
@@ -170,7 +170,7 @@ func TestOptionalStepFailureStillAnswersWithStepsBlock(t *testing.T) {
 
 func TestRouteTimeoutAnswers504NamingRunningSteps(t *testing.T) {
 	up := upstreamtest.Start(t, upstream.Config{})
-	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {exec: {command: [\"true\"]}}\n"})
+	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {http: {url: \"UP/e\"}}\n"})
 	start := time.Now()
 	a := get(t, "GET", ts.URL+"/slow", "")
 	var body struct{ Error map[string]any }
@@ -327,7 +327,7 @@ routes:
 
 func TestMetricsParseAsPrometheusText(t *testing.T) {
 	up := upstreamtest.Start(t, upstream.Config{})
-	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {exec: {command: [\"true\"]}}\n"})
+	ts, _ := gateway(t, fanOut, up.URL(), map[string]string{"echo.yaml": "steps:\n  e: {http: {url: \"UP/e\"}}\n"})
 	get(t, "GET", ts.URL+"/agg/1", "")
 	get(t, "GET", ts.URL+"/fail", "")
 	a := get(t, "GET", ts.URL+"/metrics", "")
@@ -381,4 +381,77 @@ func asErrors(err error, errs *flow.Errors) bool {
 	e, ok := err.(flow.Errors)
 	*errs = e
 	return ok
+}
+
+func TestGatewayRefusesRoutesTheServerCannotServe(t *testing.T) {
+	_, err := serve.Parse("gw.yaml", []byte(`
+listen: 127.0.0.1:0
+upstreams: [http://127.0.0.1:1]
+routes:
+  - path: /a/{x}
+    flow: {steps: {s: {http: {url: "http://127.0.0.1:1/${{ .input.path.x }}"}}}}
+  - path: /a/{y}
+    flow: {steps: {s: {http: {url: "http://127.0.0.1:1/"}}}}
+  - path: /healthz
+    flow: {steps: {s: {http: {url: "http://127.0.0.1:1/"}}}}
+  - path: /run
+    flow: {steps: {s: {exec: {command: [curl, "${{ .input.query.u }}"]}}}}
+`), nil)
+	want := []string{
+		`gw.yaml:7:5: route GET /a/{y}: pattern "GET /a/{y}" conflicts with pattern "GET /a/{x}": GET /a/{y} matches the same requests as GET /a/{x}`,
+		`gw.yaml:9:5: route GET /healthz: the path /healthz is the gateway's own (/healthz, /readyz, /metrics)`,
+		`gw.yaml:12:11: step "s" of the route's flow runs a process (exec): a gateway's flows make HTTP calls to its upstreams only`,
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%v\nhas no %s", err, w)
+		}
+	}
+}
+
+func TestClientValuesCannotLeaveTheirPlace(t *testing.T) {
+	up := upstreamtest.Start(t, upstream.Config{})
+	ts, reg := gateway(t, `
+listen: 127.0.0.1:0
+upstreams: [UP]
+limits: {rate: 2, burst: 3, rate_key: X-Api-Key}
+routes:
+  - path: /p/{x}
+    flow: {steps: {s: {http: {url: "UP/x/${{ .input.path.x }}?echo=1"}}}, output: "${{ .steps.s.body.path }}"}
+  - path: /h
+    flow: {steps: {s: {http: {url: "UP/h", headers: {Host: "${{ .input.query.h }}"}}}}}
+  - method: POST
+    path: /each
+    flow: {steps: {s: {for_each: "${{ .input.body }}", http: {url: "UP/i/${{ .item }}"}}}}
+`, up.URL(), nil)
+	_ = reg
+	if a := get(t, "GET", ts.URL+"/p/..%2F..%2Fadmin%3Fx=1", "", "X-Api-Key", "k1"); a.status != 400 {
+		t.Errorf("a path parameter holding ../: %d %s", a.status, a.body)
+	}
+	if a := get(t, "GET", ts.URL+"/h?h=admin.internal", "", "X-Api-Key", "k2"); a.status != 502 || !strings.Contains(a.body, "forbidden_host") {
+		t.Errorf("a Host header from the client: %d %s", a.status, a.body)
+	}
+	list := "[" + strings.Repeat("1,", serve.MaxItems) + "1]"
+	if a := get(t, "POST", ts.URL+"/each", list, "Content-Type", "application/json", "X-Api-Key", "k3"); a.status != 502 || !strings.Contains(a.body, "more than the limit of 1000") {
+		t.Errorf("a for_each over %d items: %d %s", serve.MaxItems+1, a.status, a.body)
+	}
+	// New keys gain nothing over the address's limit.
+	limited := 0
+	for i := range 10 {
+		if a := get(t, "GET", ts.URL+"/p/1", "", "X-Api-Key", fmt.Sprint("rotating", i)); a.status == 429 {
+			limited++
+		}
+	}
+	if limited < 7 {
+		t.Errorf("10 requests with 10 keys from one address at 2/s: %d refused", limited)
+	}
+	if a := get(t, "POST", ts.URL+"/p/1", ""); a.status != 405 && a.status != 429 {
+		t.Errorf("a route's path with another method: %d", a.status)
+	}
+	if n := up.Stats().ByPath["/x/../../admin"] + up.Stats().ByPath["/admin"]; n != 0 {
+		t.Errorf("the upstream got %d requests off the route's path", n)
+	}
 }

@@ -2,10 +2,12 @@ package serve
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,14 +43,23 @@ type Server struct {
 	draining atomic.Bool
 }
 
-// maxClients bounds the per-client rate limiters kept: the least
-// recently seen clients' are dropped (and start afresh).
+// maxClients bounds the per-client rate limiters kept (a key is a hash:
+// 32 bytes whatever the client sends): the least recently seen clients'
+// are dropped, and start afresh.
 const maxClients = 100_000
+
+// MaxItems bounds a for_each of a gateway's flow: a request cannot make
+// more upstream calls than its items (a list from its own body or query).
+const MaxItems = 1000
 
 // New returns a server for g: one HTTP engine (with g's upstreams as its
 // only allowed hosts, and g's limits), one flow engine and handler per
 // route.
 func New(g *Gateway, opts Options) (*Server, error) {
+	longest := DefaultTimeout
+	for _, r := range g.Routes {
+		longest = max(longest, r.Timeout)
+	}
 	cfg := fetch.Config{
 		Concurrency:   65536,
 		MaxBody:       g.Limits.MaxResponseBody,
@@ -57,6 +68,10 @@ func New(g *Gateway, opts Options) (*Server, error) {
 		BreakCooldown: g.Limits.BreakCooldown,
 		AllowHosts:    g.Upstreams,
 		Body:          fetch.BodyHash,
+		// An upstream call is bounded by its route's timeout, not by
+		// the engine's own defaults (30 s to the headers).
+		HeaderTimeout:  longest,
+		AttemptTimeout: longest,
 	}
 	if g.Limits.Retries > 0 {
 		cfg.Retries = g.Limits.Retries
@@ -70,7 +85,7 @@ func New(g *Gateway, opts Options) (*Server, error) {
 		s.limiters, _ = lru.New[string, *rate.Limiter](maxClients)
 	}
 	for _, r := range g.Routes {
-		ecfg := flow.Config{Client: client, Readers: ResponseReaders(r.Response)}
+		ecfg := flow.Config{Client: client, Readers: ResponseReaders(r.Response), MaxItems: MaxItems}
 		if opts.Metrics != nil {
 			ecfg.OnHTTP = opts.Metrics.countUpstream
 		}
@@ -128,7 +143,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if h, pattern := s.mux.Handler(r); pattern == "" && !isMethodNotAllowed(h, r) {
 		writeError(w, http.StatusNotFound, map[string]any{"message": fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
 		s.done("", r, http.StatusNotFound, nil)
 		return
@@ -136,17 +151,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// allow takes a token of the client's rate limiter.
+// allow takes a token of the client's rate limiters: its address's (an
+// IPv6 client's /64, which one client holds whole), and with rate_key its
+// key's too, so that sending a new key on each request gains nothing.
 func (s *Server) allow(r *http.Request) bool {
-	key := ""
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if addr, err := netip.ParseAddr(host); err == nil && addr.Is6() && !addr.Is4In6() {
+		if p, err := addr.Prefix(64); err == nil {
+			host = p.String()
+		}
+	}
+	if !s.take("ip:" + host) {
+		return false
+	}
 	if s.g.Limits.RateKey != "" {
-		key = r.Header.Get(s.g.Limits.RateKey)
+		if key := r.Header.Get(s.g.Limits.RateKey); key != "" {
+			sum := sha256.Sum256([]byte(key))
+			return s.take("key:" + string(sum[:16]))
+		}
 	}
-	if key == "" {
-		key, _, _ = net.SplitHostPort(r.RemoteAddr)
-	} else {
-		key = "key:" + key
-	}
+	return true
+}
+
+// take takes a token of the limiter of key.
+func (s *Server) take(key string) bool {
 	l, ok := s.limiters.Get(key)
 	if !ok {
 		burst := s.g.Limits.Burst
@@ -158,6 +186,25 @@ func (s *Server) allow(r *http.Request) bool {
 	}
 	return l.Allow()
 }
+
+// isMethodNotAllowed reports whether the mux's handler for r answers 405
+// (a path some route has, with another method): ServeMux writes it, with
+// Allow.
+func isMethodNotAllowed(h http.Handler, r *http.Request) bool {
+	rec := &statusRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	return rec.status == http.StatusMethodNotAllowed
+}
+
+// statusRecorder records the status a handler writes, and drops the rest.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
 
 // counted counts a route's requests in flight.
 func (s *Server) counted(route string, h http.Handler) http.Handler {
@@ -220,11 +267,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// countUpstream counts an upstream call.
+// countUpstream counts an upstream call. A call refused before it was
+// sent (a host outside the upstreams, a URL that does not parse) is
+// counted under the host "refused": its host comes from a client, and
+// would make a new series of each.
 func (m *Metrics) countUpstream(rec fetch.Record) {
-	outcome := "ok"
+	outcome, host := "ok", rec.Host()
 	if rec.Error != nil {
 		outcome = string(rec.Error.Kind)
+		if rec.Error.Kind == fetch.KindForbiddenHost || rec.Error.Kind == fetch.KindBadInput {
+			host = "refused"
+		}
 	}
-	m.upstream.WithLabelValues(rec.Host(), outcome).Inc()
+	m.upstream.WithLabelValues(host, outcome).Inc()
 }

@@ -113,10 +113,11 @@ func runServe(ctx context.Context, f *serveFlags) error {
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second, // a slow client's headers (slowloris)
 		ReadTimeout:       time.Minute,      // and its body
-		WriteTimeout:      maxTimeout(g) + 30*time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(discardWriter{}, "", 0),
+		// No WriteTimeout: each answer has its route's timeout and a
+		// margin (set by the handler), which a reload may change.
+		IdleTimeout:    time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       log.New(discardWriter{}, "", 0),
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
@@ -141,7 +142,7 @@ func runServe(ctx context.Context, f *serveFlags) error {
 			}
 			var nsrv *serve.Server
 			if err == nil {
-				nsrv, err = serve.New(ng, opts)
+				nsrv, err = newServer(ng, opts)
 			}
 			if err != nil {
 				fmt.Fprintf(stdio.err, "gather serve: reload refused, the gateway as it was keeps serving: %v\n", err)
@@ -156,6 +157,17 @@ func runServe(ctx context.Context, f *serveFlags) error {
 			fmt.Fprintf(stdio.err, "gather serve: reloaded %s: %s\n", f.path, routesText(g))
 		}
 	}
+}
+
+// newServer is serve.New, a panic (a bug) refused as an error: a reload
+// never takes the serving process down.
+func newServer(g *serve.Gateway, opts serve.Options) (s *serve.Server, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("building the gateway: %v", r)
+		}
+	}()
+	return serve.New(g, opts)
 }
 
 // shutdown stops accepting, lets the requests in flight finish within
