@@ -23,11 +23,12 @@ import (
 )
 
 type serveFlags struct {
-	check      bool
-	grace      time.Duration
-	drainDelay time.Duration
-	accessLog  bool
-	path       string
+	check       bool
+	grace       time.Duration
+	drainDelay  time.Duration
+	metricsAddr string
+	accessLog   bool
+	path        string
 }
 
 func newServeCommand() *cobra.Command {
@@ -58,6 +59,7 @@ accepting, lets requests in flight finish within --grace, and exits.`,
 	fl.BoolVar(&f.check, "check", false, "validate the gateway file and its flows, and exit")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on SIGTERM or Ctrl-C, how long requests in flight may finish")
 	fl.DurationVar(&f.drainDelay, "drain-delay", 0, "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still accepted, before the listener closes (for a load balancer to notice)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics on this host:port of its own (say an internal address) rather than beside the routes")
 	fl.BoolVar(&f.accessLog, "access-log", true, "write a JSON access log line per request on standard error")
 	return cmd
 }
@@ -102,7 +104,22 @@ func runServe(ctx context.Context, f *serveFlags) error {
 	var current atomic.Pointer[serve.Server]
 	current.Store(srv)
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if f.metricsAddr == "" {
+		mux.Handle("GET /metrics", metricsHandler)
+	} else {
+		mln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			srv.Close()
+			return &exitError{exitRuntime, fmt.Errorf("--metrics-addr %s: %w", f.metricsAddr, err)}
+		}
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", metricsHandler)
+		ms := &http.Server{Handler: mmux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, ErrorLog: log.New(discardWriter{}, "", 0)}
+		metricsDone := make(chan struct{})
+		go func() { defer close(metricsDone); ms.Serve(mln) }()
+		defer func() { ms.Close(); <-metricsDone }()
+	}
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().ServeHTTP(w, r) }))
 	ln, err := net.Listen("tcp", g.Listen)
 	if err != nil {
