@@ -75,11 +75,11 @@ func (c *Client) attempt(ctx context.Context, p prepared, shared *sharedContexts
 		sc := shared.get(ctx)
 		defer sc.done()
 		ctx = sc.ctx
-	} else {
+	} else if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.cfg.AttemptTimeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.AttemptTimeout, errAttemptTimeout)
 		defer cancel()
-	}
+	} // else the caller's deadline comes first: the attempt needs no context (and no timer) of its own
 	tr, reusable := c.newTrace(ctx)
 	ctx = tr.with(ctx)
 	fail := func(err error) outcome {
