@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gogather/gather/internal/suggest"
+	"github.com/gogather/gather/internal/yamlcheck"
 	"github.com/gogather/gather/template"
 	"go.yaml.in/yaml/v3"
 )
@@ -129,6 +130,7 @@ type ref struct {
 }
 
 type parser struct {
+	yamlcheck.Checker
 	file  string
 	lines []string // the file's lines, to place errors inside values
 	errs  Errors
@@ -153,7 +155,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 // used in errors. It returns either a valid flow and a nil error, or a nil
 // flow and an Errors holding every problem found, sorted by position.
 func Parse(name string, data []byte) (*Flow, error) {
-	p := &parser{file: name, lines: strings.Split(string(data), "\n")}
+	p := newParser(name, data)
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	err := dec.Decode(&doc)
@@ -187,8 +189,14 @@ func Parse(name string, data []byte) (*Flow, error) {
 // the file's text and name its name, so that errors name their place in
 // that file. It returns what Parse does.
 func ParseNode(name string, data []byte, n *yaml.Node) (*Flow, error) {
-	p := &parser{file: name, lines: strings.Split(string(data), "\n")}
+	p := newParser(name, data)
 	return p.result(p.flow(n))
+}
+
+func newParser(name string, data []byte) *parser {
+	p := &parser{file: name, lines: strings.Split(string(data), "\n")}
+	p.Errorf = p.errorf
+	return p
 }
 
 // result is the flow f, or the errors found, sorted by position.
@@ -250,71 +258,10 @@ func (p *parser) yamlError(err error) {
 	p.errorAt(line, 1, "invalid YAML: %s", msg)
 }
 
-// deref follows an alias.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
-		return "a scalar"
-	}
-	return "an alias"
-}
-
-// mapping checks that n is a mapping with known keys and returns its
-// entries in order (duplicates and unknown keys reported and dropped).
-func (p *parser) mapping(n *yaml.Node, what string, known []string) (keys []*yaml.Node, vals []*yaml.Node, ok bool) {
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%s must be a mapping, not %s", what, kindName(n))
-		return nil, nil, false
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "a key in %s must be a scalar, not %s", what, kindName(k))
-			continue
-		}
-		if line, dup := seen[k.Value]; dup {
-			p.errorf(k, "duplicate key %q in %s (first at line %d)", k.Value, what, line)
-			continue
-		}
-		seen[k.Value] = k.Line
-		if known != nil && !slices.Contains(known, k.Value) {
-			p.errorf(k, "unknown key %q in %s%s", k.Value, what, suggest.Closest(k.Value, known))
-			continue
-		}
-		keys = append(keys, k)
-		vals = append(vals, v)
-	}
-	return keys, vals, true
-}
-
-// scalar returns n's value when it is a non-null scalar.
-func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		p.errorf(n, "%s must be a string, not %s", what, kindName(n))
-		return "", false
-	}
-	return n.Value, true
-}
-
 // expr parses a string as a template, reporting a bad expression and
 // collecting .steps.X references.
 func (p *parser) expr(n *yaml.Node, what string) (string, bool) {
-	s, ok := p.scalar(n, what)
+	s, ok := p.Scalar(n, what)
 	if !ok {
 		return "", false
 	}
@@ -427,38 +374,8 @@ func (p *parser) templates(n *yaml.Node, seen map[*yaml.Node]bool) {
 	}
 }
 
-func (p *parser) duration(n *yaml.Node, what string) time.Duration {
-	s, ok := p.scalar(n, what)
-	if !ok {
-		return 0
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		p.errorf(n, "%s: invalid duration %q (write e.g. 10s, 1m30s, 500ms)", what, s)
-		return 0
-	}
-	if d <= 0 {
-		p.errorf(n, "%s: duration %q must be positive", what, s)
-		return 0
-	}
-	return d
-}
-
-func (p *parser) integer(n *yaml.Node, what string, least int) int {
-	s, ok := p.scalar(n, what)
-	if !ok {
-		return 0
-	}
-	i, err := strconv.Atoi(s)
-	if err != nil || n.Tag != "!!int" || i < least {
-		p.errorf(n, "%s must be a whole number >= %d, not %q", what, least, s)
-		return 0
-	}
-	return i
-}
-
 func (p *parser) stringMap(n *yaml.Node, what string) map[string]string {
-	keys, vals, ok := p.mapping(n, what, nil)
+	keys, vals, ok := p.Mapping(n, what, nil)
 	if !ok {
 		return nil
 	}
@@ -489,9 +406,9 @@ type stepNode struct {
 }
 
 func (p *parser) flow(root *yaml.Node) *Flow {
-	root = deref(root)
+	root = yamlcheck.Deref(root)
 	f := &Flow{File: p.file, Steps: map[string]*Step{}}
-	keys, vals, ok := p.mapping(root, "the flow", topKeys)
+	keys, vals, ok := p.Mapping(root, "the flow", topKeys)
 	if !ok {
 		return f
 	}
@@ -509,7 +426,7 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 		return f
 	}
 	var nodes []*stepNode
-	names, svals, ok := p.mapping(stepsNode, `"steps"`, nil)
+	names, svals, ok := p.Mapping(stepsNode, `"steps"`, nil)
 	if ok && len(names) == 0 {
 		p.errorf(stepsNode, `"steps" is empty: a flow needs at least one step`)
 	}
@@ -536,9 +453,9 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 			p.errorAt(it.line, it.col, `output reads %s, which only a step with "for_each" has`, it.name)
 		}
 		f.Output = p.decode(outNode, `"output"`)
-		if m := deref(outNode); m.Kind == yaml.MappingNode {
+		if m := yamlcheck.Deref(outNode); m.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(m.Content); i += 2 {
-				if k := deref(m.Content[i]); k.Kind == yaml.ScalarNode && !slices.Contains(f.OutputKeys, k.Value) {
+				if k := yamlcheck.Deref(m.Content[i]); k.Kind == yaml.ScalarNode && !slices.Contains(f.OutputKeys, k.Value) {
 					f.OutputKeys = append(f.OutputKeys, k.Value)
 				}
 			}
@@ -586,7 +503,7 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 	sn := &stepNode{step: s, nameNode: k}
 	p.refs, p.dynamic, p.items = nil, nil, nil
 	what := fmt.Sprintf("step %q", s.Name)
-	keys, vals, ok := p.mapping(n, what, stepKeys)
+	keys, vals, ok := p.Mapping(n, what, stepKeys)
 	if !ok {
 		return sn
 	}
@@ -604,12 +521,12 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 			s.Exec = p.exec(v, s.Name)
 		case "needs":
 			if v.Kind != yaml.SequenceNode {
-				p.errorf(v, "%s must be a list of step names, not %s", field, kindName(v))
+				p.errorf(v, "%s must be a list of step names, not %s", field, yamlcheck.KindName(v))
 				continue
 			}
 			for _, item := range v.Content {
-				item = deref(item)
-				if name, ok := p.scalar(item, "an item of "+field); ok {
+				item = yamlcheck.Deref(item)
+				if name, ok := p.Scalar(item, "an item of "+field); ok {
 					sn.needs = append(sn.needs, ref{name: name, line: item.Line, col: item.Column})
 				}
 			}
@@ -623,7 +540,7 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 			}
 		case "concurrency":
 			concurrency = key
-			s.Concurrency = p.integer(v, field, 1)
+			s.Concurrency = p.Integer(v, field, 1)
 		case "optional":
 			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
 				p.errorf(v, "%s must be true or false", field)
@@ -631,19 +548,19 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 			}
 			s.Optional = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
 		case "retries":
-			s.Retries = p.integer(v, field, 0)
+			s.Retries = p.Integer(v, field, 0)
 		case "timeout":
-			s.Timeout = p.duration(v, field)
+			s.Timeout = p.Duration(v, field)
 		case "cache":
 			cacheNode = v
-			s.Cache = p.duration(v, field)
+			s.Cache = p.Duration(v, field)
 		case "assert":
 			if v.Kind != yaml.SequenceNode {
-				p.errorf(v, "%s must be a list of expressions, not %s", field, kindName(v))
+				p.errorf(v, "%s must be a list of expressions, not %s", field, yamlcheck.KindName(v))
 				continue
 			}
 			for _, item := range v.Content {
-				item = deref(item)
+				item = yamlcheck.Deref(item)
 				if e, ok := p.expr(item, "an item of "+field); ok {
 					s.Assert = append(s.Assert, e)
 				}
@@ -678,7 +595,7 @@ func (p *parser) step(k, n *yaml.Node) *stepNode {
 func (p *parser) http(n *yaml.Node, step string) *HTTP {
 	h := &HTTP{Method: "GET"}
 	what := fmt.Sprintf("\"http\" of step %q", step)
-	keys, vals, ok := p.mapping(n, what, httpKeys)
+	keys, vals, ok := p.Mapping(n, what, httpKeys)
 	if !ok {
 		return h
 	}
@@ -727,7 +644,7 @@ func (p *parser) http(n *yaml.Node, step string) *HTTP {
 func (p *parser) exec(n *yaml.Node, step string) *Exec {
 	e := &Exec{}
 	what := fmt.Sprintf("\"exec\" of step %q", step)
-	keys, vals, ok := p.mapping(n, what, execKeys)
+	keys, vals, ok := p.Mapping(n, what, execKeys)
 	if !ok {
 		return e
 	}
@@ -739,14 +656,14 @@ func (p *parser) exec(n *yaml.Node, step string) *Exec {
 		case "command":
 			hasCommand = true
 			if v.Kind != yaml.SequenceNode {
-				p.errorf(v, "%s must be a list (program and arguments), not %s", field, kindName(v))
+				p.errorf(v, "%s must be a list (program and arguments), not %s", field, yamlcheck.KindName(v))
 				continue
 			}
 			if len(v.Content) == 0 {
 				p.errorf(v, "%s is empty: it needs at least a program", field)
 			}
 			for _, item := range v.Content {
-				item = deref(item)
+				item = yamlcheck.Deref(item)
 				if a, ok := p.expr(item, "an item of "+field); ok {
 					e.Command = append(e.Command, a)
 				}
@@ -758,7 +675,7 @@ func (p *parser) exec(n *yaml.Node, step string) *Exec {
 		case "dir":
 			e.Dir, _ = p.expr(v, field)
 		case "timeout":
-			e.Timeout = p.duration(v, field)
+			e.Timeout = p.Duration(v, field)
 		}
 	}
 	if !hasCommand {

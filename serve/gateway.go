@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/gogather/gather/flow"
-	"github.com/gogather/gather/internal/suggest"
+	"github.com/gogather/gather/internal/yamlcheck"
 	"github.com/gogather/gather/template"
 	"go.yaml.in/yaml/v3"
 )
@@ -141,6 +141,7 @@ func readLimited(path string) ([]byte, error) {
 // flow file's own errors are named in that file).
 func Parse(name string, data []byte, readFlow func(string) (string, []byte, error)) (*Gateway, error) {
 	p := &gparser{file: name, data: data}
+	p.Errorf = p.errorf
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
@@ -172,6 +173,7 @@ func Parse(name string, data []byte, readFlow func(string) (string, []byte, erro
 }
 
 type gparser struct {
+	yamlcheck.Checker
 	file           string
 	data           []byte
 	errs           flow.Errors
@@ -182,82 +184,9 @@ func (p *gparser) errorf(n *yaml.Node, format string, args ...any) {
 	p.errs = append(p.errs, &flow.Error{File: p.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
 }
 
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "empty"
-}
-
-// mapping returns a mapping's keys and values, reporting unknown and
-// duplicate keys.
-func (p *gparser) mapping(n *yaml.Node, what string, known []string) (keys, vals []*yaml.Node, ok bool) {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%s must be a mapping, not %s", what, kindName(n))
-		return nil, nil, false
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if first, dup := seen[k.Value]; dup {
-			p.errorf(k, "duplicate key %q in %s (first at line %d)", k.Value, what, first)
-			continue
-		}
-		seen[k.Value] = k.Line
-		if known != nil && !slices.Contains(known, k.Value) {
-			p.errorf(k, "unknown key %q in %s%s", k.Value, what, suggest.Closest(k.Value, known))
-			continue
-		}
-		keys, vals = append(keys, k), append(vals, v)
-	}
-	return keys, vals, true
-}
-
-func (p *gparser) scalar(n *yaml.Node, what string) (string, bool) {
-	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, "%s must be a value, not %s", what, kindName(n))
-		return "", false
-	}
-	return n.Value, true
-}
-
-func (p *gparser) integer(n *yaml.Node, what string, least int) int {
-	s, ok := p.scalar(n, what)
-	if !ok {
-		return 0
-	}
-	i, err := strconv.Atoi(s)
-	if err != nil || i < least {
-		p.errorf(n, "%s must be a whole number >= %d, not %q", what, least, s)
-		return 0
-	}
-	return i
-}
-
-func (p *gparser) duration(n *yaml.Node, what string) time.Duration {
-	s, ok := p.scalar(n, what)
-	if !ok {
-		return 0
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		p.errorf(n, "%s: %q is not a positive duration (write e.g. 10s, 500ms)", what, s)
-		return 0
-	}
-	return d
-}
-
 func (p *gparser) gateway(root *yaml.Node, readFlow func(string) (string, []byte, error)) *Gateway {
 	g := &Gateway{File: p.file, Limits: Limits{MaxRequestBody: DefaultMaxRequestBody, MaxResponseBody: DefaultMaxResponseBody}}
-	keys, vals, ok := p.mapping(root, "the gateway", gatewayKeys)
+	keys, vals, ok := p.Mapping(root, "the gateway", gatewayKeys)
 	if !ok {
 		return g
 	}
@@ -266,7 +195,7 @@ func (p *gparser) gateway(root *yaml.Node, readFlow func(string) (string, []byte
 		v := vals[i]
 		switch k.Value {
 		case "listen":
-			if s, ok := p.scalar(v, `"listen"`); ok {
+			if s, ok := p.Scalar(v, `"listen"`); ok {
 				if _, _, err := net.SplitHostPort(s); err != nil {
 					p.errorf(v, `"listen" must be host:port (127.0.0.1:8081, :8081), not %q`, s)
 				}
@@ -274,11 +203,11 @@ func (p *gparser) gateway(root *yaml.Node, readFlow func(string) (string, []byte
 			}
 		case "upstreams":
 			if v.Kind != yaml.SequenceNode {
-				p.errorf(v, `"upstreams" must be a list of scheme://host[:port], not %s`, kindName(v))
+				p.errorf(v, `"upstreams" must be a list of scheme://host[:port], not %s`, yamlcheck.KindName(v))
 				continue
 			}
 			for _, u := range v.Content {
-				if s, ok := p.scalar(u, "an upstream"); ok {
+				if s, ok := p.Scalar(u, "an upstream"); ok {
 					if err := checkUpstream(s); err != nil {
 						p.errorf(u, "upstream %q: %v", s, err)
 						p.upstreamErrors = true
@@ -304,7 +233,7 @@ func (p *gparser) gateway(root *yaml.Node, readFlow func(string) (string, []byte
 		return g
 	}
 	if routes.Kind != yaml.SequenceNode || len(routes.Content) == 0 {
-		p.errorf(routes, `"routes" must be a list of routes, not %s`, kindName(routes))
+		p.errorf(routes, `"routes" must be a list of routes, not %s`, yamlcheck.KindName(routes))
 		return g
 	}
 	mux := http.NewServeMux() // the patterns as the server will register them
@@ -356,7 +285,7 @@ func register(mux *http.ServeMux, pattern string) (err error) {
 }
 
 func (p *gparser) limits(n *yaml.Node, l *Limits) {
-	keys, vals, ok := p.mapping(n, `"limits"`, limitKeys)
+	keys, vals, ok := p.Mapping(n, `"limits"`, limitKeys)
 	if !ok {
 		return
 	}
@@ -364,11 +293,11 @@ func (p *gparser) limits(n *yaml.Node, l *Limits) {
 		v, what := vals[i], fmt.Sprintf("%q of \"limits\"", k.Value)
 		switch k.Value {
 		case "max_request_body":
-			l.MaxRequestBody = int64(p.integer(v, what, 1))
+			l.MaxRequestBody = int64(p.Integer(v, what, 1))
 		case "max_response_body":
-			l.MaxResponseBody = int64(p.integer(v, what, 1))
+			l.MaxResponseBody = int64(p.Integer(v, what, 1))
 		case "rate":
-			if s, ok := p.scalar(v, what); ok {
+			if s, ok := p.Scalar(v, what); ok {
 				f, err := strconv.ParseFloat(s, 64)
 				if err != nil || f < 0 || f != f || f > 1e9 {
 					p.errorf(v, "%s must be a number of requests per second, not %q", what, s)
@@ -376,17 +305,17 @@ func (p *gparser) limits(n *yaml.Node, l *Limits) {
 				l.Rate = f
 			}
 		case "burst":
-			l.Burst = p.integer(v, what, 1)
+			l.Burst = p.Integer(v, what, 1)
 		case "rate_key":
-			if s, ok := p.scalar(v, what); ok {
+			if s, ok := p.Scalar(v, what); ok {
 				l.RateKey = s // a header name; "" is the client's address
 			}
 		case "retries":
-			l.Retries = p.integer(v, what, 0)
+			l.Retries = p.Integer(v, what, 0)
 		case "break_after":
-			l.BreakAfter = p.integer(v, what, 1)
+			l.BreakAfter = p.Integer(v, what, 1)
 		case "break_cooldown":
-			l.BreakCooldown = p.duration(v, what)
+			l.BreakCooldown = p.Duration(v, what)
 		}
 	}
 }
@@ -408,7 +337,7 @@ func checkUpstream(s string) error {
 
 func (p *gparser) route(n *yaml.Node, readFlow func(string) (string, []byte, error)) *Route {
 	r := &Route{Method: "GET", Timeout: DefaultTimeout, Concurrency: DefaultConcurrency, Line: n.Line, Col: n.Column}
-	keys, vals, ok := p.mapping(n, "a route", routeKeys)
+	keys, vals, ok := p.Mapping(n, "a route", routeKeys)
 	if !ok {
 		return nil
 	}
@@ -418,14 +347,14 @@ func (p *gparser) route(n *yaml.Node, readFlow func(string) (string, []byte, err
 		what := fmt.Sprintf("%q of the route", k.Value)
 		switch k.Value {
 		case "method":
-			if s, ok := p.scalar(v, what); ok {
+			if s, ok := p.Scalar(v, what); ok {
 				if !regexp.MustCompile(`^[A-Z]+$`).MatchString(s) {
 					p.errorf(v, "%s must be an HTTP method in capitals (GET, POST), not %q", what, s)
 				}
 				r.Method = s
 			}
 		case "path":
-			if s, ok := p.scalar(v, what); ok {
+			if s, ok := p.Scalar(v, what); ok {
 				if err := checkPath(s); err != nil {
 					p.errorf(v, "%s %q: %v", what, s, err)
 				}
@@ -437,9 +366,9 @@ func (p *gparser) route(n *yaml.Node, readFlow func(string) (string, []byte, err
 		case "flow":
 			flowNode = v
 		case "timeout":
-			r.Timeout = p.duration(v, what)
+			r.Timeout = p.Duration(v, what)
 		case "concurrency":
-			r.Concurrency = p.integer(v, what, 1)
+			r.Concurrency = p.Integer(v, what, 1)
 		case "response":
 			r.Response = p.response(v)
 		}
@@ -473,7 +402,7 @@ func (p *gparser) route(n *yaml.Node, readFlow func(string) (string, []byte, err
 		}
 		r.Flow = f
 	default:
-		p.errorf(flowNode, `"flow" must be a flow file's name or a mapping with "steps", not %s`, kindName(flowNode))
+		p.errorf(flowNode, `"flow" must be a flow file's name or a mapping with "steps", not %s`, yamlcheck.KindName(flowNode))
 		return nil
 	}
 	for _, name := range r.Flow.Order {
@@ -520,7 +449,7 @@ func checkPath(s string) error {
 
 func (p *gparser) response(n *yaml.Node) *Response {
 	resp := &Response{Headers: map[string]string{}}
-	keys, vals, ok := p.mapping(n, `"response"`, responseKeys)
+	keys, vals, ok := p.Mapping(n, `"response"`, responseKeys)
 	if !ok {
 		return nil
 	}
@@ -528,7 +457,7 @@ func (p *gparser) response(n *yaml.Node) *Response {
 		v := vals[i]
 		switch k.Value {
 		case "status":
-			if s, ok := p.scalar(v, `"status" of the response`); ok {
+			if s, ok := p.Scalar(v, `"status" of the response`); ok {
 				if strings.Contains(s, "${{") {
 					p.expression(v, s)
 				} else if c, err := strconv.Atoi(s); err != nil || c < 200 || c > 599 {
@@ -537,12 +466,12 @@ func (p *gparser) response(n *yaml.Node) *Response {
 				resp.Status = s
 			}
 		case "headers":
-			hk, hv, ok := p.mapping(v, `"headers" of the response`, nil)
+			hk, hv, ok := p.Mapping(v, `"headers" of the response`, nil)
 			if !ok {
 				continue
 			}
 			for j, h := range hk {
-				if s, ok := p.scalar(hv[j], fmt.Sprintf("header %q", h.Value)); ok {
+				if s, ok := p.Scalar(hv[j], fmt.Sprintf("header %q", h.Value)); ok {
 					p.expression(hv[j], s)
 					resp.Headers[h.Value] = s
 				}

@@ -59,7 +59,7 @@ func TestServeCheck(t *testing.T) {
 	if want := invalid + `:10:54: unknown key "neeeds" in step "a"`; !strings.HasPrefix(lines[1], want) {
 		t.Errorf("inline flow's error %q, want it to start %q", lines[1], want)
 	}
-	if want := invalid + `:14:14: "timeout" of the route: "soon"`; !strings.HasPrefix(lines[2], want) {
+	if want := invalid + `:14:14: "timeout" of the route: invalid duration "soon"`; !strings.HasPrefix(lines[2], want) {
 		t.Errorf("route's error %q, want it to start %q", lines[2], want)
 	}
 	// The flow file's error names that file. (It is named as the gateway
@@ -432,7 +432,7 @@ func TestServeReload(t *testing.T) {
 	waitUntil(t, "the reload to be refused", 10*time.Second, func() bool { return strings.Contains(p.stderr.String(), "reload refused") })
 	time.Sleep(50 * time.Millisecond) // the rest of the message
 	refusal := p.stderr.String()[strings.Index(p.stderr.String(), "gather serve: reload refused"):]
-	wantErr := gw + `:19:14: "timeout" of the route: "soon" is not a positive duration`
+	wantErr := gw + `:19:14: "timeout" of the route: invalid duration "soon" (write e.g. 10s, 1m30s, 500ms)`
 	if !strings.Contains(refusal, wantErr) || !strings.Contains(refusal, "invalid gateway (1 error)") {
 		t.Errorf("the refusal does not give the error %q:\n%s", wantErr, refusal)
 	}
