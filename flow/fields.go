@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"github.com/gogather/gather/internal/yamlcheck"
 	"regexp"
 	"strings"
 )
@@ -70,7 +71,7 @@ func readFields(f *Flow, extra ...string) map[string]fields {
 			out[s.Name] = fl
 		}
 	}
-	walkStrings(f.Output, scan)
+	yamlcheck.WalkStrings(f.Output, scan)
 	for _, e := range extra {
 		scan(e)
 	}
@@ -95,7 +96,7 @@ func stepExpressions(s *Step) []string {
 		for _, v := range h.Form {
 			list = append(list, v)
 		}
-		walkStrings(h.JSON, func(v string) { list = append(list, v) })
+		yamlcheck.WalkStrings(h.JSON, func(v string) { list = append(list, v) })
 	}
 	if x := s.Exec; x != nil {
 		list = append(list, x.Stdin, x.Dir)
@@ -105,24 +106,4 @@ func stepExpressions(s *Step) []string {
 		}
 	}
 	return list
-}
-
-// walkStrings calls f with every string in a value decoded from YAML.
-func walkStrings(v any, f func(string)) {
-	switch v := v.(type) {
-	case string:
-		f(v)
-	case []any:
-		for _, x := range v {
-			walkStrings(x, f)
-		}
-	case map[string]any:
-		for _, x := range v {
-			walkStrings(x, f)
-		}
-	case map[any]any:
-		for _, x := range v {
-			walkStrings(x, f)
-		}
-	}
 }

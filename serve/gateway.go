@@ -517,7 +517,7 @@ func (p *gparser) checkResponse(r *Route) {
 	for _, h := range r.Response.Headers {
 		texts = append(texts, h)
 	}
-	walkStrings(r.Response.Body, func(s string) { texts = append(texts, s) })
+	yamlcheck.WalkStrings(r.Response.Body, func(s string) { texts = append(texts, s) })
 	for _, t := range texts {
 		for _, m := range stepRef.FindAllStringSubmatch(t, -1) {
 			if _, ok := r.Flow.Steps[m[1]]; !ok {
@@ -530,22 +530,6 @@ func (p *gparser) checkResponse(r *Route) {
 
 var stepRef = regexp.MustCompile(`\.steps\.([A-Za-z_][A-Za-z0-9_]*)`)
 
-// walkStrings calls f with every string in a value decoded from YAML.
-func walkStrings(v any, f func(string)) {
-	switch v := v.(type) {
-	case string:
-		f(v)
-	case []any:
-		for _, x := range v {
-			walkStrings(x, f)
-		}
-	case map[string]any:
-		for _, x := range v {
-			walkStrings(x, f)
-		}
-	}
-}
-
 // readerTexts are a response's strings, for flow.Config.Readers.
 func (r *Response) readerTexts() []string {
 	if r == nil {
@@ -555,6 +539,6 @@ func (r *Response) readerTexts() []string {
 	for _, h := range r.Headers {
 		out = append(out, h)
 	}
-	walkStrings(r.Body, func(s string) { out = append(out, s) })
+	yamlcheck.WalkStrings(r.Body, func(s string) { out = append(out, s) })
 	return out
 }

@@ -113,3 +113,24 @@ func (c Checker) Duration(n *yaml.Node, what string) time.Duration {
 	}
 	return d
 }
+
+// WalkStrings calls f with every string in a value decoded from YAML
+// (strings, lists, and mappings with keys of any type).
+func WalkStrings(v any, f func(string)) {
+	switch v := v.(type) {
+	case string:
+		f(v)
+	case []any:
+		for _, x := range v {
+			WalkStrings(x, f)
+		}
+	case map[string]any:
+		for _, x := range v {
+			WalkStrings(x, f)
+		}
+	case map[any]any:
+		for _, x := range v {
+			WalkStrings(x, f)
+		}
+	}
+}
