@@ -1,6 +1,11 @@
 package template
 
-import "github.com/itchyny/gojq"
+import (
+	"encoding/json"
+	"math/big"
+
+	"github.com/itchyny/gojq"
+)
 
 // quickFuncs are builtins that run in one step over their input and
 // arguments: no loop, no recursion, no generator.
@@ -96,4 +101,65 @@ func quickString(s *gojq.String) bool {
 		}
 	}
 	return true
+}
+
+// namePath returns the keys of a query that is a plain path of names from
+// its input (.a.b.c, ."a".b), or nil.
+func namePath(q *gojq.Query) []string {
+	if q == nil || q.Term == nil || len(q.FuncDefs) > 0 || q.Meta != nil || len(q.Imports) > 0 {
+		return nil
+	}
+	t := q.Term
+	if t.Type != gojq.TermTypeIndex || t.Index == nil {
+		return nil
+	}
+	key, ok := indexName(t.Index)
+	if !ok {
+		return nil
+	}
+	path := []string{key}
+	for _, s := range t.SuffixList {
+		if s.Index == nil || s.Iter || s.Optional {
+			return nil
+		}
+		key, ok := indexName(s.Index)
+		if !ok {
+			return nil
+		}
+		path = append(path, key)
+	}
+	return path
+}
+
+// indexName returns the key of an index by a name or a constant string.
+func indexName(ix *gojq.Index) (string, bool) {
+	switch {
+	case ix.Name != "" && ix.Start == nil && ix.End == nil && !ix.IsSlice:
+		return ix.Name, true
+	case ix.Str != nil && len(ix.Str.Queries) == 0 && ix.Start == nil && !ix.IsSlice:
+		return ix.Str.Str, true
+	}
+	return "", false
+}
+
+// lookup follows path through nested objects, as jq's .a.b.c does: a
+// missing key is null. ok is false when a step is not an object (nor
+// null): gojq then gives the error jq gives.
+func lookup(v map[string]any, path []string) (any, bool) {
+	var cur any = v
+	for _, k := range path {
+		switch m := cur.(type) {
+		case map[string]any:
+			cur = m[k]
+		case nil:
+			return nil, true
+		default:
+			return nil, false
+		}
+	}
+	switch cur.(type) {
+	case nil, bool, string, float64, int, json.Number, []any, map[string]any, *big.Int:
+		return cur, true
+	}
+	return nil, false // a type gojq may refuse: let it say so
 }

@@ -138,6 +138,10 @@ type part struct {
 	// operators and builtins that take one step (no loop, recursion or
 	// user function), so it runs without the time limit's checks.
 	quick bool
+	// path, when not nil, says the expression is a plain path of names
+	// from the input (.input.id, .steps.a.body.x): its value is found by
+	// map lookups, without running gojq, when every step is an object.
+	path []string
 }
 
 // An Error is an error in a template or in filling it.
@@ -295,6 +299,7 @@ func compile(s string, start, from, end int) (part, error) {
 		return pl, &Error{Column: col, Expr: expr, Msg: "jq: " + err.Error(), Err: err}
 	}
 	pl.quick = quick(q)
+	pl.path = namePath(q)
 	pl.code, err = gojq.Compile(q, functions...)
 	if err != nil {
 		col := from + len(expr) - len(trimmed) + 1
@@ -515,6 +520,11 @@ func (p *part) value(f *filling, fields map[string]any) (v any, err error) {
 			v, err = nil, p.errorf(nil, "cannot evaluate (are all the record's values of JSON types?): %v", r)
 		}
 	}()
+	if p.path != nil {
+		if v, ok := lookup(fields, p.path); ok {
+			return v, nil
+		}
+	}
 	var it gojq.Iter
 	if f.ctx == context.Background() || p.quick && f.ctx.Err() == nil {
 		it = p.code.Run(fields)

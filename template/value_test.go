@@ -70,3 +70,34 @@ func TestQuickTemplatesHaveNothingToStop(t *testing.T) {
 		}
 	}
 }
+
+// A plain path (.a.b) is looked up without running jq: the same values,
+// and jq's own error where a step is not an object.
+func TestPlainPathsGiveJqValues(t *testing.T) {
+	tm, err := template.Parse(`${{ .a."b".c }}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   map[string]any
+		want any
+		err  string
+	}{
+		{map[string]any{"a": map[string]any{"b": map[string]any{"c": []any{1.0}}}}, []any{1.0}, ""},
+		{map[string]any{"a": map[string]any{"b": nil}}, nil, ""},
+		{map[string]any{}, nil, ""},
+		{map[string]any{"a": map[string]any{"b": json.Number("12345678901234567890")}}, nil, `column 1: ${{ .a."b".c }}: expected an object but got: number (12345678901234567890)`},
+		{map[string]any{"a": "text"}, nil, `column 1: ${{ .a."b".c }}: expected an object but got: string ("text")`},
+	} {
+		got, err := tm.Value(context.Background(), c.in, template.Limits{})
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%v: err %v, want %s", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%v: %#v %v, want %#v", c.in, got, err, c.want)
+		}
+	}
+}
