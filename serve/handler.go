@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/flow"
 	"github.com/gogather/gather/template"
 	"github.com/itchyny/gojq"
@@ -210,7 +211,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, ctx context.Con
 	case res.Canceled: // the client went away: nobody to answer
 		return 499
 	case res.Err != nil:
-		e := map[string]any{"step": res.Err.Step, "kind": res.Err.Kind, "message": res.Err.Message}
+		e := map[string]any{"step": res.Err.Step, "kind": res.Err.Kind, "message": publicMessage(res.Err.Kind, res.Err.Message)}
 		if res.Err.Status != 0 {
 			e["status"] = res.Err.Status
 		}
@@ -266,12 +267,37 @@ func stepsBlock(res *flow.Result) map[string]any {
 	steps := make(map[string]any, len(res.Steps))
 	for _, s := range res.Steps {
 		m := flow.DefaultOutput([]flow.StepResult{s})[s.Name].(map[string]any)
+		if s.Error != nil {
+			m["error"] = map[string]any{"kind": s.Error.Kind, "message": publicMessage(s.Error.Kind, s.Error.Message)}
+		}
 		if s.HTTPStatus != 0 {
 			m["http_status"] = s.HTTPStatus
 		}
 		steps[s.Name] = m
 	}
 	return map[string]any{"_steps": steps}
+}
+
+// publicMessages say what failed for the transport's kinds, whose own
+// messages name the gateway's network (addresses, ports, resolvers):
+// the client gets these, the access log the kind.
+var publicMessages = map[string]string{
+	string(fetch.KindDNS):            "the upstream's name did not resolve",
+	string(fetch.KindConnect):        "the upstream could not be reached",
+	string(fetch.KindTLS):            "the TLS handshake with the upstream failed",
+	string(fetch.KindTimeoutConnect): "connecting to the upstream timed out",
+	string(fetch.KindTimeoutTLS):     "the TLS handshake with the upstream timed out",
+	string(fetch.KindReset):          "the upstream closed the connection",
+	string(fetch.KindBadResponse):    "the upstream's answer was not valid HTTP",
+	string(fetch.KindOther):          "the call to the upstream failed",
+}
+
+// publicMessage is what a client is told of a step's error.
+func publicMessage(kind, msg string) string {
+	if m, ok := publicMessages[kind]; ok {
+		return m
+	}
+	return msg
 }
 
 // writeError writes a JSON error answer {"error": e, more...}.

@@ -455,3 +455,19 @@ routes:
 		t.Errorf("the upstream got %d requests off the route's path", n)
 	}
 }
+
+// A transport failure tells the client what failed, not the gateway's
+// network (addresses, ports).
+func TestTransportErrorsDoNotNameTheNetwork(t *testing.T) {
+	ts, _ := gateway(t, `
+listen: 127.0.0.1:0
+upstreams: [http://127.0.0.1:1]
+routes:
+  - path: /down
+    flow: {steps: {s: {http: {url: "http://127.0.0.1:1/x"}}}}
+`, "", nil)
+	a := get(t, "GET", ts.URL+"/down", "")
+	if a.status != 502 || !strings.Contains(a.body, `"message":"the upstream could not be reached"`) || strings.Contains(a.body, "127.0.0.1") {
+		t.Errorf("%d %s", a.status, a.body)
+	}
+}

@@ -232,7 +232,7 @@ func (s *Server) done(route string, r *http.Request, status int, res *flow.Resul
 	if s.opts.Log != nil {
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "route", route, "status", status, "ms", ms, "client", r.RemoteAddr}
 		if res != nil && res.Err != nil {
-			attrs = append(attrs, "failed_step", res.Err.Step, "error_kind", res.Err.Kind)
+			attrs = append(attrs, "failed_step", res.Err.Step, "error_kind", res.Err.Kind, "error", res.Err.Message)
 		}
 		s.opts.Log.Info("request", attrs...)
 	}
