@@ -35,7 +35,9 @@
 //
 //   - A required step that fails answers 502 with {"error": {step,
 //     kind, message, status}, "_steps": {...}}: which step, and how every
-//     step ended (status, time, error, http_status).
+//     step ended (status, time, error, http_status). A transport
+//     failure's message says what failed (the upstream could not be
+//     reached), not the gateway's addresses; the access log has them.
 //   - An optional step that fails still answers, with the header
 //     X-Gather-Completed: false and a "_steps" block in the body (added
 //     to an object; another body is wrapped as {"output": ..., "_steps"}).
