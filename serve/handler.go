@@ -91,6 +91,8 @@ const writeMargin = 10 * time.Second
 // errRouteTimeout is the cause of a route's timeout.
 var errRouteTimeout = errors.New("the route's timeout")
 
+// ServeHTTP runs the flow for r and answers: its output, or the errors
+// and limits the package documentation lists.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := 0
 	var res *flow.Result
