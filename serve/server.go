@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -226,8 +228,7 @@ func (s *Server) done(route string, r *http.Request, status int, res *flow.Resul
 		ms = float64(time.Since(start).Microseconds()) / 1000
 	}
 	if m := s.opts.Metrics; m != nil && route != "" {
-		m.requests.WithLabelValues(route, fmt.Sprint(status)).Inc()
-		m.latency.WithLabelValues(route).Observe(ms / 1000)
+		m.count(route, status, ms/1000)
 	}
 	if s.opts.Log != nil {
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "route", route, "status", status, "ms", ms, "client", r.RemoteAddr}
@@ -247,6 +248,34 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	upstream *prometheus.CounterVec
 	inFlight *prometheus.GaugeVec
+	// children caches the series of the labels met (a route and a status,
+	// a route, a host and an outcome): a lookup in a Vec hashes its
+	// labels on every request. The labels are bounded (routes of the
+	// gateway, statuses, allowed hosts and error kinds).
+	children sync.Map
+}
+
+type requestLabels struct {
+	route  string
+	status int
+}
+
+type upstreamLabels struct{ host, outcome string }
+
+type latencyLabel string
+
+// count counts an answered request of route.
+func (m *Metrics) count(route string, status int, seconds float64) {
+	c, ok := m.children.Load(requestLabels{route, status})
+	if !ok {
+		c, _ = m.children.LoadOrStore(requestLabels{route, status}, m.requests.WithLabelValues(route, strconv.Itoa(status)))
+	}
+	c.(prometheus.Counter).Inc()
+	o, ok := m.children.Load(latencyLabel(route))
+	if !ok {
+		o, _ = m.children.LoadOrStore(latencyLabel(route), m.latency.WithLabelValues(route))
+	}
+	o.(prometheus.Observer).Observe(seconds)
 }
 
 // NewMetrics registers a gateway's metrics with reg:
@@ -279,5 +308,9 @@ func (m *Metrics) countUpstream(rec fetch.Record) {
 			host = "refused"
 		}
 	}
-	m.upstream.WithLabelValues(host, outcome).Inc()
+	c, ok := m.children.Load(upstreamLabels{host, outcome})
+	if !ok {
+		c, _ = m.children.LoadOrStore(upstreamLabels{host, outcome}, m.upstream.WithLabelValues(host, outcome))
+	}
+	c.(prometheus.Counter).Inc()
 }
