@@ -273,6 +273,15 @@ func (p *serveProc) wait(t *testing.T, d time.Duration) int {
 	return 0
 }
 
+// terminate sends SIGTERM and checks the process exits 0.
+func (p *serveProc) terminate(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderr)
+	}
+}
+
 // hostPort is an upstream's host:port.
 func hostPort(srv *upstream.Server) string { return strings.TrimPrefix(srv.URL(), "http://") }
 
@@ -351,10 +360,7 @@ routes:
 			t.Errorf("access log line %d: %v, want GET %s route %q status %v and ms", i, r, path, wantRoute, wantStatus)
 		}
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t, 15*time.Second); code != 0 {
-		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderr)
-	}
+	p.terminate(t)
 }
 
 // TestServeFeedExample: examples/gateway.yaml's /greeting route (the feed
@@ -506,10 +512,7 @@ func TestServeReload(t *testing.T) {
 	if status, _, _ := p.get(t, "/d"); status != 404 {
 		t.Errorf("/d, removed by the last reload, answers %d", status)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t, 15*time.Second); code != 0 {
-		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderr)
-	}
+	p.terminate(t)
 }
 
 // TestServeSIGTERMFinishesInFlight: 50 requests in flight (their
