@@ -9,6 +9,7 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
 )
 
 // Bounds of the answers an engine keeps for steps with "cache".
@@ -32,7 +33,15 @@ type cached struct {
 // responseCache keeps the answers of steps with "cache", shared by every
 // run on an engine.
 type responseCache struct {
-	lru *lru.Cache[string, cached]
+	lru    *lru.Cache[string, cached]
+	flight singleflight.Group // the calls being made, by key
+}
+
+// fetched is a call's record and response, shared by the runs waiting
+// for it.
+type fetched struct {
+	rec  fetch.Record
+	resp *fetch.Response
 }
 
 func newResponseCache() *responseCache {

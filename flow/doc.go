@@ -140,8 +140,9 @@
 //     answer's Cache-Control says max-age or s-maxage, not at all for
 //     no-store, no-cache or private, nor above CacheMaxBody (64 KiB);
 //     CacheEntries (4,096) answers at most, the least recently used
-//     dropped first. A result from the cache has "cached": true; two
-//     runs missing at once both ask the upstream.
+//     dropped first. Runs missing the same answer at once share one
+//     request (the others wait for it, as long as its maker's timeouts
+//     allow). A result from the cache, or shared, has "cached": true.
 //
 // The output is built once every step has ended, only when the run
 // succeeded; by default it is each step's status, time and error.

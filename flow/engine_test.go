@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,5 +403,34 @@ output: {n: "${{ .steps.s.body.n }}", cached: "${{ .steps.s.cached }}"}
 		if g := strings.Join(got, " "); g != c.want {
 			t.Errorf("%s %q: %s, want %s", c.path, c.cc, g, c.want)
 		}
+	}
+}
+
+// Runs missing the same cached answer at once share one request.
+func TestCacheSharesOneCallAmongRunsMissingAtOnce(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		time.Sleep(200 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"n": 1}`)
+	}))
+	defer srv.Close()
+	e := engine(t, strings.ReplaceAll(`
+steps:
+  s: {cache: 1m, http: {url: "API/x"}}
+output: "${{ .steps.s.body.n }}"
+`, "API", srv.URL), nil)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if r := e.Run(context.Background(), nil); r.Err != nil || fmt.Sprint(r.Output) != "1" {
+				t.Errorf("err %v output %v", r.Err, r.Output)
+			}
+		})
+	}
+	wg.Wait()
+	if n := hits.Load(); n != 1 {
+		t.Errorf("10 runs at once asked the upstream %d times, want 1", n)
 	}
 }

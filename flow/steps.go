@@ -226,18 +226,27 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 			rec.MS = 0
 		}
 	}
-	if !hit {
-		rec, resp = e.cfg.Client.DoResponse(ctx, req)
-		if e.cfg.OnHTTP != nil {
-			e.cfg.OnHTTP(rec)
-		}
-		t.bytes.Add(rec.Bytes)
-		if rec.Attempts > 1 {
-			t.retries.Add(int64(rec.Attempts - 1))
-		}
-		if key != "" {
+	if !hit && key != "" {
+		// Runs missing the same answer at once share one call: the first
+		// makes it (on its own goroutine), the others wait for it. A
+		// waiter waits as long as that call takes, which its maker's
+		// timeouts bound.
+		mine := false
+		v, _, _ := e.cache.flight.Do(key, func() (any, error) {
+			mine = true
+			rec, resp := e.send(ctx, req, t)
 			e.cache.put(key, rec, resp, p.Cache, time.Now())
+			return fetched{rec, resp}, nil
+		})
+		f := v.(fetched)
+		rec, resp, hit = f.rec, f.resp, !mine
+		if hit && rec.Error != nil && rec.Error.Kind == fetch.KindCanceled && ctx.Err() == nil {
+			// The run that made the call was cancelled, not this one.
+			rec, resp = e.send(ctx, req, t)
+			hit = false
 		}
+	} else if !hit {
+		rec, resp = e.send(ctx, req, t)
 	}
 	v := map[string]any{"status": rec.Status, "headers": nil, "body": nil, "text": nil, "ms": round(rec.MS), "error": nil}
 	if hit {
@@ -297,6 +306,19 @@ var requestPrefix = regexp.MustCompile(`^[A-Za-z]+ "(?:[^"\\]|\\.)*": `)
 // a login step), and the step names the request well enough.
 func withoutURL(msg string) string {
 	return requestPrefix.ReplaceAllString(msg, "")
+}
+
+// send sends a step's request, counting it (OnHTTP, the tally).
+func (e *Engine) send(ctx context.Context, req fetch.Request, t *tally) (fetch.Record, *fetch.Response) {
+	rec, resp := e.cfg.Client.DoResponse(ctx, req)
+	if e.cfg.OnHTTP != nil {
+		e.cfg.OnHTTP(rec)
+	}
+	t.bytes.Add(rec.Bytes)
+	if rec.Attempts > 1 {
+		t.retries.Add(int64(rec.Attempts - 1))
+	}
+	return rec, resp
 }
 
 // isJSON reports whether a Content-Type is JSON: application/json, or any
