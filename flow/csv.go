@@ -11,7 +11,6 @@ import (
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/output"
-	"github.com/itchyny/gojq"
 )
 
 // csvMode says what a flow's CSV columns between line and error are.
@@ -102,11 +101,11 @@ func (c *csvWriter) WriteJSON(line int, record []byte) error {
 	}
 	switch c.mode {
 	case csvOutput:
-		c.cells[1] = cell(r.Output)
+		c.cells[1] = output.CellText(r.Output)
 	case csvKeys:
 		out, _ := r.Output.(map[string]any)
 		for i, k := range c.keys {
-			c.cells[1+i] = cell(out[k])
+			c.cells[1+i] = output.CellText(out[k])
 		}
 	case csvSteps:
 		for i, name := range c.keys {
@@ -114,7 +113,7 @@ func (c *csvWriter) WriteJSON(line int, record []byte) error {
 			if s, ok := r.Steps[name].(map[string]any); ok {
 				status = s["status"]
 			}
-			c.cells[1+i] = cell(status)
+			c.cells[1+i] = output.CellText(status)
 		}
 	}
 	c.cells[len(c.cells)-1] = ""
@@ -122,23 +121,6 @@ func (c *csvWriter) WriteJSON(line int, record []byte) error {
 		c.cells[len(c.cells)-1] = r.Error.Step + ": " + r.Error.Kind + ": " + r.Error.Message
 	}
 	return c.rows.WriteRow(line, c.cells)
-}
-
-// cell is a value's CSV text.
-func cell(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	}
-	b, err := gojq.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }
 
 func (c *csvWriter) Write(fetch.Record) error {

@@ -424,14 +424,15 @@ func value(r fetch.Record, f string) *string {
 		if !ok || name == "" {
 			return nil
 		}
-		s = inputText(r.Input[name])
+		s = CellText(r.Input[name])
 	}
 	return &s
 }
 
-// inputText is a kept input field as CSV text: a string as it is, nothing
-// for null, other values as compact JSON.
-func inputText(v any) string {
+// CellText is a JSON value as CSV text: a string as it is, nothing for
+// null, a number as written, other values as compact JSON. It writes a
+// kept input field, and a flow's output (flow.CSV).
+func CellText(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""
