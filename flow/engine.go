@@ -338,17 +338,13 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 		switch {
 		case len(ended) > 0:
 			i, ended = ended[len(ended)-1], ended[:len(ended)-1]
-		case running == 0 && len(toStart) == 1:
-			// The one thing to do: done here, on this goroutine, whose
-			// stack has grown already (a chain of steps starts no
-			// goroutine). With anything else running, a step gets a
-			// goroutine of its own, so that what ends first is followed
-			// at once.
-			i, toStart = toStart[0], toStart[:0]
-			res.Steps[i] = e.runStep(ctx, e.plans[i], e.stepData(input, e.plans[i], res.Steps))
-		case running == 0 && len(toStart) > 1 && e.leaves(toStart[:len(toStart)-1]):
-			// The others end no step's wait (nothing needs them): the
-			// last one can run here without delaying anything.
+		case running == 0 && len(toStart) > 0 && e.leaves(toStart[:len(toStart)-1]):
+			// Nothing else runs, and nothing needs the other steps to
+			// start (none, or leaves): the last one runs here, on this
+			// goroutine, whose stack has grown already, without delaying
+			// any step (a chain starts no goroutine). Otherwise each step
+			// gets a goroutine of its own, so that what ends first is
+			// followed at once.
 			last := toStart[len(toStart)-1]
 			for _, j := range toStart[:len(toStart)-1] {
 				launch(j)
