@@ -39,8 +39,10 @@
 //     failure's message says what failed (the upstream could not be
 //     reached), not the gateway's addresses; the access log has them.
 //   - An optional step that fails still answers, with the header
-//     X-Gather-Completed: false and a "_steps" block in the body (added
-//     to an object; another body is wrapped as {"output": ..., "_steps"}).
+//     X-Gather-Completed: false and a "_steps" block in the body: added
+//     to an object, another JSON body wrapped as {"output": ...,
+//     "_steps"}; a text body (a response body that is a string) has the
+//     header only.
 //   - Past the route's timeout the steps in flight are cancelled and the
 //     answer is 504 naming them ("running").
 //   - Beyond the route's concurrency the answer is 503 with Retry-After,

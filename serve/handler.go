@@ -208,7 +208,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, ctx context.Con
 		writeError(w, http.StatusGatewayTimeout, map[string]any{
 			"message": fmt.Sprintf("the route's timeout of %v passed", h.cfg.Timeout),
 			"running": running,
-		}, stepsBlock(res))
+		}, map[string]any{"_steps": stepSummaries(res)})
 		return http.StatusGatewayTimeout
 	case res.Canceled: // the client went away: nobody to answer
 		return 499
@@ -217,7 +217,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, ctx context.Con
 		if res.Err.Status != 0 {
 			e["status"] = res.Err.Status
 		}
-		writeError(w, http.StatusBadGateway, e, stepsBlock(res))
+		writeError(w, http.StatusBadGateway, e, map[string]any{"_steps": stepSummaries(res)})
 		return http.StatusBadGateway
 	}
 	complete := true
@@ -234,17 +234,22 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, ctx context.Con
 	for k, v := range header {
 		w.Header()[k] = v
 	}
+	// A string body the response built is sent as text; anything else
+	// as JSON.
+	text, isText := body.(string)
+	isText = isText && h.resp != nil && h.resp.HasBody
 	if !complete {
 		w.Header().Set("X-Gather-Completed", "false")
-		if m, ok := body.(map[string]any); ok {
-			m["_steps"] = stepsBlock(res)["_steps"]
-		} else if _, isText := body.(string); !isText || h.resp == nil || !h.resp.HasBody {
-			body = map[string]any{"output": body, "_steps": stepsBlock(res)["_steps"]}
+		switch m, isMap := body.(map[string]any); {
+		case isMap:
+			m["_steps"] = stepSummaries(res)
+		case !isText: // a text answer has the header only
+			body = map[string]any{"output": body, "_steps": stepSummaries(res)}
 		}
 	}
 	var b []byte
-	if s, ok := body.(string); ok && h.resp != nil && h.resp.HasBody {
-		b = []byte(s)
+	if isText {
+		b = []byte(text)
 		if w.Header().Get("Content-Type") == "" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		}
@@ -264,8 +269,9 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, ctx context.Con
 	return status
 }
 
-// stepsBlock is {"_steps": {NAME: {status, ms, error, http_status}}}.
-func stepsBlock(res *flow.Result) map[string]any {
+// stepSummaries are the "_steps" of an answer: {NAME: {status, ms,
+// error, http_status}}.
+func stepSummaries(res *flow.Result) map[string]any {
 	steps := make(map[string]any, len(res.Steps))
 	for _, s := range res.Steps {
 		m := flow.DefaultOutput([]flow.StepResult{s})[s.Name].(map[string]any)
@@ -277,7 +283,7 @@ func stepsBlock(res *flow.Result) map[string]any {
 		}
 		steps[s.Name] = m
 	}
-	return map[string]any{"_steps": steps}
+	return steps
 }
 
 // publicMessages say what failed for the transport's kinds, whose own
