@@ -68,6 +68,7 @@ type Job struct {
 	db    *sql.DB
 	run   int64
 	retry *Filter
+	id    string // see ID
 
 	cp      checkpoint // as stored when the run began
 	results chan stored
@@ -294,6 +295,7 @@ func (j *Job) settings(ctx context.Context, settings []Setting) error {
 	if err := compare(oldMasked, masked(settings, headers, urls, key), headers, urls); err != nil {
 		return fmt.Errorf("%s: %w", j.path, err)
 	}
+	j.id = jobID(key)
 	// Written once the settings match: a refused run changes nothing.
 	if newKey {
 		if _, err := db.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES('key', ?)", key); err != nil {
@@ -374,6 +376,18 @@ func fileError(path string, err error) error {
 }
 
 func unixNow() float64 { return float64(time.Now().UnixMicro()) / 1e6 }
+
+// ID returns the job's identifier: 16 hex digits, derived from the job's
+// random key (one way: the ID tells nothing of the key), the same for every
+// run of the job and different for every job file made, even from the same
+// command. A cluster names the job's streams by it.
+func (j *Job) ID() string { return j.id }
+
+// jobID derives a job's ID from its key.
+func jobID(key string) string {
+	sum := sha256.Sum256([]byte("gather job id\x00" + key))
+	return hex.EncodeToString(sum[:8])
+}
 
 // Progress is what a job holds.
 type Progress struct {

@@ -32,8 +32,8 @@ func newRequestSpec(format, method, url string, headers []string, data []byte, k
 // requestsContext reads r as a run does (take and pass as a job's) and
 // yields the requests the stage would send; ctx is the run's stop.
 func (s *requestSpec) requestsContext(ctx context.Context, r io.Reader, start input.Pos, header []string, take func(int, input.Pos) bool, pass func(input.Pos)) iter.Seq[fetch.Request] {
-	var cut *fetch.Request
-	return s.stag.requests(ctx, s.src.items(ctx, r, start, header, take, pass), &cut)
+	reqs, _ := s.stag.MakeRequests(ctx, s.src.items(ctx, r, start, header, take, pass))
+	return reqs
 }
 
 func (s *requestSpec) skippedLines() int64 { return s.src.skippedLines() }

@@ -71,8 +71,7 @@ type Fetch struct {
 // Run implements Stage.
 func (f Fetch) Run(ctx, stop context.Context, items iter.Seq[Item]) iter.Seq[Outcome] {
 	return func(yield func(Outcome) bool) {
-		var cut *fetch.Request
-		reqs := f.requests(stop, items, &cut)
+		reqs, cut := f.MakeRequests(stop, items)
 		scratch := make([]byte, 0, 1024)
 		for rec := range f.Client.Run(ctx, reqs, fetch.StopStarting(stop.Done())) {
 			var o Outcome
@@ -81,19 +80,23 @@ func (f Fetch) Run(ctx, stop context.Context, items iter.Seq[Item]) iter.Seq[Out
 				return
 			}
 		}
-		if cut != nil { // its template was stopped: it ends cancelled, as one not started
-			yield(FetchOutcome(fetch.Record{Line: cut.Line, URL: cut.URL, Method: cut.Method, Input: cut.Keep,
-				Error: &fetch.Error{Kind: fetch.KindCanceled, Message: "the run stopped while the input's templates were filled"}}))
+		if o, ok := cut(); ok {
+			yield(o)
 		}
 	}
 }
 
-// requests turns items into requests; a template running when stop ends
-// is stopped, and its item makes no request: the sequence ends there, and
-// *cut is that item's request as far as it was made.
-func (f Fetch) requests(stop context.Context, items iter.Seq[Item], cut **fetch.Request) iter.Seq[fetch.Request] {
+// MakeRequests returns items made into requests by f.Requests, as Run
+// makes them, for a stage that runs them elsewhere (a cluster's
+// coordinator); f.Client is not used. An item that cannot be read is a
+// request with Err. When stop ends while an item's templates are filled,
+// they are stopped and the sequence ends there: cut then returns that
+// item's outcome, cancelled, and ok; else it returns false. Call cut once
+// the sequence has ended.
+func (f Fetch) MakeRequests(stop context.Context, items iter.Seq[Item]) (reqs iter.Seq[fetch.Request], cut func() (o Outcome, ok bool)) {
+	var stopped *fetch.Request
 	plain := f.Requests.Plain()
-	return func(yield func(fetch.Request) bool) {
+	reqs = func(yield func(fetch.Request) bool) {
 		for it := range items {
 			var req fetch.Request
 			switch {
@@ -105,7 +108,7 @@ func (f Fetch) requests(stop context.Context, items iter.Seq[Item], cut **fetch.
 				var ok bool
 				if req, ok = f.Requests.Request(stop, it.Line, it.FieldsOrURL()); !ok {
 					r := f.Requests.Invalid(it.Line, nil)
-					*cut = &r
+					stopped = &r
 					return // stopping: a template was cut short
 				}
 			}
@@ -114,6 +117,15 @@ func (f Fetch) requests(stop context.Context, items iter.Seq[Item], cut **fetch.
 			}
 		}
 	}
+	cut = func() (Outcome, bool) {
+		if stopped == nil {
+			return Outcome{}, false
+		}
+		// Its template was stopped: it ends cancelled, as one not started.
+		return FetchOutcome(fetch.Record{Line: stopped.Line, URL: stopped.URL, Method: stopped.Method, Input: stopped.Keep,
+			Error: &fetch.Error{Kind: fetch.KindCanceled, Message: "the run stopped while the input's templates were filled"}}), true
+	}
+	return reqs, cut
 }
 
 // FetchOutcome returns the outcome of a fetch record: its envelope, with

@@ -8,7 +8,9 @@ import (
 	"log"
 	"os"
 	"runtime/debug"
+	"time"
 
+	"github.com/gogather/gather/cluster"
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/run"
 	"github.com/spf13/cobra"
@@ -38,7 +40,8 @@ its line number.`,
 			fl := cmd.Flags()
 			f.outputSet, f.graceSet, f.input = fl.Changed("output"), fl.Changed("grace"), name
 			f.methodSet, f.jsonSet, f.jobSet, f.statsSet = fl.Changed("method"), fl.Changed("json"), fl.Changed("job"), fl.Changed("stats")
-			f.retryFailedSet = fl.Changed("retry-failed")
+			f.retryFailedSet, f.concurrencySet = fl.Changed("retry-failed"), fl.Changed("concurrency")
+			f.cluster.changed(fl)
 			f.bodySet = fl.Changed("data") || f.jsonSet
 			f.reads = readFiles(cmd, args) // standard input too, if a file
 			return runFetch(cmd.Context(), name, &f)
@@ -113,6 +116,25 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		}
 		cfg.Grace = f.grace
 	}
+	var coord *cluster.Coordinator
+	if f.cluster.url != "" {
+		nc, js, err := connectCluster(f.cluster.url, "gather coordinator")
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		if coord, err = f.coordinator(ctx, js, cfg.Job, reqs, client); err != nil {
+			return interruptedOr(sig, false, err)
+		}
+		defer func() {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := coord.Finish(fctx); err != nil && !f.quiet {
+				fmt.Fprintf(stdio.err, "gather: the job's streams were not all removed from the server: %v\n", err)
+			}
+		}()
+		cfg.Stage = coord
+	}
 	if f.cfg.Body == fetch.BodyDir {
 		release, err := run.ClaimBodyDir(f.cfg.BodyDir)
 		if errors.Is(err, run.ErrBodyDirInUse) {
@@ -129,6 +151,14 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	defer closeOut()
 	cfg.Sink = sink
 	res, err := runAttached(ctx, sig, cfg, in, f.quiet, f.retryFailed != "", client)
+	if coord != nil {
+		if cerr := coord.Err(); cerr != nil && err == nil {
+			err = &exitError{exitRuntime, fmt.Errorf("--cluster: %w", cerr)}
+		}
+		if !f.quiet {
+			writeWorkers(stdio.err, coord)
+		}
+	}
 	if err == nil {
 		err = closeOut()
 	}

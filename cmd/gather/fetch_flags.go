@@ -41,14 +41,16 @@ type fetchFlags struct {
 	retryFailed    string
 	grace          time.Duration
 	bodyHead       sizeFlag
-	outputSet      bool             // -o was given
-	graceSet       bool             // --grace was given
-	methodSet      bool             // -X was given
-	bodySet        bool             // --data or --json was given
-	jsonSet        bool             // --json was given
-	jobSet         bool             // --job was given
-	statsSet       bool             // --stats was given
-	retryFailedSet bool             // --retry-failed was given
+	outputSet      bool // -o was given
+	graceSet       bool // --grace was given
+	methodSet      bool // -X was given
+	bodySet        bool // --data or --json was given
+	jsonSet        bool // --json was given
+	jobSet         bool // --job was given
+	statsSet       bool // --stats was given
+	retryFailedSet bool // --retry-failed was given
+	concurrencySet bool // -c was given
+	cluster        clusterFlags
 	input          string           // the input's name
 	reads          []samefile.Named // the files the run reads, which no output may be
 }
@@ -77,6 +79,7 @@ func (f *fetchFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.retryFailed, "retry-failed", "", "with --job: run the failed inputs again: all, or error kinds, statuses and classes (dns,503,5xx)")
 	fl.Lookup("retry-failed").NoOptDefVal = "all"
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "with --job: on Ctrl-C or SIGTERM, how long requests in flight may finish")
+	f.cluster.register(fl)
 }
 
 // maxConcurrency is the most requests in flight -c accepts: each needs a
@@ -169,7 +172,7 @@ func (f *fetchFlags) checkFlags() error {
 	if f.jsonSet && f.data != "" {
 		return usageError("--data and --json both give the body: give one")
 	}
-	return nil
+	return f.cluster.check(f, f.concurrencySet)
 }
 
 // buildConfig completes the engine configuration from the flags.

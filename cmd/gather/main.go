@@ -97,6 +97,7 @@ func execute(args []string) int {
 	})
 	root.AddCommand(newFetchCommand(), newDemoCommand(), newUpstreamCommand(), newExportCommand(), newReportCommand(), newVersionCommand())
 	root.AddCommand(newRunCommand(), newCheckCommand(), newGraphCommand(), newServeCommand())
+	root.AddCommand(newNATSCommand(), newWorkerCommand())
 	// --cpuprofile is for gather's developers (bench/fetch): hidden.
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")

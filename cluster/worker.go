@@ -1,0 +1,300 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gogather/gather/fetch"
+	"github.com/gogather/gather/run"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultConcurrency is a worker's default number of inputs held (and
+// requests in flight) at once.
+const DefaultConcurrency = 64
+
+// A Worker runs the inputs of every job its server holds: it watches
+// JobsBucket, and for each job takes a fair share of its partitions (see
+// the package documentation), pulls their inputs, fetches them with the
+// job's settings and publishes the results.
+type Worker struct {
+	// JS is the JetStream context of the connection to the server.
+	JS jetstream.JetStream
+	// Name names the worker in the coordinator's summary (default:
+	// host name and process ID).
+	Name string
+	// Concurrency bounds the worker's requests in flight per job
+	// (default DefaultConcurrency); it holds at most twice as many
+	// inputs unacknowledged, the ones in flight and as many read ahead.
+	Concurrency int
+	// Log receives the worker's notes (jobs taken and let go, errors);
+	// nil for none.
+	Log *slog.Logger
+}
+
+// Run works until stop or ctx ends. When stop ends, the worker starts no
+// new input, finishes the ones it holds, publishes their results, lets
+// its partitions go, and returns. When ctx ends, the inputs it holds are
+// given back to the server at once (negatively acknowledged) and Run
+// returns. It returns an error only when it cannot watch the jobs.
+func (w *Worker) Run(ctx, stop context.Context) error {
+	if w.Concurrency == 0 {
+		w.Concurrency = DefaultConcurrency
+	}
+	if w.Concurrency < 1 {
+		return fmt.Errorf("a worker's concurrency must be at least 1, got %d", w.Concurrency)
+	}
+	if w.Name == "" {
+		host, _ := os.Hostname()
+		w.Name = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if w.Log == nil {
+		w.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	kv, err := jobsBucket(ctx, w.JS)
+	if err != nil {
+		return err
+	}
+	watcher, err := kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watching the jobs: %w", err)
+	}
+	defer watcher.Stop()
+	runners := map[string]*runner{}
+	defer func() {
+		for _, r := range runners {
+			r.stopStarting()
+		}
+		for _, r := range runners {
+			<-r.done
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			for _, r := range runners {
+				r.cancel()
+			}
+			return nil
+		case <-stop.Done():
+			return nil
+		case e, ok := <-watcher.Updates():
+			if !ok {
+				if ctx.Err() != nil {
+					continue // ends above
+				}
+				return errors.New("the jobs' watch ended")
+			}
+			if e == nil {
+				continue // the jobs there were are all seen
+			}
+			id := e.Key()
+			r := runners[id]
+			if e.Operation() != jetstream.KeyValuePut {
+				if r != nil { // the job ended: its coordinator needs nothing more
+					r.cancel()
+					<-r.done
+					delete(runners, id)
+					w.Log.Info("job ended", "job", id)
+				}
+				continue
+			}
+			spec, err := decodeSpec(e.Value())
+			if err != nil {
+				w.Log.Error("job refused", "job", id, "error", err)
+				continue
+			}
+			if r != nil && r.spec.Epoch == spec.Epoch {
+				if spec.Stopping {
+					r.stopStarting()
+				}
+				continue
+			}
+			if r != nil { // a new run of the job's coordinator
+				r.stopStarting()
+				<-r.done
+				delete(runners, id)
+			}
+			if spec.Stopping {
+				continue
+			}
+			r, err = w.start(ctx, spec)
+			if err != nil {
+				w.Log.Error("job not started", "job", id, "error", err)
+				continue
+			}
+			runners[id] = r
+			w.Log.Info("job started", "job", id, "partitions", spec.Partitions)
+		}
+	}
+}
+
+// keyName makes a name fit a key of a bucket.
+func keyName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// partWork runs one partition's inputs while its lease is held: it pulls
+// them (holding at most the runner's slots), fetches them through the
+// runner's client, publishes each result and then acknowledges the input.
+// Closing drain stops the pulling and lets the inputs held finish;
+// cancelling ctx gives them back (negative acknowledgements).
+func (r *runner) partWork(ctx context.Context, drain <-chan struct{}, cons jetstream.Consumer) {
+	type heldMsg struct {
+		msg  jetstream.Msg
+		line int
+	}
+	var mu sync.Mutex
+	held := map[int]heldMsg{}
+	reqs := make(chan fetch.Request)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	working, stopWorking := context.WithCancel(ctx) // ends the signs of life
+	defer stopWorking()
+	wg.Go(func() {
+		defer close(reqs)
+		seq := 0
+		r.pull(ctx, drain, cons, func(msg jetstream.Msg) bool {
+			wk, err := decodeWork(msg.Data())
+			if err != nil {
+				r.w.Log.Error("input dropped", "job", r.spec.ID, "error", err)
+				msg.Term()
+				r.release(1)
+				return true
+			}
+			seq++
+			mu.Lock()
+			held[seq] = heldMsg{msg, wk.Line}
+			mu.Unlock()
+			select {
+			case reqs <- wk.request(seq):
+				return true
+			case <-ctx.Done():
+				mu.Lock()
+				delete(held, seq)
+				mu.Unlock()
+				msg.Nak()
+				r.release(1)
+				return false
+			}
+		})
+	})
+	wg.Go(func() { // signs of life for the inputs held, so that a long one is not given to another worker
+		r.keepAlive(working, func(f func(jetstream.Msg)) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, h := range held {
+				f(h.msg)
+			}
+		})
+	})
+	feed := func(yield func(fetch.Request) bool) {
+		for req := range reqs {
+			if !yield(req) {
+				return
+			}
+		}
+	}
+	// Results are published without waiting for the server's
+	// acknowledgement; confirm waits for them in order, then acknowledges
+	// each input (so an input is let go only once its result is kept)
+	// and frees its slot.
+	confirms := make(chan confirm, r.w.Concurrency)
+	wg.Go(func() { r.confirm(confirms) })
+	defer close(confirms) // before wg.Wait: confirm ends once it has confirmed all
+	for rec := range r.client.Run(ctx, feed) {
+		mu.Lock()
+		h := held[rec.Line]
+		delete(held, rec.Line)
+		mu.Unlock()
+		rec.Line = h.line
+		if rec.Error != nil && rec.Error.Kind == fetch.KindCanceled && ctx.Err() != nil {
+			h.msg.Nak() // given back: another worker runs it
+			r.release(1)
+			continue
+		}
+		data := r.resultData(rec)
+		fut, err := r.w.JS.PublishAsync(resultSubject(r.spec.ID), data)
+		confirms <- confirm{fut: fut, err: err, data: data, msg: h.msg}
+	}
+	// Inputs handed over but not started when the run ended (cancelled
+	// while waiting) have a record each above; any left is given back.
+	mu.Lock()
+	for _, h := range held {
+		h.msg.Nak()
+		r.release(1)
+	}
+	clear(held)
+	mu.Unlock()
+}
+
+// A confirm is a result published, waiting for the server's
+// acknowledgement, and its input.
+type confirm struct {
+	fut  jetstream.PubAckFuture // nil when err
+	err  error                  // the publication failed at once
+	data []byte
+	msg  jetstream.Msg
+}
+
+// confirm waits for each result's acknowledgement, in order; a result the
+// server did not take is published again until it does (or the runner is
+// cancelled, and the input is given back). Then the input is acknowledged
+// and its slot freed.
+func (r *runner) confirm(confirms <-chan confirm) {
+	for c := range confirms {
+		ok := c.err == nil
+		if ok {
+			select {
+			case <-c.fut.Ok():
+			case <-c.fut.Err():
+				ok = false
+			}
+		}
+		if !ok {
+			ok = publishRetrying(r.ctx, r.w.JS, resultSubject(r.spec.ID), c.data)
+		}
+		if ok {
+			c.msg.Ack()
+		} else {
+			c.msg.Nak()
+		}
+		r.release(1)
+	}
+}
+
+// resultData returns a record's result message.
+func (r *runner) resultData(rec fetch.Record) []byte {
+	o := run.FetchOutcome(rec)
+	data, _ := json.Marshal(resultOf(o.Result, r.w.Name))
+	if max := r.w.JS.Conn().MaxPayload(); int64(len(data)) > max {
+		rec.Error = &fetch.Error{Kind: fetch.KindTooLarge, Message: fmt.Sprintf(
+			"the record (%d bytes) is larger than the NATS server's max_payload (%d bytes): keep less of the body (--body hash or head) or raise max_payload", len(data), max)}
+		rec.Body, rec.Bytes = nil, 0
+		o = run.FetchOutcome(rec)
+		data, _ = json.Marshal(resultOf(o.Result, r.w.Name))
+	}
+	return data
+}
