@@ -141,3 +141,130 @@ func TestJobRunsOnWorkersExactlyOnceWithinPerHostLimit(t *testing.T) {
 	}
 	t.Logf("workers: %+v", workers)
 }
+
+// openJob opens a fetch job of plain URL lines at path.
+func openJob(t *testing.T, path string) *job.Job {
+	t.Helper()
+	settings := run.FetchSettings{Format: run.Lines, BodyPolicy: "hash"}
+	j, err := job.Open(context.Background(), path, settings.JobSettings(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// newCoordinator returns a started coordinator of j on the server at url.
+func newCoordinator(t *testing.T, url string, j *job.Job, spec cluster.Spec) *cluster.Coordinator {
+	t.Helper()
+	reqs, err := template.NewRequests(template.RequestSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := fetch.New(fetch.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(local.Close)
+	spec.ID = j.ID()
+	if spec.AckWait == 0 {
+		spec.AckWait, spec.LeaseTTL = 5*time.Second, 4*time.Second
+	}
+	c := &cluster.Coordinator{JS: connect(t, url), Requests: reqs, Client: local, Spec: spec}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// urlLines returns n URLs of base, one a line.
+func urlLines(base string, n int, query string) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%s/item/%d%s\n", base, i, query)
+	}
+	return b.String()
+}
+
+func TestWorkerJoiningHalfWayTakesPartitions(t *testing.T) {
+	url := startServer(t)
+	srv := upstreamtest.Start(t, upstream.Config{})
+	const n = 2000
+	j := openJob(t, filepath.Join(t.TempDir(), "job.db"))
+	coord := newCoordinator(t, url, j, cluster.Spec{Partitions: 8})
+	startWorker(t, url, "first", 8)
+	var res run.Result
+	var err error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		res, err = run.New(run.Config{Input: strings.NewReader(urlLines(srv.URL(), n, "?latency=5ms")), Format: run.Lines, Stage: coord, Job: j}).Run(context.Background())
+	})
+	for srv.Stats().Requests < n/4 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	startWorker(t, url, "joined", 8)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := coord.Finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res.Job.Stored != n || res.Job.Failed != 0 {
+		t.Fatalf("job: %+v, want %d stored, none failed", res.Job, n)
+	}
+	counts := map[string]int64{}
+	for _, w := range coord.Workers() {
+		counts[w.Worker] = w.Results
+	}
+	if counts["joined"] == 0 || counts["first"]+counts["joined"] != n {
+		t.Errorf("results by worker: %v; want the worker that joined to take some of the %d", counts, n)
+	}
+}
+
+func TestStoppedCoordinatorCancelsWhatNoWorkerHoldsAndResumes(t *testing.T) {
+	url := startServer(t)
+	srv := upstreamtest.Start(t, upstream.Config{})
+	const n = 300
+	input := urlLines(srv.URL(), n, "")
+	path := filepath.Join(t.TempDir(), "job.db")
+	j := openJob(t, path)
+	coord := newCoordinator(t, url, j, cluster.Spec{Partitions: 4})
+	r := run.New(run.Config{Input: strings.NewReader(input), Format: run.Lines, Stage: coord, Job: j, Grace: time.Minute})
+	done := make(chan struct{})
+	var res run.Result
+	var err error
+	go func() {
+		defer close(done)
+		res, err = r.Run(context.Background())
+	}()
+	time.Sleep(300 * time.Millisecond) // published, and no worker to take them
+	start := time.Now()
+	r.Stop()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stopped run waits for inputs no worker holds")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Job.Stored != 0 || res.ErrorKinds["canceled"] != n {
+		t.Fatalf("stopped with no worker: %d stored, %v; want none stored, all %d cancelled", res.Job.Stored, res.ErrorKinds, n)
+	}
+	t.Logf("stopped in %v", time.Since(start).Round(time.Millisecond))
+	if err := coord.Finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The same job again, with a worker: every input runs once.
+	j = openJob(t, path)
+	coord = newCoordinator(t, url, j, cluster.Spec{Partitions: 4})
+	startWorker(t, url, "w", 8)
+	res, err = run.New(run.Config{Input: strings.NewReader(input), Format: run.Lines, Stage: coord, Job: j}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Job.Stored != n || res.Job.Failed != 0 || srv.Stats().Requests != n {
+		t.Fatalf("resumed: %+v, %d requests; want %d stored and requested once each", res.Job, srv.Stats().Requests, n)
+	}
+	coord.Finish(context.Background())
+}

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -53,12 +54,19 @@ type Coordinator struct {
 	dups    int64
 	bad     int64
 	err     error // why the results could not be read
+
+	unconfirmed atomic.Int64 // inputs published, not yet acknowledged by the server
+	lastResult  atomic.Int64 // when the last result came, Unix nanoseconds
+	republished atomic.Int64 // inputs published again, lost by the server
 }
 
-// pendingInput is what a pending input ends with when it is cancelled.
+// pendingInput is a pending input's message, and what it ends with when
+// it is cancelled.
 type pendingInput struct {
 	url, method string
 	keep        map[string]any
+	subject     string
+	data        []byte
 }
 
 // WorkerCount is what one worker did for a coordinator's run.
@@ -158,6 +166,10 @@ func (c *Coordinator) Err() error {
 	return c.err
 }
 
+// Republished returns the inputs published again because the server lost
+// them (see the package documentation).
+func (c *Coordinator) Republished() int64 { return c.republished.Load() }
+
 // Duplicates returns the results dropped because their input had been
 // answered already (a redelivered input answered twice) or was not
 // published by this run; Malformed the result messages that could not be
@@ -191,6 +203,7 @@ func (c *Coordinator) Run(ctx, stop context.Context, items iter.Seq[run.Item]) i
 		wg.Go(func() { collected <- c.collect(inner) })
 		wg.Go(func() { c.publish(inner, stop, items) })
 		wg.Go(func() { c.watchStop(inner, stop) })
+		wg.Go(func() { c.watchLost(inner, stop) })
 		for {
 			c.mu.Lock()
 			batch := c.ready
@@ -309,10 +322,12 @@ func (c *Coordinator) publish(ctx, stop context.Context, items iter.Seq[run.Item
 			req.Keep, p.keep = nil, nil
 			data, _ = json.Marshal(workOf(req))
 		}
+		subject := workSubject(c.Spec.ID, partition(req.URL, req.Line, c.Spec.Partitions, c.Spec.ByHost))
+		p.subject, p.data = subject, data
 		c.mu.Lock()
 		c.pending[req.Line] = p
 		c.mu.Unlock()
-		subject := workSubject(c.Spec.ID, partition(req.URL, req.Line, c.Spec.Partitions, c.Spec.ByHost))
+		c.unconfirmed.Add(1)
 		fut, err := c.JS.PublishAsync(subject, data)
 		select {
 		case confirms <- published{fut, err, subject, data}:
@@ -342,11 +357,13 @@ func (c *Coordinator) confirm(ctx context.Context, confirms <-chan published) {
 		if p.err == nil {
 			select {
 			case <-p.fut.Ok():
+				c.unconfirmed.Add(-1)
 				continue
 			case <-p.fut.Err():
 			}
 		}
 		publishRetrying(ctx, c.JS, p.subject, p.data)
+		c.unconfirmed.Add(-1)
 	}
 }
 
@@ -449,6 +466,7 @@ func (c *Coordinator) accept(data []byte) {
 		return
 	}
 	delete(c.pending, r.Line)
+	c.lastResult.Store(now.UnixNano())
 	c.ready = append(c.ready, run.Outcome{Result: r.jobResult(), Value: rec})
 	w := c.workers[r.Worker]
 	if w == nil {
@@ -522,17 +540,79 @@ func (c *Coordinator) watchStop(ctx, stop context.Context) {
 // held returns the inputs delivered to workers and not acknowledged, in
 // all partitions.
 func (c *Coordinator) held(ctx context.Context) (int, error) {
-	n := 0
+	held, _, err := c.workCounts(ctx)
+	return held, err
+}
+
+// workCounts returns the inputs delivered to workers and not
+// acknowledged, and the ones waiting in the stream, in all partitions.
+func (c *Coordinator) workCounts(ctx context.Context) (held, waiting int, err error) {
 	for p := range c.Spec.Partitions {
 		cons, err := c.JS.Consumer(ctx, workStream(c.Spec.ID), partitionConsumer(p))
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		info, err := cons.Info(ctx)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		n += info.NumAckPending
+		held += info.NumAckPending
+		waiting += int(info.NumPending)
 	}
-	return n, nil
+	return held, waiting, nil
+}
+
+// lostAfter is how long a coordinator waits without a result, every
+// input published acknowledged by the server and none in its streams or
+// held by a worker, before it takes the inputs pending for lost (a server
+// killed before it wrote them) and publishes them again.
+const lostAfter = 3 * time.Second
+
+// watchLost publishes again the inputs the server lost: pending, with no
+// trace of them anywhere, for lostAfter.
+func (c *Coordinator) watchLost(ctx, stop context.Context) {
+	tick := time.NewTicker(lostAfter / 3)
+	defer tick.Stop()
+	var since time.Time // since when nothing was seen anywhere
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-stop.Done():
+			return // what is pending is cancelled, not published again
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		n := len(c.pending)
+		c.mu.Unlock()
+		if n == 0 || c.unconfirmed.Load() > 0 || time.Since(time.Unix(0, c.lastResult.Load())) < lostAfter {
+			since = time.Time{}
+			continue
+		}
+		held, waiting, err := c.workCounts(ctx)
+		if err != nil || held > 0 || waiting > 0 {
+			since = time.Time{}
+			continue
+		}
+		if since.IsZero() {
+			since = time.Now()
+			continue
+		}
+		if time.Since(since) < lostAfter {
+			continue
+		}
+		since = time.Time{}
+		c.mu.Lock()
+		lost := make([]pendingInput, 0, len(c.pending))
+		for _, p := range c.pending {
+			lost = append(lost, p)
+		}
+		c.mu.Unlock()
+		for _, p := range lost {
+			if !publishRetrying(ctx, c.JS, p.subject, p.data) {
+				return
+			}
+		}
+		c.republished.Add(int64(len(lost)))
+	}
 }

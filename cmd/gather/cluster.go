@@ -111,6 +111,9 @@ func writeWorkers(w io.Writer, c *cluster.Coordinator) {
 	if dups, bad := c.Duplicates(); dups > 0 || bad > 0 {
 		fmt.Fprintf(w, "results dropped: %d answering an input answered already (redelivered), %d unreadable\n", dups, bad)
 	}
+	if n := c.Republished(); n > 0 {
+		fmt.Fprintf(w, "inputs published again: %d (lost by the server)\n", n)
+	}
 }
 
 func newNATSCommand() *cobra.Command {

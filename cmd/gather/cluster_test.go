@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gogather/gather/internal/upstream"
+	"github.com/gogather/gather/internal/upstream/upstreamtest"
+)
+
+// process is a gather child process of a cluster test.
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan struct{}
+	err    error
+}
+
+// startProcess starts gather with args; the test's end kills it if it
+// still runs.
+func startProcess(t *testing.T, name string, args ...string) *process {
+	t.Helper()
+	p := &process{name: name, cmd: exec.Command(binary, args...), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("%s's stderr:\n%s", name, p.stderr.String())
+		}
+	})
+	return p
+}
+
+// kill kills the process with sig and waits for it.
+func (p *process) kill(sig syscall.Signal) {
+	p.cmd.Process.Signal(sig)
+	<-p.done
+}
+
+// exited reports whether the process has ended.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// startNATS starts gather nats on addr with its store in dir and waits
+// until it accepts connections.
+func startNATS(t *testing.T, addr, dir string) *process {
+	t.Helper()
+	p := startProcess(t, "gather nats", "nats", "--addr", addr, "--store", dir)
+	waitUntil(t, "the NATS server to listen", 30*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil || p.exited()
+	})
+	if p.exited() {
+		t.Fatalf("gather nats ended: %v: %s", p.err, p.stderr.String())
+	}
+	return p
+}
+
+// A cluster job of 20,000 inputs on six hosts, run by worker processes:
+// a worker and then the coordinator are killed with SIGKILL and started
+// again, a third worker joins half-way, the NATS server restarts. In the
+// end the job holds exactly one ok result per input and no host ever had
+// more requests at once than --per-host. (That a worker joining takes
+// work is checked in package cluster, where inputs are spread by line:
+// here they are by host, and the joiner's partitions may hold none.)
+func TestClusterJobSurvivesKillsAndRestarts(t *testing.T) {
+	const n, perHost = 20_000, 4
+	var servers []*upstream.Server
+	var in strings.Builder
+	for range 6 {
+		servers = append(servers, upstreamtest.Start(t, upstream.Config{}))
+	}
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&in, "%s/item/%d?latency=2ms\n", servers[i%len(servers)].URL(), i)
+	}
+	dir := t.TempDir()
+	input := writeTestFile(t, dir, "in.txt", in.String())
+	jobFile := filepath.Join(dir, "job.db")
+	addr, store := freeAddr(t), filepath.Join(dir, "store")
+	url := "nats://" + addr
+	nats := startNATS(t, addr, store)
+	requests := func() int64 {
+		var total int64
+		for _, s := range servers {
+			total += s.Stats().Requests
+		}
+		return total
+	}
+	waitRequests := func(what string, atLeast int64, coord *process) {
+		t.Helper()
+		waitUntil(t, what, 120*time.Second, func() bool { return requests() >= atLeast || coord.exited() })
+		if coord.exited() {
+			t.Fatalf("the coordinator ended before %s: %v: %s", what, coord.err, coord.stderr.String())
+		}
+	}
+	worker := func(name string) *process {
+		return startProcess(t, "worker "+name, "worker", "--cluster", url, "-c", "16", "--name", name)
+	}
+	coordinate := func() *process {
+		return startProcess(t, "the coordinator", "fetch", input, "--job", jobFile, "--cluster", url,
+			"--per-host", fmt.Sprint(perHost), "--partitions", "8", "--ack-wait", "3s", "--lease-ttl", "2s", "--retries", "0")
+	}
+	w1, _ := worker("w1"), worker("w2")
+	coord := coordinate()
+
+	waitRequests("2,000 requests", 2_000, coord)
+	w1.kill(syscall.SIGKILL)
+	t.Logf("w1 killed at %d requests", requests())
+	worker("w1")
+
+	waitRequests("6,000 requests", 6_000, coord)
+	coord.kill(syscall.SIGKILL)
+	t.Logf("the coordinator killed at %d requests", requests())
+	coord = coordinate()
+
+	waitRequests("10,000 requests", 10_000, coord)
+	worker("w3")
+	t.Logf("w3 joined at %d requests", requests())
+
+	waitRequests("13,000 requests", 13_000, coord)
+	nats.kill(syscall.SIGTERM)
+	t.Logf("the NATS server stopped at %d requests", requests())
+	time.Sleep(500 * time.Millisecond)
+	startNATS(t, addr, store)
+
+	select {
+	case <-coord.done:
+	case <-time.After(180 * time.Second):
+		t.Fatalf("the coordinator has not ended 180s after the NATS server restarted")
+	}
+	if coord.err != nil {
+		t.Fatalf("the coordinator: %v: %s", coord.err, coord.stderr.String())
+	}
+	results := storedResults(t, jobFile)
+	seen := make([]bool, n+1)
+	for _, r := range results {
+		if r.Line < 1 || r.Line > n || seen[r.Line] || !r.OK {
+			t.Fatalf("result of line %d: ok %v, seen before %v", r.Line, r.OK, r.Line >= 1 && r.Line <= n && seen[r.Line])
+		}
+		seen[r.Line] = true
+	}
+	if len(results) != n {
+		t.Fatalf("%d results for %d inputs", len(results), n)
+	}
+	for _, s := range servers {
+		for host, most := range s.Stats().MaxConcurrent {
+			if most > perHost {
+				t.Errorf("%s had %d requests at once, over --per-host %d", host, most, perHost)
+			}
+		}
+	}
+	t.Logf("%d requests for %d inputs; the last coordinator's summary:\n%s", requests(), n, coord.stderr.String())
+}
