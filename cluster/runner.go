@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogather/gather/fetch"
@@ -32,6 +33,8 @@ type runner struct {
 	// ones in flight and as many read ahead, so that a partition is
 	// pulled in batches while the inputs before run.
 	slots chan struct{}
+
+	gone atomic.Bool // the job ended: nothing of it is left on the server
 
 	parts map[int]*part // the partitions held (the lease loop's)
 }
@@ -102,6 +105,9 @@ func (r *runner) leaseLoop() {
 			p.cancel()
 			<-p.done
 		}
+		if r.gone.Load() {
+			return // the job's bucket is gone with it
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for n, p := range r.parts {
@@ -142,12 +148,10 @@ func (r *runner) tend(alive string) {
 		default:
 			continue
 		}
-		if !p.lost {
-			if _, err := withTimeout(ctx, r.spec.LeaseTTL/3, func(ctx context.Context) (uint64, error) {
+		if !p.lost { // if the server cannot be told, the lease expires
+			withTimeout(ctx, r.spec.LeaseTTL/3, func(ctx context.Context) (uint64, error) {
 				return 0, r.leases.Delete(ctx, leaseKey(n), jetstream.LastRevision(p.rev))
-			}); err != nil {
-				continue // tried again next round; it expires otherwise
-			}
+			})
 		}
 		delete(r.parts, n)
 	}

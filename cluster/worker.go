@@ -65,11 +65,14 @@ func (w *Worker) Run(ctx, stop context.Context) error {
 	if err != nil {
 		return err
 	}
-	watcher, err := kv.WatchAll(ctx)
+	// The watch ends with its context: its end does not wait for a
+	// server that is down.
+	wctx, endWatch := context.WithCancel(ctx)
+	defer endWatch()
+	watcher, err := kv.WatchAll(wctx)
 	if err != nil {
 		return fmt.Errorf("watching the jobs: %w", err)
 	}
-	defer watcher.Stop()
 	runners := map[string]*runner{}
 	defer func() {
 		for _, r := range runners {
@@ -102,6 +105,7 @@ func (w *Worker) Run(ctx, stop context.Context) error {
 			r := runners[id]
 			if e.Operation() != jetstream.KeyValuePut {
 				if r != nil { // the job ended: its coordinator needs nothing more
+					r.gone.Store(true)
 					r.cancel()
 					<-r.done
 					delete(runners, id)

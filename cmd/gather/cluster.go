@@ -205,8 +205,10 @@ Ctrl-C gives them back to the server at once.`,
 			if err := w.Run(ctx, stopCtx); err != nil {
 				return &exitError{exitRuntime, err}
 			}
-			if err := nc.Drain(); err != nil && err != nats.ErrConnectionClosed {
-				return &exitError{exitRuntime, err}
+			// The last acknowledgements are sent; a server that is
+			// down gets them redelivered instead (results are kept once).
+			if nc.IsConnected() {
+				nc.FlushTimeout(5 * time.Second)
 			}
 			return nil
 		},
