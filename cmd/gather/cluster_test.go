@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -174,4 +175,54 @@ func TestClusterJobSurvivesKillsAndRestarts(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests for %d inputs; the last coordinator's summary:\n%s", requests(), n, coord.stderr.String())
+}
+
+func TestClusterFlagsThatCannotHoldAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	in := writeTestFile(t, dir, "in.txt", "http://127.0.0.1:1/\n")
+	j := filepath.Join(dir, "j.db")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fetch", in, "--cluster", "nats://127.0.0.1:1"}, "--cluster needs --job"},
+		{[]string{"fetch", in, "--job", j, "--cluster", ""}, "--cluster: empty address"},
+		{[]string{"fetch", in, "--job", j, "--partitions", "4"}, "--partitions needs --cluster"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "-c", "8"}, "-c is each worker's"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--rate", "10"}, "--rate is one process's rate"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--ordered"}, "--ordered cannot hold"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--body", "dir:" + dir}, "--body dir cannot be used"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--partitions", "0"}, "--partitions must be 1 to 1024"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--max-pending", "-1"}, "--max-pending must be"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--ack-wait", "1ms"}, "--ack-wait must be 1s to 24h"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--lease-ttl", "0s"}, "--lease-ttl must be 1s to 1h"},
+		{[]string{"worker"}, "--cluster nats://HOST:PORT is needed"},
+		{[]string{"worker", "--cluster", "nats://127.0.0.1:1", "-c", "0"}, "--concurrency must be 1 to"},
+		{[]string{"nats"}, "--store DIR is needed"},
+	} {
+		res := gather(t, "", c.args...)
+		if res.code != exitUsage || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, res.code, res.stderr, exitUsage, c.want)
+		}
+	}
+	if _, err := os.Stat(j); err == nil {
+		t.Errorf("a refused run made the job file")
+	}
+}
+
+func TestClusterUnreachableServerNamesItWithoutItsPassword(t *testing.T) {
+	dir := t.TempDir()
+	in := writeTestFile(t, dir, "in.txt", "http://127.0.0.1:1/\n")
+	j := filepath.Join(dir, "j.db")
+	res := gather(t, "", "fetch", in, "--job", j, "--cluster", "nats://user:s3cret@"+freeAddr(t))
+	if res.code != exitRuntime || !strings.Contains(res.stderr, "--cluster nats://user:") || strings.Contains(res.stderr, "s3cret") {
+		t.Errorf("exit %d, stderr %q; want exit %d naming the server, its password masked", res.code, res.stderr, exitRuntime)
+	}
+	if _, err := os.Stat(j); err == nil {
+		t.Errorf("the job file was made for a server that cannot be reached")
+	}
+	res = gather(t, "", "worker", "--cluster", "nats://user:s3cret@"+freeAddr(t))
+	if res.code != exitRuntime || strings.Contains(res.stderr, "s3cret") {
+		t.Errorf("worker: exit %d, stderr %q; want exit %d, its password masked", res.code, res.stderr, exitRuntime)
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/gogather/gather/cluster"
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/run"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
 
@@ -104,6 +106,14 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	}
 	defer client.Close()
 	cfg.Stage = run.Fetch{Client: client, Requests: reqs}
+	var js jetstream.JetStream // the cluster's, reached before the job file is made
+	if f.cluster.url != "" {
+		var nc *nats.Conn
+		if nc, js, err = connectCluster(f.cluster.url, "gather coordinator"); err != nil {
+			return err
+		}
+		defer nc.Close()
+	}
 	if f.job != "" {
 		if cfg.Job, err = openFetchJob(ctx, f, format, body); err != nil {
 			return interruptedOr(sig, false, err)
@@ -117,12 +127,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		cfg.Grace = f.grace
 	}
 	var coord *cluster.Coordinator
-	if f.cluster.url != "" {
-		nc, js, err := connectCluster(f.cluster.url, "gather coordinator")
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
+	if js != nil {
 		if coord, err = f.coordinator(ctx, js, cfg.Job, reqs, client); err != nil {
 			return interruptedOr(sig, false, err)
 		}
@@ -176,7 +181,17 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 		fmt.Fprintln(stdio.err, note)
 	}
 	if f.statsFile != "" {
-		if err := writeStats(f.statsFile, res.Summary); err != nil {
+		var stats any = res.Summary
+		if coord != nil { // the summary, and the workers'
+			dups, _ := coord.Duplicates()
+			stats = struct {
+				run.Summary
+				Workers     []cluster.WorkerCount `json:"workers"`
+				Duplicates  int64                 `json:"duplicates_dropped"`
+				Republished int64                 `json:"republished"`
+			}{res.Summary, coord.Workers(), dups, coord.Republished()}
+		}
+		if err := writeStats(f.statsFile, stats); err != nil {
 			return err
 		}
 	}

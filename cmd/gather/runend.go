@@ -62,7 +62,7 @@ func runExit(res run.Result, sig *signals) error {
 }
 
 // writeStats writes a run's summary as JSON to path (--stats).
-func writeStats(path string, sum run.Summary) error {
+func writeStats(path string, sum any) error {
 	b, _ := json.MarshalIndent(sum, "", "  ")
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		return &exitError{exitRuntime, fmt.Errorf("--stats: %w", err)}
