@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -267,4 +268,23 @@ func TestStoppedCoordinatorCancelsWhatNoWorkerHoldsAndResumes(t *testing.T) {
 		t.Fatalf("resumed: %+v, %d requests; want %d stored and requested once each", res.Job, srv.Stats().Requests, n)
 	}
 	coord.Finish(context.Background())
+}
+
+func TestRequestLargerThanMaxPayloadIsBadInput(t *testing.T) {
+	url := startServer(t)
+	j := openJob(t, filepath.Join(t.TempDir(), "job.db"))
+	coord := newCoordinator(t, url, j, cluster.Spec{Partitions: 2})
+	big, err := template.NewRequests(template.RequestSpec{Method: "POST", Body: bytes.Repeat([]byte("x"), cluster.ServerMaxPayload+1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord.Requests = big
+	res, err := run.New(run.Config{Input: strings.NewReader(urlLines("http://127.0.0.1:1", 3, "")), Format: run.Lines, Stage: coord, Job: j}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord.Finish(context.Background())
+	if res.Job.Stored != 3 || res.ErrorKinds["bad_input"] != 3 {
+		t.Fatalf("job %+v, errors %v; want 3 bad_input results stored", res.Job, res.ErrorKinds)
+	}
 }

@@ -322,6 +322,11 @@ func (c *Coordinator) publish(ctx, stop context.Context, items iter.Seq[run.Item
 			req.Keep, p.keep = nil, nil
 			data, _ = json.Marshal(workOf(req))
 		}
+		if max := c.JS.Conn().MaxPayload(); int64(len(data)) > max { // the server would refuse it
+			req.Err = fmt.Errorf("the request (%d bytes with its body) is larger than the NATS server's max_payload (%d bytes)", len(data), max)
+			c.push(run.FetchOutcome(c.Client.Do(ctx, req)))
+			continue
+		}
 		subject := workSubject(c.Spec.ID, partition(req.URL, req.Line, c.Spec.Partitions, c.Spec.ByHost))
 		p.subject, p.data = subject, data
 		c.mu.Lock()

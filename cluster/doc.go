@@ -88,11 +88,15 @@
 //
 // The coordinator publishes at most MaxPending inputs not yet answered,
 // and keeps each one's message until its result comes: memory is bounded
-// by MaxPending, never by the input. A worker holds at most twice its
-// concurrency of inputs per job, the ones in flight and as many read
-// ahead, pulled in batches. A result (with the body kept, --body text)
-// must fit in the server's max_payload (8 MiB for gather nats, 1 MiB for
-// a default nats-server): a larger one is the input's too_large error.
+// by MaxPending, never by the input. As with a local run's read-ahead, a
+// slow host's inputs can fill that window and hold the others back: raise
+// --max-pending, or give a slow host a job of its own. A request larger
+// than the server's max_payload (its body included) is the input's
+// bad_input error, answered by the coordinator. A worker holds at most
+// twice its concurrency of inputs per job, the ones in flight and as many
+// read ahead, pulled in batches. A result (with the body kept, --body
+// text) must fit in the server's max_payload (8 MiB for gather nats, 1 MiB
+// for a default nats-server): a larger one is the input's too_large error.
 //
 // # Stopping
 //
