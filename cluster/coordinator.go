@@ -424,7 +424,8 @@ func (c *Coordinator) collect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the results: %w", err)
 	}
-	go func() { <-ctx.Done(); it.Stop() }()
+	defer it.Stop()
+	defer context.AfterFunc(ctx, it.Stop)() // ends a Next waiting
 	stream, err := c.JS.Stream(ctx, resultStream(c.Spec.ID))
 	if err != nil {
 		return fmt.Errorf("reading the results: %w", err)

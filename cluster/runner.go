@@ -69,8 +69,11 @@ func (w *Worker) start(ctx context.Context, spec *Spec) (*runner, error) {
 		stopping: make(chan struct{}), done: make(chan struct{}), slots: make(chan struct{}, 2*w.Concurrency),
 		parts: map[int]*part{}}
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	context.AfterFunc(ctx, r.cancel)
-	go r.leaseLoop()
+	unlink := context.AfterFunc(ctx, r.cancel)
+	go func() {
+		defer unlink()
+		r.leaseLoop()
+	}()
 	return r, nil
 }
 
