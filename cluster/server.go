@@ -29,6 +29,10 @@ func StartServer(addr, storeDir string) (*server.Server, error) {
 	}
 	if p == 0 {
 		p = server.RANDOM_PORT
+	} else if l, err := net.Listen("tcp", addr); err != nil { // in use: say so now, not after a wait
+		return nil, err
+	} else {
+		l.Close()
 	}
 	opts := &server.Options{
 		Host: host, Port: p, JetStream: true, StoreDir: storeDir,
@@ -43,7 +47,7 @@ func StartServer(addr, storeDir string) (*server.Server, error) {
 	if !s.ReadyForConnections(30 * time.Second) {
 		s.Shutdown()
 		s.WaitForShutdown()
-		return nil, fmt.Errorf("the NATS server on %s did not start within 30s (is the address in use? is %s writable?)", addr, storeDir)
+		return nil, fmt.Errorf("the NATS server on %s did not start within 30s (is %s writable?)", addr, storeDir)
 	}
 	return s, nil
 }
