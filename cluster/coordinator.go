@@ -43,6 +43,10 @@ type Coordinator struct {
 	// publishing waits while that many are out (default
 	// DefaultMaxPending). The coordinator's memory is bounded by it.
 	MaxPending int
+	// JSONOnly says the run's sink takes the records' JSON only (a JSON
+	// lines writer, or no sink): each outcome's Value is then left nil,
+	// rather than the record decoded from its JSON.
+	JSONOnly bool
 
 	mu      sync.Mutex
 	pending map[int]pendingInput // published, not answered
@@ -456,9 +460,11 @@ func (c *Coordinator) collect(ctx context.Context) error {
 // accept takes one result message.
 func (c *Coordinator) accept(data []byte) {
 	r, err := decodeResult(data)
-	var rec fetch.Record
-	if err == nil {
+	var value any
+	if err == nil && !c.JSONOnly {
+		var rec fetch.Record
 		err = run.DecodeRecord(r.Record, &rec)
+		value = rec
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -473,7 +479,7 @@ func (c *Coordinator) accept(data []byte) {
 	}
 	delete(c.pending, r.Line)
 	c.lastResult.Store(now.UnixNano())
-	c.ready = append(c.ready, run.Outcome{Result: r.jobResult(), Value: rec})
+	c.ready = append(c.ready, run.Outcome{Result: r.jobResult(), Value: value})
 	w := c.workers[r.Worker]
 	if w == nil {
 		w = &WorkerCount{Worker: r.Worker, First: now}

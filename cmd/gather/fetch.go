@@ -153,6 +153,9 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	if err != nil {
 		return err
 	}
+	if coord != nil {
+		coord.JSONOnly = sink == nil || f.format != "csv"
+	}
 	defer closeOut()
 	cfg.Sink = sink
 	res, err := runAttached(ctx, sig, cfg, in, f.quiet, f.retryFailed != "", client)
