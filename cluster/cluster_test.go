@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -34,7 +35,7 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	t.Cleanup(s.Close)
 	return s.ClientURL()
 }
 
@@ -46,7 +47,7 @@ func connect(t *testing.T, url string) jetstream.JetStream {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,4 +288,48 @@ func TestRequestLargerThanMaxPayloadIsBadInput(t *testing.T) {
 	if res.Job.Stored != 3 || res.ErrorKinds["bad_input"] != 3 {
 		t.Fatalf("job %+v, errors %v; want 3 bad_input results stored", res.Job, res.ErrorKinds)
 	}
+}
+
+// With one input out at a time, each is taken as soon as it is published:
+// a worker waits on an empty partition rather than polling it.
+func TestOneInputPendingAtATimeRunsThrough(t *testing.T) {
+	url := startServer(t)
+	srv := upstreamtest.Start(t, upstream.Config{})
+	const n = 40
+	j := openJob(t, filepath.Join(t.TempDir(), "job.db"))
+	coord := newCoordinator(t, url, j, cluster.Spec{Partitions: 4})
+	coord.MaxPending = 1
+	startWorker(t, url, "w", 4)
+	res, err := run.New(run.Config{Input: strings.NewReader(urlLines(srv.URL(), n, "")), Format: run.Lines, Stage: coord, Job: j}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord.Finish(context.Background())
+	if res.Job.Stored != n || res.Job.Failed != 0 {
+		t.Fatalf("job %+v; want %d stored", res.Job, n)
+	}
+	t.Logf("%d inputs one at a time in %.2fs", n, res.Seconds)
+}
+
+// A copy of a job file is the same job on the server: while one copy's
+// coordinator runs, the other's is refused.
+func TestSecondCoordinatorOfAJobIsRefused(t *testing.T) {
+	url := startServer(t)
+	dir := t.TempDir()
+	j := openJob(t, filepath.Join(dir, "job.db"))
+	first := newCoordinator(t, url, j, cluster.Spec{Partitions: 2, AckWait: 5 * time.Second, LeaseTTL: time.Second})
+	reqs, _ := template.NewRequests(template.RequestSpec{})
+	second := &cluster.Coordinator{JS: connect(t, url), Requests: reqs,
+		Spec: cluster.Spec{ID: j.ID(), Partitions: 2, AckWait: 5 * time.Second, LeaseTTL: time.Second}}
+	if err := second.Start(context.Background()); !errors.Is(err, cluster.ErrJobBusy) {
+		t.Fatalf("a second coordinator of the job: %v, want ErrJobBusy", err)
+	}
+	if err := first.Finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Start(context.Background()); err != nil {
+		t.Fatalf("once the first ended: %v", err)
+	}
+	second.Finish(context.Background())
+	j.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,10 @@ type Coordinator struct {
 	bad     int64
 	err     error // why the results could not be read
 
+	leaseCtx  context.Context // ends the coordinator's lease
+	endLease  context.CancelFunc
+	leaseDone chan struct{}
+
 	unconfirmed atomic.Int64 // inputs published, not yet acknowledged by the server
 	lastResult  atomic.Int64 // when the last result came, Unix nanoseconds
 	republished atomic.Int64 // inputs published again, lost by the server
@@ -102,6 +107,34 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if err := setUp(ctx, c.JS, &c.Spec); err != nil {
 		return err
 	}
+	leases, err := c.JS.KeyValue(ctx, leaseBucket(c.Spec.ID))
+	if err != nil {
+		return fmt.Errorf("the job's leases: %w", err)
+	}
+	rev, err := c.takeJob(ctx, leases)
+	if err != nil {
+		return err
+	}
+	c.leaseCtx, c.endLease = context.WithCancel(context.WithoutCancel(ctx))
+	c.leaseDone = make(chan struct{})
+	go func() {
+		defer close(c.leaseDone)
+		c.keepJob(leases, rev)
+	}()
+	err = c.purge(ctx)
+	if err == nil {
+		err = c.putSpec(ctx)
+	}
+	if err != nil {
+		c.endLease()
+		<-c.leaseDone
+		c.endLease = nil
+	}
+	return err
+}
+
+// purge empties the job's streams.
+func (c *Coordinator) purge(ctx context.Context) error {
 	for _, name := range []string{workStream(c.Spec.ID), resultStream(c.Spec.ID)} {
 		s, err := c.JS.Stream(ctx, name)
 		if err == nil {
@@ -111,7 +144,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 			return fmt.Errorf("purging %s: %w", name, err)
 		}
 	}
-	return c.putSpec(ctx)
+	return nil
 }
 
 func (c *Coordinator) putSpec(ctx context.Context) error {
@@ -133,7 +166,66 @@ func (c *Coordinator) putSpec(ctx context.Context) error {
 // go), streams and lease bucket. Whatever is left of the work (after a
 // stop) is published again by the next run of the job.
 func (c *Coordinator) Finish(ctx context.Context) error {
+	if c.endLease != nil {
+		c.endLease()
+		<-c.leaseDone
+	}
 	return tearDown(ctx, c.JS, c.Spec.ID)
+}
+
+// coordinatorKey is the key of the lease bucket held by the job's
+// coordinator, holding its epoch.
+const coordinatorKey = "coordinator"
+
+// ErrJobBusy is Start's error when another coordinator runs the job: the
+// job file was copied, and the copy is being run.
+var ErrJobBusy = errors.New("another coordinator runs this job on the server (a copy of the job file?); let it end first")
+
+// takeJob takes the job's coordinator lease, waiting for the lease of a
+// coordinator that was killed to expire (Spec.LeaseTTL at most).
+func (c *Coordinator) takeJob(ctx context.Context, leases jetstream.KeyValue) (uint64, error) {
+	deadline := time.Now().Add(c.Spec.LeaseTTL + time.Second)
+	epoch := []byte(strconv.FormatInt(c.Spec.Epoch, 10))
+	for {
+		rev, err := leases.Create(ctx, coordinatorKey, epoch)
+		switch {
+		case err == nil:
+			return rev, nil
+		case !errors.Is(err, jetstream.ErrKeyExists):
+			return 0, fmt.Errorf("taking the job's lease: %w", err)
+		case time.Now().After(deadline):
+			return 0, ErrJobBusy
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// keepJob renews the coordinator's lease every quarter of its TTL until
+// Finish; an expired one (the server away) is taken again.
+func (c *Coordinator) keepJob(leases jetstream.KeyValue, rev uint64) {
+	tick := time.NewTicker(c.Spec.LeaseTTL / 4)
+	defer tick.Stop()
+	epoch := []byte(strconv.FormatInt(c.Spec.Epoch, 10))
+	for {
+		select {
+		case <-c.leaseCtx.Done():
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(c.leaseCtx, c.Spec.LeaseTTL/3)
+		next, err := leases.Update(ctx, coordinatorKey, epoch, rev)
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+			next, err = leases.Create(ctx, coordinatorKey, epoch) // expired; another's if this fails
+		}
+		cancel()
+		if err == nil {
+			rev = next
+		}
+	}
 }
 
 // Workers returns what each worker did in the run, by name.
@@ -321,10 +413,10 @@ func (c *Coordinator) publish(ctx, stop context.Context, items iter.Seq[run.Item
 			c.push(canceled(req.Line, p, "the run stopped before the input was published"))
 			return
 		}
-		data, err := json.Marshal(workOf(req))
+		data, err := json.Marshal(workOf(c.Spec.Epoch, req))
 		if err != nil { // a kept value JSON cannot hold (NaN)
 			req.Keep, p.keep = nil, nil
-			data, _ = json.Marshal(workOf(req))
+			data, _ = json.Marshal(workOf(c.Spec.Epoch, req))
 		}
 		if max := c.JS.Conn().MaxPayload(); int64(len(data)) > max { // the server would refuse it
 			req.Err = fmt.Errorf("the request (%d bytes with its body) is larger than the NATS server's max_payload (%d bytes)", len(data), max)
@@ -473,8 +565,8 @@ func (c *Coordinator) accept(data []byte) {
 		c.bad++
 		return
 	}
-	if _, ok := c.pending[r.Line]; !ok {
-		c.dups++
+	if _, ok := c.pending[r.Line]; !ok || r.Epoch != c.Spec.Epoch {
+		c.dups++ // answered already, or the work of another run
 		return
 	}
 	delete(c.pending, r.Line)

@@ -13,6 +13,7 @@ import (
 // work is a work message: one input, made into its request by the
 // coordinator (so that its host, and so its partition, is known there).
 type work struct {
+	Epoch  int64          `json:"epoch"` // the coordinator run's (Spec.Epoch)
 	Line   int            `json:"line"`
 	Method string         `json:"method"`
 	URL    string         `json:"url"`
@@ -21,8 +22,8 @@ type work struct {
 	Keep   map[string]any `json:"keep,omitempty"`
 }
 
-func workOf(req fetch.Request) work {
-	return work{Line: req.Line, Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body, Keep: req.Keep}
+func workOf(epoch int64, req fetch.Request) work {
+	return work{Epoch: epoch, Line: req.Line, Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body, Keep: req.Keep}
 }
 
 // request returns the work's request, numbered seq rather than its line:
@@ -47,6 +48,7 @@ func decodeWork(b []byte) (work, error) {
 // result is a result message: a job.Result's fields, the record as JSON,
 // and the worker that made it.
 type result struct {
+	Epoch    int64           `json:"epoch"` // the work's
 	Line     int             `json:"line"`
 	OK       bool            `json:"ok"`
 	Kind     string          `json:"kind,omitempty"`
@@ -59,8 +61,8 @@ type result struct {
 	Record   json.RawMessage `json:"record"`
 }
 
-func resultOf(r job.Result, worker string) result {
-	return result{Line: r.Line, OK: r.OK, Kind: r.Kind, Host: r.Host, Status: r.Status,
+func resultOf(epoch int64, r job.Result, worker string) result {
+	return result{Epoch: epoch, Line: r.Line, OK: r.OK, Kind: r.Kind, Host: r.Host, Status: r.Status,
 		Attempts: r.Attempts, MS: r.MS, Bytes: r.Bytes, Worker: worker, Record: r.Record}
 }
 

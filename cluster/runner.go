@@ -34,7 +34,8 @@ type runner struct {
 	// pulled in batches while the inputs before run.
 	slots chan struct{}
 
-	gone atomic.Bool // the job ended: nothing of it is left on the server
+	gone     atomic.Bool // the job ended: nothing of it is left on the server
+	orphaned time.Time   // since when the job's coordinator is gone (the lease loop's)
 
 	parts map[int]*part // the partitions held (the lease loop's)
 }
@@ -143,6 +144,21 @@ func (r *runner) tend(alive string) {
 		return r.leases.Put(ctx, alive, nil)
 	}); err != nil && r.ctx.Err() == nil {
 		r.w.Log.Warn("cannot reach the server", "job", r.spec.ID, "error", err)
+	}
+	// A job whose coordinator is gone (killed, and not started again)
+	// for two lease TTLs is let go: its inputs would be run for nothing,
+	// the next coordinator purging them.
+	if _, err := withTimeout(ctx, r.spec.LeaseTTL/3, func(ctx context.Context) (jetstream.KeyValueEntry, error) {
+		return r.leases.Get(ctx, coordinatorKey)
+	}); errors.Is(err, jetstream.ErrKeyNotFound) {
+		if r.orphaned.IsZero() {
+			r.orphaned = time.Now()
+		} else if time.Since(r.orphaned) > 2*r.spec.LeaseTTL && !r.isStopping() {
+			r.w.Log.Info("job let go: its coordinator is gone", "job", r.spec.ID)
+			r.stopStarting()
+		}
+	} else if err == nil {
+		r.orphaned = time.Time{}
 	}
 	// Partitions whose work ended: a drained one's lease is deleted.
 	for n, p := range r.parts {
@@ -298,17 +314,30 @@ func (r *runner) release(n int) {
 
 // pull pulls a partition's inputs, one slot each, and gives each to take
 // (which releases its slot when done with it) until drain or ctx ends or
-// take returns false. A partition found empty is asked again after a
-// pause growing to half a second.
+// take returns false. Inputs are pulled in batches as slots allow; a
+// partition found empty is waited on with one slot (a long poll of up to
+// a second), so that an input published to it is taken at once.
 func (r *runner) pull(ctx context.Context, drain <-chan struct{}, cons jetstream.Consumer, take func(jetstream.Msg) bool) {
-	idle := 10 * time.Millisecond
+	empty := false
 	for {
-		k := r.acquire(ctx, drain, min(r.w.Concurrency, 256))
-		if k == 0 {
+		k := 1
+		if !empty {
+			k = min(r.w.Concurrency, 256)
+		}
+		if k = r.acquire(ctx, drain, k); k == 0 {
 			return
 		}
+		var batch jetstream.MessageBatch
+		var err error
+		endPoll := func() {}
+		if empty {
+			var poll context.Context
+			poll, endPoll = context.WithTimeout(ctx, time.Second)
+			batch, err = cons.Fetch(1, jetstream.FetchContext(poll))
+		} else {
+			batch, err = cons.FetchNoWait(k)
+		}
 		got := 0
-		batch, err := cons.FetchNoWait(k)
 		if err == nil {
 			for msg := range batch.Messages() {
 				got++
@@ -316,24 +345,24 @@ func (r *runner) pull(ctx context.Context, drain <-chan struct{}, cons jetstream
 					for msg := range batch.Messages() {
 						msg.Nak() // given back at once, rather than after the ack wait
 					}
+					endPoll()
 					r.release(k - got)
 					return
 				}
 			}
 		}
+		endPoll()
 		r.release(k - got)
-		if got > 0 {
-			idle = 10 * time.Millisecond
-			continue
+		if err != nil { // the server away: not a busy loop
+			select {
+			case <-ctx.Done():
+				return
+			case <-drain:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-drain:
-			return
-		case <-time.After(idle):
-		}
-		idle = min(2*idle, 500*time.Millisecond)
+		empty = got == 0
 	}
 }
 

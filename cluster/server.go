@@ -1,11 +1,15 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/gogather/gather/internal/lockfile"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -17,8 +21,9 @@ const ServerMaxPayload = 8 << 20
 // StartServer starts an embedded NATS server with JetStream, listening on
 // addr (host:port; port 0 picks a free one) and keeping its streams in
 // storeDir, and returns it once it accepts connections. Its client URL is
-// ClientURL(s). Stop it with s.Shutdown and s.WaitForShutdown.
-func StartServer(addr, storeDir string) (*server.Server, error) {
+// s.ClientURL(). Stop it with Close. The store is locked (a file in it)
+// while the server runs: a second server on it is refused.
+func StartServer(addr, storeDir string) (*Server, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("--addr %q: want host:port", addr)
@@ -34,6 +39,18 @@ func StartServer(addr, storeDir string) (*server.Server, error) {
 	} else {
 		l.Close()
 	}
+	// One server per store: a second one on it would corrupt both.
+	lock, err := os.OpenFile(filepath.Join(storeDir, ".gather-nats.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("the store %s: %w", storeDir, err)
+	}
+	if err := lockfile.TryLock(lock); err != nil {
+		lock.Close()
+		if errors.Is(err, lockfile.ErrWouldBlock) {
+			return nil, fmt.Errorf("the store %s is in use by another server", storeDir)
+		}
+		return nil, fmt.Errorf("the store %s: %w", storeDir, err)
+	}
 	opts := &server.Options{
 		Host: host, Port: p, JetStream: true, StoreDir: storeDir,
 		MaxPayload: ServerMaxPayload, NoSigs: true, NoLog: true,
@@ -41,13 +58,28 @@ func StartServer(addr, storeDir string) (*server.Server, error) {
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	s.Start()
 	if !s.ReadyForConnections(30 * time.Second) {
 		s.Shutdown()
 		s.WaitForShutdown()
+		lock.Close()
 		return nil, fmt.Errorf("the NATS server on %s did not start within 30s (is %s writable?)", addr, storeDir)
 	}
-	return s, nil
+	return &Server{s, lock}, nil
+}
+
+// A Server is an embedded NATS server with JetStream (StartServer).
+type Server struct {
+	*server.Server
+	lock *os.File // the store's
+}
+
+// Close shuts the server down, waits until it has, and unlocks its store.
+func (s *Server) Close() {
+	s.Shutdown()
+	s.WaitForShutdown()
+	s.lock.Close()
 }

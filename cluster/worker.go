@@ -10,9 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gogather/gather/fetch"
 	"github.com/gogather/gather/run"
@@ -61,85 +63,185 @@ func (w *Worker) Run(ctx, stop context.Context) error {
 	if w.Log == nil {
 		w.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	kv, err := jobsBucket(ctx, w.JS)
-	if err != nil {
-		return err
-	}
-	// The watch ends with its context: its end does not wait for a
-	// server that is down.
-	wctx, endWatch := context.WithCancel(ctx)
-	defer endWatch()
-	watcher, err := kv.WatchAll(wctx)
-	if err != nil {
-		return fmt.Errorf("watching the jobs: %w", err)
-	}
-	runners := map[string]*runner{}
-	defer func() {
-		for _, r := range runners {
-			r.stopStarting()
-		}
-		for _, r := range runners {
-			<-r.done
-		}
-	}()
+	jobs := &jobTable{w: w, ctx: ctx, runners: map[string]*runner{}}
+	defer func() { jobs.end(ctx.Err() != nil) }()
+	var watch jetstream.KeyWatcher
+	var updates <-chan jetstream.KeyValueEntry
+	endWatch := func() {}
+	defer func() { endWatch() }()
+	// The jobs are watched, and also listed every reconcileEvery: a
+	// server that restarted without its store has lost the bucket and the
+	// watch with it (they are made again), and an update missed while the
+	// server was away is caught.
+	tick := time.NewTicker(reconcileEvery)
+	defer tick.Stop()
 	for {
+		if watch == nil {
+			if kv, err := jobsBucket(ctx, w.JS); err == nil {
+				// The watch ends with its context: its end does not
+				// wait for a server that is down.
+				wctx, cancel := context.WithCancel(ctx)
+				if watch, err = kv.WatchAll(wctx); err == nil {
+					updates, endWatch = watch.Updates(), cancel
+					jobs.reconcile(kv)
+				} else {
+					cancel()
+					watch = nil
+				}
+			}
+		}
 		select {
 		case <-ctx.Done():
-			for _, r := range runners {
-				r.cancel()
-			}
 			return nil
 		case <-stop.Done():
 			return nil
-		case e, ok := <-watcher.Updates():
+		case <-tick.C:
+			jobs.prune()
+			kv, err := jobsBucket(ctx, w.JS)
+			if err != nil {
+				continue
+			}
+			if !jobs.reconcile(kv) { // the watch missed something: made again
+				endWatch()
+				watch, updates, endWatch = nil, nil, func() {}
+			}
+		case e, ok := <-updates:
 			if !ok {
-				if ctx.Err() != nil {
-					continue // ends above
-				}
-				return errors.New("the jobs' watch ended")
+				endWatch()
+				watch, updates, endWatch = nil, nil, func() {}
+				continue
 			}
 			if e == nil {
 				continue // the jobs there were are all seen
 			}
-			id := e.Key()
-			r := runners[id]
-			if e.Operation() != jetstream.KeyValuePut {
-				if r != nil { // the job ended: its coordinator needs nothing more
-					r.gone.Store(true)
-					r.cancel()
-					<-r.done
-					delete(runners, id)
-					w.Log.Info("job ended", "job", id)
-				}
-				continue
+			if e.Operation() == jetstream.KeyValuePut {
+				jobs.put(e.Key(), e.Value())
+			} else {
+				jobs.remove(e.Key())
 			}
-			spec, err := decodeSpec(e.Value())
-			if err != nil {
-				w.Log.Error("job refused", "job", id, "error", err)
-				continue
-			}
-			if r != nil && r.spec.Epoch == spec.Epoch {
-				if spec.Stopping {
-					r.stopStarting()
-				}
-				continue
-			}
-			if r != nil { // a new run of the job's coordinator
-				r.stopStarting()
-				<-r.done
-				delete(runners, id)
-			}
-			if spec.Stopping {
-				continue
-			}
-			r, err = w.start(ctx, spec)
-			if err != nil {
-				w.Log.Error("job not started", "job", id, "error", err)
-				continue
-			}
-			runners[id] = r
-			w.Log.Info("job started", "job", id, "partitions", spec.Partitions)
 		}
+	}
+}
+
+// reconcileEvery is how often a worker lists the jobs beside its watch.
+const reconcileEvery = 5 * time.Second
+
+// jobTable is a worker's runners, one per job, and the ones ending.
+type jobTable struct {
+	w       *Worker
+	ctx     context.Context
+	runners map[string]*runner // by job ID, the current epoch's
+	ending  []*runner          // let go, not yet ended
+}
+
+// put takes a job's spec as put in the jobs bucket: a job not run yet,
+// or a new epoch of one, starts a runner; the runner of an earlier epoch
+// is let go (it finishes what it holds, without holding anything up).
+func (t *jobTable) put(id string, value []byte) {
+	spec, err := decodeSpec(value)
+	if err != nil {
+		t.w.Log.Error("job refused", "job", id, "error", err)
+		return
+	}
+	r := t.runners[id]
+	if r != nil && r.spec.Epoch == spec.Epoch {
+		if spec.Stopping {
+			r.stopStarting()
+		}
+		return
+	}
+	if r != nil { // a new run of the job's coordinator
+		r.stopStarting()
+		t.ending = append(t.ending, r)
+		delete(t.runners, id)
+	}
+	if spec.Stopping {
+		return
+	}
+	r, err = t.w.start(t.ctx, spec)
+	if err != nil {
+		t.w.Log.Error("job not started", "job", id, "error", err)
+		return
+	}
+	t.runners[id] = r
+	t.w.Log.Info("job started", "job", id, "partitions", spec.Partitions)
+}
+
+// remove lets a job go: it ended, and its coordinator needs nothing more.
+func (t *jobTable) remove(id string) {
+	r := t.runners[id]
+	if r == nil {
+		return
+	}
+	r.gone.Store(true)
+	r.cancel()
+	t.ending = append(t.ending, r)
+	delete(t.runners, id)
+	t.w.Log.Info("job ended", "job", id)
+}
+
+// reconcile lists the jobs and makes the runners match them; it reports
+// whether they did already.
+func (t *jobTable) reconcile(kv jetstream.KeyValue) bool {
+	ctx, cancel := context.WithTimeout(t.ctx, reconcileEvery)
+	defer cancel()
+	keys, err := kv.Keys(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+		return true // cannot tell: the watch stays
+	}
+	matched := true
+	present := map[string]bool{}
+	for _, id := range keys {
+		present[id] = true
+		e, err := kv.Get(ctx, id)
+		if err != nil {
+			continue
+		}
+		if r := t.runners[id]; r == nil || !sameEpoch(r.spec, e.Value()) {
+			if spec, err := decodeSpec(e.Value()); err == nil && !spec.Stopping {
+				matched = false
+			}
+			t.put(id, e.Value())
+		}
+	}
+	for id := range t.runners {
+		if !present[id] {
+			matched = false
+			t.remove(id)
+		}
+	}
+	return matched
+}
+
+func sameEpoch(s *Spec, value []byte) bool {
+	spec, err := decodeSpec(value)
+	return err == nil && spec.Epoch == s.Epoch
+}
+
+// prune forgets the runners that ended.
+func (t *jobTable) prune() {
+	t.ending = slices.DeleteFunc(t.ending, func(r *runner) bool {
+		select {
+		case <-r.done:
+			return true
+		default:
+			return false
+		}
+	})
+}
+
+// end ends every runner, gracefully unless cancelled, and waits for them.
+func (t *jobTable) end(cancelled bool) {
+	for _, r := range t.runners {
+		if cancelled {
+			r.cancel()
+		} else {
+			r.stopStarting()
+		}
+		t.ending = append(t.ending, r)
+	}
+	for _, r := range t.ending {
+		<-r.done
 	}
 }
 
@@ -167,8 +269,9 @@ func randomSuffix() string {
 // cancelling ctx gives them back (negative acknowledgements).
 func (r *runner) partWork(ctx context.Context, drain <-chan struct{}, cons jetstream.Consumer) {
 	type heldMsg struct {
-		msg  jetstream.Msg
-		line int
+		msg   jetstream.Msg
+		line  int
+		epoch int64
 	}
 	var mu sync.Mutex
 	held := map[int]heldMsg{}
@@ -190,7 +293,7 @@ func (r *runner) partWork(ctx context.Context, drain <-chan struct{}, cons jetst
 			}
 			seq++
 			mu.Lock()
-			held[seq] = heldMsg{msg, wk.Line}
+			held[seq] = heldMsg{msg, wk.Line, wk.Epoch}
 			mu.Unlock()
 			select {
 			case reqs <- wk.request(seq):
@@ -239,7 +342,7 @@ func (r *runner) partWork(ctx context.Context, drain <-chan struct{}, cons jetst
 			r.release(1)
 			continue
 		}
-		data := r.resultData(rec)
+		data := r.resultData(h.epoch, rec)
 		fut, err := r.w.JS.PublishAsync(resultSubject(r.spec.ID), data)
 		confirms <- confirm{fut: fut, err: err, data: data, msg: h.msg}
 	}
@@ -275,6 +378,8 @@ func (r *runner) confirm(confirms <-chan confirm) {
 			case <-c.fut.Ok():
 			case <-c.fut.Err():
 				ok = false
+			case <-r.ctx.Done(): // given back: the server may not have it
+				ok = false
 			}
 		}
 		if !ok {
@@ -290,15 +395,15 @@ func (r *runner) confirm(confirms <-chan confirm) {
 }
 
 // resultData returns a record's result message.
-func (r *runner) resultData(rec fetch.Record) []byte {
+func (r *runner) resultData(epoch int64, rec fetch.Record) []byte {
 	o := run.FetchOutcome(rec)
-	data, _ := json.Marshal(resultOf(o.Result, r.w.Name))
+	data, _ := json.Marshal(resultOf(epoch, o.Result, r.w.Name))
 	if max := r.w.JS.Conn().MaxPayload(); int64(len(data)) > max {
 		rec.Error = &fetch.Error{Kind: fetch.KindTooLarge, Message: fmt.Sprintf(
 			"the record (%d bytes) is larger than the NATS server's max_payload (%d bytes): keep less of the body (--body hash or head) or raise max_payload", len(data), max)}
 		rec.Body, rec.Bytes = nil, 0
 		o = run.FetchOutcome(rec)
-		data, _ = json.Marshal(resultOf(o.Result, r.w.Name))
+		data, _ = json.Marshal(resultOf(epoch, o.Result, r.w.Name))
 	}
 	return data
 }

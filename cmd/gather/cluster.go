@@ -24,7 +24,7 @@ import (
 
 // clusterFlags are the flags of a coordinator (gather fetch --cluster).
 type clusterFlags struct {
-	url        string
+	natsFlags
 	maxPending int
 	partitions int
 	ackWait    time.Duration
@@ -33,7 +33,7 @@ type clusterFlags struct {
 }
 
 func (c *clusterFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&c.url, "cluster", "", "with --job: run the job on the workers of this NATS JetStream server (nats://HOST:PORT), as its coordinator")
+	c.natsFlags.register(fl, "with --job: run the job on the workers of this NATS JetStream server (nats://HOST:PORT), as its coordinator")
 	fl.IntVar(&c.maxPending, "max-pending", cluster.DefaultMaxPending, "with --cluster: the most inputs published and not answered; publishing waits past it")
 	fl.IntVar(&c.partitions, "partitions", cluster.DefaultPartitions, "with --cluster: work subjects, each consumed by one worker at a time (by host with --per-host or --per-host-rate)")
 	fl.DurationVar(&c.ackWait, "ack-wait", cluster.DefaultAckWait, "with --cluster: how long a worker that stopped answering keeps its inputs before they go to another")
@@ -43,7 +43,7 @@ func (c *clusterFlags) register(fl *pflag.FlagSet) {
 // changed records which of the cluster flags were given.
 func (c *clusterFlags) changed(fl *pflag.FlagSet) {
 	c.set = map[string]bool{}
-	for _, name := range []string{"cluster", "max-pending", "partitions", "ack-wait", "lease-ttl"} {
+	for _, name := range []string{"cluster", "max-pending", "partitions", "ack-wait", "lease-ttl", "cluster-creds", "cluster-ca"} {
 		c.set[name] = fl.Changed(name)
 	}
 }
@@ -51,7 +51,7 @@ func (c *clusterFlags) changed(fl *pflag.FlagSet) {
 // check refuses cluster flags that make no sense with the fetch flags f.
 func (c *clusterFlags) check(f *fetchFlags, concurrencySet bool) error {
 	if c.url == "" {
-		for _, name := range []string{"max-pending", "partitions", "ack-wait", "lease-ttl"} {
+		for _, name := range []string{"max-pending", "partitions", "ack-wait", "lease-ttl", "cluster-creds", "cluster-ca"} {
 			if c.set[name] {
 				return usageError("--%s needs --cluster", name)
 			}
@@ -84,18 +84,48 @@ func (c *clusterFlags) check(f *fetchFlags, concurrencySet bool) error {
 	return nil
 }
 
-// connectCluster connects to the NATS server at url as name; the
-// connection reconnects for ever (a server restarting loses nothing).
-func connectCluster(url, name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
-		nats.RetryOnFailedConnect(false))
-	if err != nil {
-		return nil, nil, &exitError{exitRuntime, fmt.Errorf("--cluster %s: %v", redact.URL(url), err)}
+// natsFlags say how to reach the NATS server: its address, and the
+// credentials and CA of a server with authentication and TLS.
+type natsFlags struct {
+	url, creds, ca string
+}
+
+func (n *natsFlags) register(fl *pflag.FlagSet, usage string) {
+	fl.StringVar(&n.url, "cluster", "", usage)
+	fl.StringVar(&n.creds, "cluster-creds", "", "with --cluster: a NATS credentials file (user JWT and nkey seed), rather than a password in the URL, which ps shows")
+	fl.StringVar(&n.ca, "cluster-ca", "", "with --cluster: trust the PEM certificates of this file for the server's TLS (tls://HOST:PORT)")
+}
+
+// connect connects to the NATS server as name; the connection reconnects
+// for ever (a server restarting loses nothing). With wait, a server not
+// up yet is waited for, rather than an error.
+func (n *natsFlags) connect(name string, wait bool) (*nats.Conn, jetstream.JetStream, error) {
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.RetryOnFailedConnect(wait)}
+	for _, f := range []struct{ flag, path string }{{"--cluster-creds", n.creds}, {"--cluster-ca", n.ca}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, nil, usageError("%s: %v", f.flag, err)
+		}
 	}
-	js, err := jetstream.New(nc)
+	if n.creds != "" {
+		opts = append(opts, nats.UserCredentials(n.creds))
+	}
+	if n.ca != "" {
+		opts = append(opts, nats.RootCAs(n.ca))
+	}
+	nc, err := nats.Connect(n.url, opts...)
+	if err != nil {
+		return nil, nil, &exitError{exitRuntime, fmt.Errorf("--cluster %s: %v", redact.URL(n.url), err)}
+	}
+	// A publication to a server that went away fails after a while,
+	// rather than never: it is then published again.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		nc.Close()
-		return nil, nil, &exitError{exitRuntime, fmt.Errorf("--cluster %s: %v", redact.URL(url), err)}
+		return nil, nil, &exitError{exitRuntime, fmt.Errorf("--cluster %s: %v", redact.URL(n.url), err)}
 	}
 	return nc, js, nil
 }
@@ -142,8 +172,9 @@ and a server started again on the same store resumes them.`,
 			}
 			fmt.Fprintf(stdio.err, "gather nats: JetStream on %s, store %s; Ctrl-C stops\n", s.ClientURL(), store)
 			<-ctx.Done()
-			s.Shutdown()
-			s.WaitForShutdown()
+			fmt.Fprintln(stdio.err, "gather nats: stopping")
+			s.Close()
+			fmt.Fprintln(stdio.err, "gather nats: stopped; the streams are kept in", store)
 			return nil
 		},
 	}
@@ -154,7 +185,8 @@ and a server started again on the same store resumes them.`,
 }
 
 func newWorkerCommand() *cobra.Command {
-	var url, name string
+	var conn natsFlags
+	var name string
 	var concurrency int
 	cmd := &cobra.Command{
 		Use:   "worker --cluster nats://HOST:PORT",
@@ -167,13 +199,13 @@ finishes the ones held (their results are published) and exits; a second
 Ctrl-C gives them back to the server at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if url == "" {
+			if conn.url == "" {
 				return usageError("--cluster nats://HOST:PORT is needed")
 			}
 			if concurrency < 1 || concurrency > maxConcurrency {
 				return usageError("--concurrency must be 1 to %d, got %d", maxConcurrency, concurrency)
 			}
-			nc, js, err := connectCluster(url, "gather worker")
+			nc, js, err := conn.connect("gather worker", true)
 			if err != nil {
 				return err
 			}
@@ -201,7 +233,10 @@ Ctrl-C gives them back to the server at once.`,
 				cancel()
 			}()
 			w := &cluster.Worker{JS: js, Name: name, Concurrency: concurrency, Log: slog.New(slog.NewTextHandler(stdio.err, nil))}
-			fmt.Fprintf(stdio.err, "gather worker: waiting for jobs on %s; Ctrl-C stops\n", redact.URL(url))
+			if !nc.IsConnected() {
+				fmt.Fprintf(stdio.err, "gather worker: %s does not answer yet: trying again until it does\n", redact.URL(conn.url))
+			}
+			fmt.Fprintf(stdio.err, "gather worker: waiting for jobs on %s; Ctrl-C stops\n", redact.URL(conn.url))
 			if err := w.Run(ctx, stopCtx); err != nil {
 				return &exitError{exitRuntime, err}
 			}
@@ -214,7 +249,7 @@ Ctrl-C gives them back to the server at once.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&url, "cluster", "", "the NATS JetStream server (nats://HOST:PORT)")
+	conn.register(fl, "the NATS JetStream server (nats://HOST:PORT)")
 	fl.IntVarP(&concurrency, "concurrency", "c", cluster.DefaultConcurrency, "inputs held and requests in flight, per job")
 	fl.StringVar(&name, "name", "", "the worker's name in the coordinator's summary (default: host name and process ID)")
 	return cmd

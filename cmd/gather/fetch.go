@@ -109,7 +109,7 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 	var js jetstream.JetStream // the cluster's, reached before the job file is made
 	if f.cluster.url != "" {
 		var nc *nats.Conn
-		if nc, js, err = connectCluster(f.cluster.url, "gather coordinator"); err != nil {
+		if nc, js, err = f.cluster.connect("gather coordinator", false); err != nil {
 			return err
 		}
 		defer nc.Close()
