@@ -48,6 +48,9 @@ type Coordinator struct {
 	// lines writer, or no sink): each outcome's Value is then left nil,
 	// rather than the record decoded from its JSON.
 	JSONOnly bool
+	// Note, when not nil, is told what a person watching the run should
+	// know: that no worker has taken an input for a while.
+	Note func(string)
 
 	mu      sync.Mutex
 	pending map[int]pendingInput // published, not answered
@@ -672,12 +675,18 @@ func (c *Coordinator) workCounts(ctx context.Context) (held, waiting int, err er
 // killed before it wrote them) and publishes them again.
 const lostAfter = 3 * time.Second
 
+// noWorkerNote is how long inputs wait with no worker holding one before
+// the coordinator says so.
+const noWorkerNote = 10 * time.Second
+
 // watchLost publishes again the inputs the server lost: pending, with no
 // trace of them anywhere, for lostAfter.
 func (c *Coordinator) watchLost(ctx, stop context.Context) {
 	tick := time.NewTicker(lostAfter / 3)
 	defer tick.Stop()
 	var since time.Time // since when nothing was seen anywhere
+	var idle time.Time  // since when inputs wait and no worker holds one
+	noted := false      // the idle note was given
 	for {
 		select {
 		case <-ctx.Done():
@@ -690,10 +699,19 @@ func (c *Coordinator) watchLost(ctx, stop context.Context) {
 		n := len(c.pending)
 		c.mu.Unlock()
 		if n == 0 || c.unconfirmed.Load() > 0 || time.Since(time.Unix(0, c.lastResult.Load())) < lostAfter {
-			since = time.Time{}
+			since, idle, noted = time.Time{}, time.Time{}, false
 			continue
 		}
 		held, waiting, err := c.workCounts(ctx)
+		switch {
+		case err != nil || held > 0:
+			idle, noted = time.Time{}, false
+		case waiting > 0 && idle.IsZero():
+			idle = time.Now()
+		case waiting > 0 && !noted && time.Since(idle) > noWorkerNote && c.Note != nil:
+			c.Note(fmt.Sprintf("no worker has taken an input for %v: %d inputs wait; start gather worker --cluster with this server", noWorkerNote, waiting))
+			noted = true
+		}
 		if err != nil || held > 0 || waiting > 0 {
 			since = time.Time{}
 			continue

@@ -49,6 +49,11 @@ type part struct {
 	done     chan struct{} // closed when its partWork ended
 	draining bool
 	lost     bool // the lease was lost: it is not ours to delete
+	// watchdog cancels the partition's work when the lease has not been
+	// renewed for three quarters of its TTL, whatever the lease loop is
+	// doing (a worker thawed after a pause must not go on with a
+	// partition another worker may hold by now).
+	watchdog *time.Timer
 }
 
 // start starts a runner of spec.
@@ -106,6 +111,7 @@ func (r *runner) leaseLoop() {
 	alive := "w." + r.owner
 	defer func() {
 		for _, p := range r.parts {
+			p.watchdog.Stop()
 			p.cancel()
 			<-p.done
 		}
@@ -167,6 +173,7 @@ func (r *runner) tend(alive string) {
 		default:
 			continue
 		}
+		p.watchdog.Stop()
 		if !p.lost { // if the server cannot be told, the lease expires
 			withTimeout(ctx, r.spec.LeaseTTL/3, func(ctx context.Context) (uint64, error) {
 				return 0, r.leases.Delete(ctx, leaseKey(n), jetstream.LastRevision(p.rev))
@@ -185,6 +192,7 @@ func (r *runner) tend(alive string) {
 		})
 		if err == nil {
 			p.rev, p.renewed = rev, time.Now()
+			p.watchdog.Reset(r.spec.LeaseTTL * 3 / 4)
 			continue
 		}
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) || time.Since(p.renewed) > r.spec.LeaseTTL*3/4 {
@@ -274,7 +282,8 @@ func (r *runner) startPart(ctx context.Context, n int, rev uint64) error {
 		return err
 	}
 	pctx, cancel := context.WithCancel(r.ctx)
-	p := &part{rev: rev, renewed: time.Now(), cancel: cancel, drain: make(chan struct{}), done: make(chan struct{})}
+	p := &part{rev: rev, renewed: time.Now(), cancel: cancel, drain: make(chan struct{}), done: make(chan struct{}),
+		watchdog: time.AfterFunc(r.spec.LeaseTTL*3/4, cancel)}
 	r.parts[n] = p
 	go func() {
 		defer close(p.done)

@@ -60,7 +60,7 @@ const (
 	DefaultLeaseTTL   = 6 * time.Second
 	// MaxPartitions bounds Spec.Partitions: each is a consumer on the
 	// server and a lease each worker polls.
-	MaxPartitions = 1024
+	MaxPartitions = 256
 )
 
 func (s *Spec) check() error {

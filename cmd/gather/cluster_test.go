@@ -192,7 +192,7 @@ func TestClusterFlagsThatCannotHoldAreRefused(t *testing.T) {
 		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--rate", "10"}, "--rate is one process's rate"},
 		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--ordered"}, "--ordered cannot hold"},
 		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--body", "dir:" + dir}, "--body dir cannot be used"},
-		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--partitions", "0"}, "--partitions must be 1 to 1024"},
+		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--partitions", "0"}, "--partitions must be 1 to 256"},
 		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--max-pending", "-1"}, "--max-pending must be"},
 		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--ack-wait", "1ms"}, "--ack-wait must be 1s to 24h"},
 		{[]string{"fetch", in, "--job", j, "--cluster", "nats://127.0.0.1:1", "--lease-ttl", "0s"}, "--lease-ttl must be 1s to 1h"},

@@ -138,6 +138,9 @@ func runFetch(ctx context.Context, name string, f *fetchFlags) error {
 				fmt.Fprintf(stdio.err, "gather: the job's streams were not all removed from the server: %v\n", err)
 			}
 		}()
+		if !f.quiet {
+			coord.Note = func(msg string) { fmt.Fprintln(stdio.err, "\ngather: "+msg) }
+		}
 		cfg.Stage = coord
 	}
 	if f.cfg.Body == fetch.BodyDir {
