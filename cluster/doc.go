@@ -44,6 +44,13 @@
 // are delivered to another after Spec.AckWait (a worker working on a long
 // input says so every third of it, so a slow input is not run twice).
 //
+// A coordinator holds a lease on its job (the key "coordinator" of the
+// lease bucket, holding its epoch): a second coordinator of the job (a
+// copy of the job file, run at the same time) is refused with ErrJobBusy,
+// and every work and result message carries its coordinator's epoch, so
+// no result of another run is ever taken. Workers let go of a job whose
+// coordinator's lease has been gone for two lease TTLs.
+//
 // A coordinator killed and started again with the same command purges
 // the job's two streams and publishes every input the job file has no
 // result for, under a new epoch: workers start the job afresh. Results
@@ -76,8 +83,11 @@
 // their new share, each once its inputs held from it are finished (so a
 // host never has two workers' requests at once), and takes the ones let
 // go. A worker that stops answering loses its leases after Spec.LeaseTTL;
-// a worker that cannot renew a lease for three quarters of it gives the
-// partition's inputs back at once, before another may take it.
+// a worker that cannot renew a lease for three quarters of it (the server
+// away, or the worker paused) cancels the partition's requests and gives
+// its inputs back, by a timer, before another may take it. A worker
+// frozen and thawed may start a request in the instant before that timer
+// fires: the limit holds for workers that run, die or freeze, up to that.
 //
 // A global rate (--rate) is one process's and cannot hold across workers:
 // gather fetch refuses it with --cluster. A per-host rate can: the host's
