@@ -136,7 +136,11 @@ func writeWorkers(w io.Writer, c *cluster.Coordinator) {
 		return
 	}
 	for _, wc := range c.Workers() {
-		fmt.Fprintf(w, "worker %s: %d results, %.0f/s\n", wc.Worker, wc.Results, wc.PerSecond)
+		plural := "s"
+		if wc.Results == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(w, "worker %s: %d result%s, %.0f/s\n", wc.Worker, wc.Results, plural, wc.PerSecond)
 	}
 	if dups, bad := c.Duplicates(); dups > 0 || bad > 0 {
 		fmt.Fprintf(w, "results dropped: %d answering an input answered already (redelivered), %d unreadable\n", dups, bad)
