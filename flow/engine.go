@@ -206,7 +206,8 @@ type StepResult struct {
 	// for_each step (in the items' order), null for a skipped step. An
 	// http step builds its headers, body and text only when some
 	// expression of the flow may read them (see "Costs" in the package
-	// documentation): null otherwise.
+	// documentation): null otherwise; a JSON object body read only at
+	// some keys (.steps.NAME.body.KEY) holds only those keys.
 	Value any
 	// HTTPStatus is the last HTTP status an http step got (0: none); for
 	// a for_each step, the status of its first failed item, or of its

@@ -141,6 +141,27 @@ output:
 	}
 }
 
+// A body read only at some keys is decoded only there (see "Costs");
+// read whole, it is whole.
+func TestBodyReadAtKeysIsDecodedAtThoseKeys(t *testing.T) {
+	a := newAPI(t, 0)
+	for _, c := range []struct{ output, body string }{
+		{`{p: "${{ .steps.get.body.path }}", b: "${{ .steps.get.body.big }}"}`, `{"big":12345678901234567890,"path":"/x"}`},
+		{`{p: "${{ .steps.get.body.path }}", n: "${{ .steps.get.body | length }}"}`,
+			`{"auth":"","big":12345678901234567890,"body":null,"items":[1,2,3],"method":"GET","path":"/x","query":""}`},
+	} {
+		e := engine(t, "steps:\n  get: {http: {url: \"API/x\"}}\noutput: "+c.output+"\n", a)
+		r := e.Run(context.Background(), nil)
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		body, _ := json.Marshal(r.Steps[0].Value.(map[string]any)["body"])
+		if string(body) != c.body {
+			t.Errorf("%s: body %s, want %s", c.output, body, c.body)
+		}
+	}
+}
+
 func TestIndependentStepsOverlapAndDependentsWait(t *testing.T) {
 	a := newAPI(t, 150*time.Millisecond)
 	e := engine(t, `

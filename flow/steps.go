@@ -266,7 +266,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 			v["text"] = resp.Text()
 		}
 		if p.reads.body && isJSON(resp.Header.Get("Content-Type")) && len(resp.Body) > 0 {
-			v["body"] = decodeJSON(resp.Body)
+			v["body"] = decodeJSONKeys(resp.Body, p.reads.keys)
 		}
 	}
 	if rec.Error != nil {
