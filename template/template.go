@@ -126,7 +126,15 @@ type Template struct {
 	src   string
 	parts []part
 	lit   string // the whole text, when there are no placeholders
+	// size is what a filling's text starts with room for: the literal
+	// text, and some bytes a placeholder.
+	size int
 }
+
+// placeholderRoom is the room a filling's text starts with for each
+// placeholder's value (an id, a word): the text is allocated once when
+// the values are that short.
+const placeholderRoom = 24
 
 // A part is literal text (code == nil) or a placeholder.
 type part struct {
@@ -221,6 +229,12 @@ func Parse(s string) (*Template, error) {
 		t.parts = nil
 	} else if lit.Len() > 0 {
 		t.parts = append(t.parts, part{lit: lit.String()})
+	}
+	for _, p := range t.parts {
+		t.size += len(p.lit)
+		if p.code != nil {
+			t.size += placeholderRoom
+		}
 	}
 	return t, nil
 }
@@ -393,6 +407,11 @@ func (t *Template) ExecuteLimits(ctx context.Context, fields map[string]any, lim
 		defer cancel()
 	}
 	f := filling{ctx: ctx, lim: lim}
+	if lim.Bytes >= 0 {
+		f.sb.Grow(min(t.size, lim.Bytes))
+	} else {
+		f.sb.Grow(t.size)
+	}
 	for i := range t.parts {
 		p := &t.parts[i]
 		if p.code == nil {
