@@ -283,9 +283,21 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	running := 0 // steps running on goroutines of their own
+	// noNeeds is the data of the steps that need none, the same for all
+	// of them (expressions do not modify their data).
+	var noNeeds map[string]any
+	stepData := func(p *plan) map[string]any {
+		if len(p.needs) > 0 {
+			return e.stepData(input, p, res.Steps)
+		}
+		if noNeeds == nil {
+			noNeeds = e.stepData(input, p, nil)
+		}
+		return noNeeds
+	}
 	launch := func(i int) {
 		p := e.plans[i]
-		data := e.stepData(input, p, res.Steps)
+		data := stepData(p)
 		running++
 		wg.Add(1)
 		go func() {
@@ -353,7 +365,7 @@ func (e *Engine) Run(ctx context.Context, input any) *Result {
 			}
 			toStart = toStart[:0]
 			i = last
-			res.Steps[i] = e.runStep(ctx, e.plans[i], e.stepData(input, e.plans[i], res.Steps))
+			res.Steps[i] = e.runStep(ctx, e.plans[i], stepData(e.plans[i]))
 		default:
 			for _, j := range toStart {
 				launch(j)

@@ -324,6 +324,9 @@ func (e *Engine) send(ctx context.Context, req fetch.Request, t *tally) (fetch.R
 // isJSON reports whether a Content-Type is JSON: application/json, or any
 // type with a +json suffix (application/problem+json).
 func isJSON(contentType string) bool {
+	if contentType == "application/json" { // the usual one, without parsing
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return false
