@@ -162,6 +162,31 @@ func TestBodyReadAtKeysIsDecodedAtThoseKeys(t *testing.T) {
 	}
 }
 
+// A method is letters only, whether it is written as it is, escaped, or
+// made by an expression.
+func TestMethodIsLettersOnly(t *testing.T) {
+	a := newAPI(t, 0)
+	for method, want := range map[string]string{
+		"PUT":                      `{"m":"PUT"}`,
+		"${{ .input.m }}":          `{"m":"PATCH"}`,
+		"P$${{ .input.m }}":        `method "P${{ .input.m }}": an HTTP method is letters only`,
+		"${{ .input.m + \" X\" }}": `method "PATCH X": an HTTP method is letters only`,
+	} {
+		e := engine(t, "steps:\n  a: {http: {url: \"API/x\", method: '"+method+"'}}\noutput: {m: \"${{ .steps.a.body.method }}\"}\n", a)
+		r := e.Run(context.Background(), map[string]any{"m": "PATCH"})
+		got := ""
+		if r.Err != nil {
+			got = r.Err.Message
+		} else {
+			b, _ := json.Marshal(r.Output)
+			got = string(b)
+		}
+		if got != want {
+			t.Errorf("method %s: got %s, want %s", method, got, want)
+		}
+	}
+}
+
 func TestIndependentStepsOverlapAndDependentsWait(t *testing.T) {
 	a := newAPI(t, 150*time.Millisecond)
 	e := engine(t, `
