@@ -6,11 +6,11 @@ import (
 )
 
 // decodeJSONKeys is decodeJSON for a body of which expressions read only
-// keys (nil: every key): a body that is a JSON object gives an
-// object of those of the keys it has, each value what decodeJSON gives
-// for it whole (the last one of a key written twice, as encoding/json
-// does); any other body is decoded whole. The body is checked whole all
-// the same: one that is not valid JSON is null.
+// keys (nil: every key): a body that is a JSON object gives an object of
+// those of the keys it has, each value what decodeJSON gives for it whole
+// (the last one of a key written twice, as encoding/json does); any other
+// body is decoded whole. The body is checked whole all the same, as
+// encoding/json checks it: one that is not valid JSON is null.
 //
 // Decoding a whole answer into maps when the flow reads one field of it
 // was most of what a step cost beyond its request.
@@ -18,28 +18,49 @@ func decodeJSONKeys(b []byte, keys []string) any {
 	if keys == nil {
 		return decodeJSON(b)
 	}
-	if !json.Valid(b) {
-		return nil
-	}
 	i := skipSpace(b, 0)
-	if b[i] != '{' { // json.Valid: there is a value
+	if i == len(b) || b[i] != '{' {
 		return decodeJSON(b)
 	}
 	out := make(map[string]any, len(keys))
 	i = skipSpace(b, i+1)
-	for b[i] != '}' {
-		end := skipString(b, i)
-		key := b[i:end]
-		i = skipSpace(b, end)
-		i = skipSpace(b, i+1) // the colon
-		end = skipValue(b, i)
-		if k, ok := wanted(key, keys); ok {
-			out[k] = decodeValue(b[i:end])
-		}
-		i = skipSpace(b, end)
-		if b[i] == ',' {
+	if i < len(b) && b[i] == '}' {
+		i++
+	} else {
+		for {
+			if i == len(b) || b[i] != '"' {
+				return nil
+			}
+			end := validString(b, i)
+			if end < 0 {
+				return nil
+			}
+			key := b[i:end]
+			if i = skipSpace(b, end); i == len(b) || b[i] != ':' {
+				return nil
+			}
+			i = skipSpace(b, i+1)
+			if end = validValue(b, i, 1); end < 0 {
+				return nil
+			}
+			if k, ok := wanted(key, keys); ok {
+				out[k] = decodeValue(b[i:end])
+			}
+			if i = skipSpace(b, end); i == len(b) {
+				return nil
+			}
+			if b[i] == '}' {
+				i++
+				break
+			}
+			if b[i] != ',' {
+				return nil
+			}
 			i = skipSpace(b, i+1)
 		}
+	}
+	if skipSpace(b, i) != len(b) {
+		return nil
 	}
 	return out
 }
@@ -104,46 +125,152 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index just past the JSON string that starts at
-// b[i], in valid JSON.
-func skipString(b []byte, i int) int {
-	for i++; ; i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
+// maxDepth is encoding/json's bound on the nesting of arrays and objects:
+// a value nested deeper is not valid JSON to it.
+const maxDepth = 10000
+
+// validValue returns the index just past the JSON value that starts at
+// b[i], at the nesting depth given (1 for a value in the top object), or
+// -1 if there is none there that encoding/json would take.
+func validValue(b []byte, i, depth int) int {
+	if i == len(b) {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return validString(b, i)
+	case c == '{' || c == '[':
+		if depth++; depth > maxDepth {
+			return -1
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == closing {
 			return i + 1
 		}
+		for {
+			if c == '{' {
+				if i == len(b) || b[i] != '"' {
+					return -1
+				}
+				if i = validString(b, i); i < 0 {
+					return -1
+				}
+				if i = skipSpace(b, i); i == len(b) || b[i] != ':' {
+					return -1
+				}
+				i = skipSpace(b, i+1)
+			}
+			if i = validValue(b, i, depth); i < 0 {
+				return -1
+			}
+			if i = skipSpace(b, i); i == len(b) {
+				return -1
+			}
+			if b[i] == closing {
+				return i + 1
+			}
+			if b[i] != ',' {
+				return -1
+			}
+			i = skipSpace(b, i+1)
+		}
+	case c == 't':
+		return literal(b, i, "true")
+	case c == 'f':
+		return literal(b, i, "false")
+	case c == 'n':
+		return literal(b, i, "null")
+	case c == '-' || '0' <= c && c <= '9':
+		return validNumber(b, i)
 	}
+	return -1
 }
 
-// skipValue returns the index just past the JSON value that starts at
-// b[i], in valid JSON.
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
+// literal returns the index just past word at b[i], or -1.
+func literal(b []byte, i int, word string) int {
+	if len(b)-i < len(word) || string(b[i:i+len(word)]) != word {
+		return -1
+	}
+	return i + len(word)
+}
+
+// validString returns the index just past the JSON string that starts at
+// b[i] (a quote), or -1 if it is not one: unterminated, with a control
+// character, or a bad escape. Bytes that are not UTF-8 are taken, as
+// encoding/json takes them.
+func validString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c < ' ':
+			return -1
+		case c == '\\':
+			if i++; i == len(b) {
+				return -1
+			}
 			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-i <= 4 {
+					return -1
 				}
+				for _, h := range b[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return -1
+					}
+				}
+				i += 4
+			default:
+				return -1
 			}
 		}
 	}
-	for i < len(b) {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
+	return -1
+}
+
+// validNumber returns the index just past the JSON number that starts at
+// b[i], or -1: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(b []byte, i int) int {
+	digits := func(i int) int { // past one digit or more, or -1
+		if i == len(b) || b[i] < '0' || b[i] > '9' {
+			return -1
 		}
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if b[i] == '-' {
 		i++
+	}
+	switch {
+	case i == len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	default:
+		if i = digits(i); i < 0 {
+			return -1
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		if i = digits(i + 1); i < 0 {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i = digits(i); i < 0 {
+			return -1
+		}
 	}
 	return i
 }
