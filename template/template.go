@@ -150,6 +150,10 @@ type part struct {
 	// from the input (.input.id, .steps.a.body.x): its value is found by
 	// map lookups, without running gojq, when every step is an object.
 	path []string
+	// choice, when not nil, says the expression picks one of two
+	// constant strings by comparing a plain path with a third (if
+	// .input.x == "1" then "a" else "b" end): the same, with a comparison.
+	choice *choice
 }
 
 // An Error is an error in a template or in filling it.
@@ -314,6 +318,7 @@ func compile(s string, start, from, end int) (part, error) {
 	}
 	pl.quick = quick(q)
 	pl.path = namePath(q)
+	pl.choice = choiceOf(q)
 	pl.code, err = gojq.Compile(q, functions...)
 	if err != nil {
 		col := from + len(expr) - len(trimmed) + 1
@@ -541,6 +546,11 @@ func (p *part) value(f *filling, fields map[string]any) (v any, err error) {
 	}()
 	if p.path != nil {
 		if v, ok := lookup(fields, p.path); ok {
+			return v, nil
+		}
+	}
+	if p.choice != nil {
+		if v, ok := p.choice.value(fields); ok {
 			return v, nil
 		}
 	}
