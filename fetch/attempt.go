@@ -294,7 +294,7 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 	switch policy := c.cfg.Body; {
 	case p.whole:
 		var kept *bodyBuffer
-		kept, out.bytes, err = keepAll(limited, h, r.chunk(), contentLength, c.cfg.MaxBody)
+		kept, out.bytes, err = keepAll(limited, h, r.chunk, contentLength, c.cfg.MaxBody)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.raw = kept.bytes()
 		}
@@ -306,7 +306,7 @@ func (c *Client) readBody(body io.Reader, contentLength int64, p prepared, out *
 		out.bytes, err = io.CopyBuffer(h, limited, buf)
 	case policy == BodyText:
 		var kept *bodyBuffer
-		kept, out.bytes, err = keepAll(limited, h, r.chunk(), contentLength, c.cfg.MaxBody)
+		kept, out.bytes, err = keepAll(limited, h, r.chunk, contentLength, c.cfg.MaxBody)
 		if err == nil && out.bytes <= c.cfg.MaxBody {
 			out.body = textJSON(kept)
 		}

@@ -110,14 +110,34 @@ func sizeHint(contentLength, maxBody int64) int {
 }
 
 // keepAll reads all of r (limited to maxBody+1 bytes by the caller),
-// hashing it, through chunk.
-func keepAll(r io.Reader, h hash.Hash, chunk *[copyBufSize]byte, contentLength, maxBody int64) (*bodyBuffer, int64, error) {
+// hashing it. A body of the size announced is read straight into its
+// buffer (net/http says its end with its last bytes); one longer, or of
+// unknown size, through chunk(), taken only then.
+func keepAll(r io.Reader, h hash.Hash, chunk func() *[copyBufSize]byte, contentLength, maxBody int64) (*bodyBuffer, int64, error) {
 	b := &bodyBuffer{hint: sizeHint(contentLength, maxBody)}
 	var n int64
+	if b.hint > 0 {
+		buf := make([]byte, 0, b.hint)
+		var err error
+		for len(buf) < cap(buf) && err == nil {
+			var m int
+			m, err = r.Read(buf[len(buf):cap(buf)])
+			h.Write(buf[len(buf) : len(buf)+m])
+			buf = buf[:len(buf)+m]
+		}
+		b.chunks, b.n, n = append(b.chunks, buf), len(buf), int64(len(buf))
+		if err == io.EOF {
+			return b, n, nil
+		}
+		if err != nil {
+			return nil, n, err
+		}
+	}
+	c := chunk()
 	for {
-		m, err := r.Read(chunk[:])
-		h.Write(chunk[:m])
-		b.Write(chunk[:m])
+		m, err := r.Read(c[:])
+		h.Write(c[:m])
+		b.Write(c[:m])
 		n += int64(m)
 		if err == io.EOF {
 			return b, n, nil

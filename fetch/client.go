@@ -108,11 +108,15 @@ func New(cfg Config) (*Client, error) {
 	allow, _ := parseAllowHosts(cfg.AllowHosts) // setDefaults checked it
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
 	res := newResolver(cfg.ConnectTimeout)
+	headerTimeout := cfg.HeaderTimeout
+	if headerTimeout > cfg.AttemptTimeout+cfg.AttemptTimeout/1000 {
+		headerTimeout = 0 // the attempt timeout comes first: see Config.HeaderTimeout
+	}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           res.dialContext(dialer.DialContext),
 		TLSHandshakeTimeout:   cfg.TLSTimeout,
-		ResponseHeaderTimeout: cfg.HeaderTimeout,
+		ResponseHeaderTimeout: headerTimeout,
 		MaxIdleConns:          2 * cfg.Concurrency,
 		MaxIdleConnsPerHost:   perHostConns,
 		IdleConnTimeout:       90 * time.Second,

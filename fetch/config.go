@@ -38,7 +38,12 @@ type Config struct {
 
 	ConnectTimeout time.Duration // TCP connect; default 10s
 	TLSTimeout     time.Duration // TLS handshake; default 10s
-	HeaderTimeout  time.Duration // from request sent to response headers; default 30s
+	// HeaderTimeout runs from the request sent to the response headers;
+	// default 30s. One longer than the AttemptTimeout by more than a
+	// thousandth of it (a Run's attempts share their timeouts' timers
+	// within that) cannot end an attempt before the attempt timeout
+	// does: the client then sets none, no timer per request.
+	HeaderTimeout  time.Duration
 	AttemptTimeout time.Duration // one attempt, body included; default 60s
 	Deadline       time.Duration // one input, retries and back-off included; default 0 = none
 

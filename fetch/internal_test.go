@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
+	"time"
 )
 
 // One definition of a host: canonical scheme://host:port, for the
@@ -108,5 +109,30 @@ func TestHostStateReuseAllocatesNothing(t *testing.T) {
 	}
 	if n := c.hostCount(); n != 0 {
 		t.Errorf("%d host states held after use", n)
+	}
+}
+
+// The transport gets the headers' timeout only when it may end an attempt
+// before the attempt timeout (a Run's attempts may have a thousandth
+// more): otherwise it would only cost a timer per request.
+func TestHeaderTimeoutSetOnlyWhenItCanComeFirst(t *testing.T) {
+	for _, c := range []struct {
+		header, attempt, want time.Duration
+	}{
+		{0, 0, 30 * time.Second}, // the defaults: 30s, 60s
+		{5 * time.Second, 10 * time.Second, 5 * time.Second},
+		{10 * time.Second, 10 * time.Second, 10 * time.Second},
+		{10*time.Second + 10*time.Millisecond, 10 * time.Second, 10*time.Second + 10*time.Millisecond},
+		{10*time.Second + 11*time.Millisecond, 10 * time.Second, 0},
+		{20 * time.Second, 10 * time.Second, 0},
+	} {
+		cl, err := New(Config{HeaderTimeout: c.header, AttemptTimeout: c.attempt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cl.transport.ResponseHeaderTimeout; got != c.want {
+			t.Errorf("headers %v, attempt %v: the transport's is %v, want %v", c.header, c.attempt, got, c.want)
+		}
+		cl.Close()
 	}
 }

@@ -159,7 +159,11 @@
 // builds every field, and so does any expression that reaches the data
 // other than by paths of names (${{ . }}, tojson, .., getpath,
 // .["steps"], to_entries: its jq is parsed to find out). The fields no
-// expression reads are null in StepResult.Value. A step
+// expression reads are null in StepResult.Value. A JSON body that every
+// expression reads only as .steps.NAME.body.KEY (KEY a name) is checked
+// whole but decoded only at those keys: of an object, .body holds those
+// of the keys it has (a step's assert that mentions body, or any other
+// reference to .steps.NAME.body, decodes it whole). A step
 // that is the only thing left to do runs on Run's own goroutine, so a
 // chain of steps starts no goroutine. bench/flow measures what a flow
 // costs against gather fetch doing the same requests.

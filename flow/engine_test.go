@@ -141,6 +141,52 @@ output:
 	}
 }
 
+// A body read only at some keys is decoded only there (see "Costs");
+// read whole, it is whole.
+func TestBodyReadAtKeysIsDecodedAtThoseKeys(t *testing.T) {
+	a := newAPI(t, 0)
+	for _, c := range []struct{ output, body string }{
+		{`{p: "${{ .steps.get.body.path }}", b: "${{ .steps.get.body.big }}"}`, `{"big":12345678901234567890,"path":"/x"}`},
+		{`{p: "${{ .steps.get.body.path }}", n: "${{ .steps.get.body | length }}"}`,
+			`{"auth":"","big":12345678901234567890,"body":null,"items":[1,2,3],"method":"GET","path":"/x","query":""}`},
+	} {
+		e := engine(t, "steps:\n  get: {http: {url: \"API/x\"}}\noutput: "+c.output+"\n", a)
+		r := e.Run(context.Background(), nil)
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		body, _ := json.Marshal(r.Steps[0].Value.(map[string]any)["body"])
+		if string(body) != c.body {
+			t.Errorf("%s: body %s, want %s", c.output, body, c.body)
+		}
+	}
+}
+
+// A method is letters only, whether it is written as it is, escaped, or
+// made by an expression.
+func TestMethodIsLettersOnly(t *testing.T) {
+	a := newAPI(t, 0)
+	for method, want := range map[string]string{
+		"PUT":                      `{"m":"PUT"}`,
+		"${{ .input.m }}":          `{"m":"PATCH"}`,
+		"P$${{ .input.m }}":        `method "P${{ .input.m }}": an HTTP method is letters only`,
+		"${{ .input.m + \" X\" }}": `method "PATCH X": an HTTP method is letters only`,
+	} {
+		e := engine(t, "steps:\n  a: {http: {url: \"API/x\", method: '"+method+"'}}\noutput: {m: \"${{ .steps.a.body.method }}\"}\n", a)
+		r := e.Run(context.Background(), map[string]any{"m": "PATCH"})
+		got := ""
+		if r.Err != nil {
+			got = r.Err.Message
+		} else {
+			b, _ := json.Marshal(r.Output)
+			got = string(b)
+		}
+		if got != want {
+			t.Errorf("method %s: got %s, want %s", method, got, want)
+		}
+	}
+}
+
 func TestIndependentStepsOverlapAndDependentsWait(t *testing.T) {
 	a := newAPI(t, 150*time.Millisecond)
 	e := engine(t, `

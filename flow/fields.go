@@ -1,21 +1,31 @@
 package flow
 
 import (
-	"github.com/gogather/gather/internal/yamlcheck"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/gogather/gather/internal/yamlcheck"
 )
 
 // fields says which parts of an http step's result some expression may
 // read: building .body (decoding JSON), .text and .headers costs more
 // than the request itself on a fast upstream, so a step builds only those
 // that are read.
-type fields struct{ body, text, headers bool }
+type fields struct {
+	body, text, headers bool
+	// keys, when not nil, are the only keys of the body that expressions
+	// read: every reference to it is .steps.NAME.body.KEY. Of a body that
+	// is a JSON object, only these keys are decoded (decodeJSONKeys).
+	// nil when the body is read whole, or not at all.
+	keys []string
+}
 
-var allFields = fields{true, true, true}
+var allFields = fields{body: true, text: true, headers: true}
 
-// stepsRef finds .steps, and the step name and field after it.
-var stepsRef = regexp.MustCompile(`\.steps\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?`)
+// stepsRef finds .steps, and the step name and field after it, and after
+// .body a key (.steps.NAME.body.KEY).
+var stepsRef = regexp.MustCompile(`\.steps\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?(?:\s*\.([A-Za-z_][A-Za-z0-9_]*))?`)
 
 // readFields returns, for each step, the fields of its result that the
 // flow's expressions may read. It errs on the side of building: .steps.NAME
@@ -27,8 +37,16 @@ var stepsRef = regexp.MustCompile(`\.steps\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))
 // step's asserts see its own result at the top level: an assert that
 // mentions body, text or headers anywhere reads it. extra are more
 // expressions that see .steps (a gateway's response).
+//
+// A body of which every reference is .steps.NAME.body.KEY (a name, not a
+// pipe, a bracket or a ?) is read only at those keys: its fields' keys
+// lists them. Any other reference to it (.steps.NAME.body alone, or
+// followed by anything else), a reference to the whole step, an assert of
+// the step that mentions body, or a dynamic read reads it whole.
 func readFields(f *Flow, extra ...string) map[string]fields {
 	out := make(map[string]fields, len(f.Steps))
+	keys := map[string]map[string]bool{} // the body keys read, by step
+	whole := map[string]bool{}           // the steps whose body is read whole
 	everything := false
 	scan := func(s string) {
 		if !strings.Contains(s, "${{") {
@@ -39,17 +57,26 @@ func readFields(f *Flow, extra ...string) map[string]fields {
 			return
 		}
 		for _, m := range stepsRef.FindAllStringSubmatch(s, -1) {
-			name, field := m[1], m[2]
+			name, field, key := m[1], m[2], m[3]
 			switch {
 			case name == "":
 				everything = true
 			case field == "":
 				out[name] = allFields
+				whole[name] = true
 			default:
 				fl := out[name]
 				switch field {
 				case "body":
 					fl.body = true
+					if key == "" {
+						whole[name] = true
+					} else {
+						if keys[name] == nil {
+							keys[name] = map[string]bool{}
+						}
+						keys[name][key] = true
+					}
 				case "text":
 					fl.text = true
 				case "headers":
@@ -65,7 +92,10 @@ func readFields(f *Flow, extra ...string) map[string]fields {
 		}
 		for _, a := range s.Assert {
 			fl := out[s.Name]
-			fl.body = fl.body || strings.Contains(a, "body")
+			if strings.Contains(a, "body") {
+				fl.body = true
+				whole[s.Name] = true
+			}
 			fl.text = fl.text || strings.Contains(a, "text")
 			fl.headers = fl.headers || strings.Contains(a, "headers")
 			out[s.Name] = fl
@@ -78,6 +108,16 @@ func readFields(f *Flow, extra ...string) map[string]fields {
 	if everything {
 		for name := range f.Steps {
 			out[name] = allFields
+		}
+		return out
+	}
+	for name, fl := range out {
+		if fl.body && !whole[name] {
+			for k := range keys[name] {
+				fl.keys = append(fl.keys, k)
+			}
+			slices.Sort(fl.keys)
+			out[name] = fl
 		}
 	}
 	return out

@@ -37,12 +37,13 @@ type plan struct {
 	asserts       []*template.Template
 
 	// http
-	method  *template.Template
-	url     *template.Template
-	headers []namedTemplate // sorted by name
-	json    *value
-	form    []namedTemplate // sorted by name
-	body    *template.Template
+	method      *template.Template // nil when constMethod says it
+	constMethod string             // a method without expressions, checked once
+	url         *template.Template
+	headers     []namedTemplate // sorted by name
+	json        *value
+	form        []namedTemplate // sorted by name
+	body        *template.Template
 
 	// quick says every expression of the request or process is quick
 	// (template.Quick): filling them needs no time limit.
@@ -91,6 +92,11 @@ func compilePlan(s *Step, index int) (*plan, error) {
 	if h := s.HTTP; h != nil {
 		if h.Method != "" {
 			p.method = parse(h.Method)
+			if p.method != nil && p.method.IsConstant() {
+				if m, _ := p.method.Execute(nil); httpMethod.MatchString(m) {
+					p.constMethod, p.method = m, nil
+				}
+			}
 		}
 		p.url = parse(h.URL)
 		p.headers = named(h.Headers)
@@ -151,7 +157,13 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 	if err != nil {
 		return nil, 0, e.exprError(ctx, "url", err)
 	}
-	req := fetch.Request{Method: http.MethodGet, URL: u, Header: make(http.Header, len(p.headers)+1)}
+	req := fetch.Request{Method: http.MethodGet, URL: u}
+	if len(p.headers) > 0 || p.json != nil || p.form != nil || p.body != nil {
+		req.Header = make(http.Header, len(p.headers)+1)
+	}
+	if p.constMethod != "" {
+		req.Method = p.constMethod
+	}
 	if p.method != nil {
 		m, err := p.method.ExecuteLimits(xctx, data, lim)
 		if err != nil {
@@ -266,7 +278,7 @@ func (e *Engine) doHTTP(ctx context.Context, p *plan, data map[string]any, t *ta
 			v["text"] = resp.Text()
 		}
 		if p.reads.body && isJSON(resp.Header.Get("Content-Type")) && len(resp.Body) > 0 {
-			v["body"] = decodeJSON(resp.Body)
+			v["body"] = decodeJSONKeys(resp.Body, p.reads.keys)
 		}
 	}
 	if rec.Error != nil {
@@ -324,6 +336,9 @@ func (e *Engine) send(ctx context.Context, req fetch.Request, t *tally) (fetch.R
 // isJSON reports whether a Content-Type is JSON: application/json, or any
 // type with a +json suffix (application/problem+json).
 func isJSON(contentType string) bool {
+	if contentType == "application/json" { // the usual one, without parsing
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return false

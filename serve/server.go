@@ -71,8 +71,11 @@ func New(g *Gateway, opts Options) (*Server, error) {
 		AllowHosts:    g.Upstreams,
 		Body:          fetch.BodyHash,
 		// An upstream call is bounded by its route's timeout, not by
-		// the engine's own defaults (30 s to the headers).
-		HeaderTimeout:  longest,
+		// the engine's own defaults (30 s to the headers): the attempt
+		// timeout is the longest route's, and the headers' longer still,
+		// so that none is set (no timer per call: see
+		// fetch.Config.HeaderTimeout).
+		HeaderTimeout:  2 * longest,
 		AttemptTimeout: longest,
 	}
 	if g.Limits.Retries > 0 {

@@ -163,3 +163,66 @@ func lookup(v map[string]any, path []string) (any, bool) {
 	}
 	return nil, false // a type gojq may refuse: let it say so
 }
+
+// A choice is an expression that picks one of two constant strings by
+// comparing a plain path with a constant string: if .a.b == "x" then "y"
+// else "z" end (or !=). Its value is found by a map lookup and a
+// comparison, without running gojq.
+type choice struct {
+	path      []string
+	eq        string
+	ne        bool // the comparison is !=
+	then, els string
+}
+
+// choiceOf returns q as a choice, or nil.
+func choiceOf(q *gojq.Query) *choice {
+	if q == nil || q.Term == nil || len(q.FuncDefs) > 0 || q.Meta != nil || len(q.Imports) > 0 {
+		return nil
+	}
+	t := q.Term
+	if t.Type != gojq.TermTypeIf || len(t.SuffixList) > 0 || len(t.If.Elif) > 0 || t.If.Else == nil {
+		return nil
+	}
+	cond := t.If.Cond
+	if cond == nil || cond.Term != nil || cond.Op != gojq.OpEq && cond.Op != gojq.OpNe || len(cond.Patterns) > 0 {
+		return nil
+	}
+	c := &choice{path: namePath(cond.Left), ne: cond.Op == gojq.OpNe}
+	var ok [3]bool
+	c.eq, ok[0] = constString(cond.Right)
+	c.then, ok[1] = constString(t.If.Then)
+	c.els, ok[2] = constString(t.If.Else)
+	if c.path == nil || ok != [3]bool{true, true, true} {
+		return nil
+	}
+	return c
+}
+
+// constString returns the string a query is, when it is a string literal
+// without interpolation.
+func constString(q *gojq.Query) (string, bool) {
+	if q == nil || q.Term == nil || len(q.FuncDefs) > 0 || q.Meta != nil || len(q.Imports) > 0 {
+		return "", false
+	}
+	t := q.Term
+	if t.Type != gojq.TermTypeString || len(t.SuffixList) > 0 || t.Str == nil || len(t.Str.Queries) > 0 {
+		return "", false
+	}
+	return t.Str.Str, true
+}
+
+// value returns the choice's value for fields, as jq gives it; ok is
+// false when the path does not lead through objects (gojq then says
+// what jq says).
+func (c *choice) value(fields map[string]any) (v any, ok bool) {
+	x, ok := lookup(fields, c.path)
+	if !ok {
+		return nil, false
+	}
+	s, isString := x.(string)
+	if (isString && s == c.eq) != c.ne { // a string equals a string only
+		return c.then, true
+	}
+	return c.els, true
+}

@@ -126,7 +126,15 @@ type Template struct {
 	src   string
 	parts []part
 	lit   string // the whole text, when there are no placeholders
+	// size is what a filling's text starts with room for: the literal
+	// text, and some bytes a placeholder.
+	size int
 }
+
+// placeholderRoom is the room a filling's text starts with for each
+// placeholder's value (an id, a word): the text is allocated once when
+// the values are that short.
+const placeholderRoom = 24
 
 // A part is literal text (code == nil) or a placeholder.
 type part struct {
@@ -142,6 +150,10 @@ type part struct {
 	// from the input (.input.id, .steps.a.body.x): its value is found by
 	// map lookups, without running gojq, when every step is an object.
 	path []string
+	// choice, when not nil, says the expression picks one of two
+	// constant strings by comparing a plain path with a third (if
+	// .input.x == "1" then "a" else "b" end): the same, with a comparison.
+	choice *choice
 }
 
 // An Error is an error in a template or in filling it.
@@ -222,6 +234,12 @@ func Parse(s string) (*Template, error) {
 	} else if lit.Len() > 0 {
 		t.parts = append(t.parts, part{lit: lit.String()})
 	}
+	for _, p := range t.parts {
+		t.size += len(p.lit)
+		if p.code != nil {
+			t.size += placeholderRoom
+		}
+	}
 	return t, nil
 }
 
@@ -300,6 +318,7 @@ func compile(s string, start, from, end int) (part, error) {
 	}
 	pl.quick = quick(q)
 	pl.path = namePath(q)
+	pl.choice = choiceOf(q)
 	pl.code, err = gojq.Compile(q, functions...)
 	if err != nil {
 		col := from + len(expr) - len(trimmed) + 1
@@ -393,6 +412,11 @@ func (t *Template) ExecuteLimits(ctx context.Context, fields map[string]any, lim
 		defer cancel()
 	}
 	f := filling{ctx: ctx, lim: lim}
+	if lim.Bytes >= 0 {
+		f.sb.Grow(min(t.size, lim.Bytes))
+	} else {
+		f.sb.Grow(t.size)
+	}
 	for i := range t.parts {
 		p := &t.parts[i]
 		if p.code == nil {
@@ -522,6 +546,11 @@ func (p *part) value(f *filling, fields map[string]any) (v any, err error) {
 	}()
 	if p.path != nil {
 		if v, ok := lookup(fields, p.path); ok {
+			return v, nil
+		}
+	}
+	if p.choice != nil {
+		if v, ok := p.choice.value(fields); ok {
 			return v, nil
 		}
 	}

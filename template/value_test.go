@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gogather/gather/template"
+	"github.com/itchyny/gojq"
 )
 
 func TestValueKeepsTheJSONTypeOfAWholeExpression(t *testing.T) {
@@ -100,4 +102,57 @@ func TestPlainPathsGiveJqValues(t *testing.T) {
 			t.Errorf("%v: %#v %v, want %#v", c.in, got, err, c.want)
 		}
 	}
+}
+
+// A choice between two strings by a path compared with a string (if .a
+// == "x" then "y" else "z" end) is made without running jq: the value jq
+// gives, whatever the path holds, and jq's own error where a step is not
+// an object.
+func TestChoicesGiveJqValues(t *testing.T) {
+	inputs := []map[string]any{
+		{}, {"a": nil}, {"a": map[string]any{}}, {"a": map[string]any{"b": "1"}}, {"a": map[string]any{"b": "10"}},
+		{"a": map[string]any{"b": ""}}, {"a": map[string]any{"b": json.Number("1")}}, {"a": map[string]any{"b": 1.0}},
+		{"a": map[string]any{"b": true}}, {"a": map[string]any{"b": []any{"1"}}}, {"a": map[string]any{"b": map[string]any{}}},
+		{"a": map[string]any{"b": "caf\u00e9"}}, {"a": map[string]any{"b": "a\nb"}}, {"a": "text"}, {"a": 2.0},
+	}
+	for _, expr := range []string{
+		`if .a.b == "1" then "2s" else "10ms" end`,
+		`if .a.b != "1" then "x" else "y" end`,
+		`if .a."b" == "" then "empty" else "not" end`,
+		`if .a.b == "café" then "\u00e9" else "a\nb" end`,
+		`if .a.b == "a\nb" then "nl" else "" end`,
+		`if .a.b == 1 then "number" else "other" end`, // not a choice: jq runs
+		`if .a.b == "1" then .a else "x" end`,         // nor this
+	} {
+		tm, err := template.Parse("${{ " + expr + " }}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := gojq.Compile(mustParse(t, expr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range inputs {
+			got, gerr := tm.Value(context.Background(), in, template.Limits{})
+			want, _ := code.Run(in).Next()
+			if werr, ok := want.(error); ok {
+				if gerr == nil || !strings.Contains(gerr.Error(), werr.Error()) {
+					t.Errorf("%s on %v: %#v %v, want jq's error %v", expr, in, got, gerr, werr)
+				}
+				continue
+			}
+			if gerr != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s on %v: %#v %v, want %#v", expr, in, got, gerr, want)
+			}
+		}
+	}
+}
+
+func mustParse(t *testing.T, expr string) *gojq.Query {
+	t.Helper()
+	q, err := gojq.Parse(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
