@@ -63,13 +63,16 @@ type Coordinator struct {
 	bad     int64
 	err     error // why the results could not be read
 
+	leases    jetstream.KeyValue
+	rev       uint64          // the lease's revision (keepJob's while it runs)
 	leaseCtx  context.Context // ends the coordinator's lease
 	endLease  context.CancelFunc
 	leaseDone chan struct{}
 
-	unconfirmed atomic.Int64 // inputs published, not yet acknowledged by the server
-	lastResult  atomic.Int64 // when the last result came, Unix nanoseconds
-	republished atomic.Int64 // inputs published again, lost by the server
+	unconfirmed atomic.Int64  // inputs published, not yet acknowledged by the server
+	lastResult  atomic.Int64  // when the last result came, Unix nanoseconds
+	republished atomic.Int64  // inputs published again, lost by the server
+	seen        atomic.Uint64 // the result stream's last sequence read
 }
 
 // pendingInput is a pending input's message, and what it ends with when
@@ -107,24 +110,27 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if err := c.Spec.check(); err != nil {
 		return err
 	}
-	if err := setUp(ctx, c.JS, &c.Spec); err != nil {
-		return err
-	}
-	leases, err := c.JS.KeyValue(ctx, leaseBucket(c.Spec.ID))
+	// The job's lease first: nothing of a job another coordinator runs
+	// is changed.
+	leases, err := leaseBucketOf(ctx, c.JS, &c.Spec)
 	if err != nil {
-		return fmt.Errorf("the job's leases: %w", err)
+		return err
 	}
 	rev, err := c.takeJob(ctx, leases)
 	if err != nil {
 		return err
 	}
+	c.leases, c.rev = leases, rev
 	c.leaseCtx, c.endLease = context.WithCancel(context.WithoutCancel(ctx))
 	c.leaseDone = make(chan struct{})
 	go func() {
 		defer close(c.leaseDone)
-		c.keepJob(leases, rev)
+		c.keepJob()
 	}()
-	err = c.purge(ctx)
+	err = setUp(ctx, c.JS, &c.Spec)
+	if err == nil {
+		err = c.purge(ctx)
+	}
 	if err == nil {
 		err = c.putSpec(ctx)
 	}
@@ -132,6 +138,9 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		c.endLease()
 		<-c.leaseDone
 		c.endLease = nil
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		c.leases.Delete(dctx, coordinatorKey, jetstream.LastRevision(c.rev)) // the next run need not wait for it
 	}
 	return err
 }
@@ -143,11 +152,31 @@ func (c *Coordinator) purge(ctx context.Context) error {
 		if err == nil {
 			err = s.Purge(ctx)
 		}
+		var info *jetstream.StreamInfo
+		if err == nil && name == resultStream(c.Spec.ID) {
+			if info, err = s.Info(ctx); err == nil {
+				c.seen.Store(info.State.LastSeq) // nothing after it is read yet
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("purging %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// resultsUnread reports whether the result stream holds results the
+// coordinator has not read yet.
+func (c *Coordinator) resultsUnread(ctx context.Context) (bool, error) {
+	s, err := c.JS.Stream(ctx, resultStream(c.Spec.ID))
+	if err != nil {
+		return false, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return false, err
+	}
+	return info.State.LastSeq > c.seen.Load(), nil
 }
 
 func (c *Coordinator) putSpec(ctx context.Context) error {
@@ -168,10 +197,17 @@ func (c *Coordinator) putSpec(ctx context.Context) error {
 // Finish removes the job from the server: its spec (its workers let it
 // go), streams and lease bucket. Whatever is left of the work (after a
 // stop) is published again by the next run of the job.
+// It does nothing unless Start succeeded, and removes nothing if the
+// job's lease was taken by another coordinator meanwhile.
 func (c *Coordinator) Finish(ctx context.Context) error {
-	if c.endLease != nil {
-		c.endLease()
-		<-c.leaseDone
+	if c.endLease == nil {
+		return nil
+	}
+	c.endLease()
+	<-c.leaseDone
+	c.endLease = nil
+	if err := c.leases.Delete(ctx, coordinatorKey, jetstream.LastRevision(c.rev)); errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("the job's lease was taken by another coordinator: its streams are left to it")
 	}
 	return tearDown(ctx, c.JS, c.Spec.ID)
 }
@@ -209,7 +245,9 @@ func (c *Coordinator) takeJob(ctx context.Context, leases jetstream.KeyValue) (u
 
 // keepJob renews the coordinator's lease every quarter of its TTL until
 // Finish; an expired one (the server away) is taken again.
-func (c *Coordinator) keepJob(leases jetstream.KeyValue, rev uint64) {
+func (c *Coordinator) keepJob() {
+	leases, rev := c.leases, c.rev
+	defer func() { c.rev = rev }() // read by Finish once this has ended
 	tick := time.NewTicker(c.Spec.LeaseTTL / 4)
 	defer tick.Stop()
 	epoch := []byte(strconv.FormatInt(c.Spec.Epoch, 10))
@@ -407,14 +445,14 @@ func (c *Coordinator) publish(ctx, stop context.Context, items iter.Seq[run.Item
 	defer close(confirms)
 	reqs, cut := run.Fetch{Requests: c.Requests}.MakeRequests(stop, items)
 	for req := range reqs {
+		p := pendingInput{url: req.URL, method: req.Method, keep: req.Keep}
+		if !c.waitSpace(ctx, stop) { // a bad input too: outcomes ready count as pending
+			c.push(canceled(req.Line, p, "the run stopped before the input was published"))
+			return
+		}
 		if req.Err != nil { // nothing to send: answered here
 			c.push(run.FetchOutcome(c.Client.Do(ctx, req)))
 			continue
-		}
-		p := pendingInput{url: req.URL, method: req.Method, keep: req.Keep}
-		if !c.waitSpace(ctx, stop) {
-			c.push(canceled(req.Line, p, "the run stopped before the input was published"))
-			return
 		}
 		data, err := json.Marshal(workOf(c.Spec.Epoch, req))
 		if err != nil { // a kept value JSON cannot hold (NaN)
@@ -464,6 +502,7 @@ func (c *Coordinator) confirm(ctx context.Context, confirms <-chan published) {
 				c.unconfirmed.Add(-1)
 				continue
 			case <-p.fut.Err():
+			case <-ctx.Done():
 			}
 		}
 		publishRetrying(ctx, c.JS, p.subject, p.data)
@@ -493,15 +532,27 @@ func (c *Coordinator) waitSpace(ctx, stop context.Context) bool {
 
 // publishRetrying publishes data to subject and waits for the server's
 // acknowledgement, trying again (a server restarting, a leader moving)
-// until it succeeds or ctx ends.
+// until it succeeds or ctx ends. It gives up when no stream has taken the
+// subject for noStreamFor: the job's streams are gone (its coordinator
+// finished), and what was not published is redelivered or published
+// again by whoever still needs it.
 func publishRetrying(ctx context.Context, js jetstream.JetStream, subject string, data []byte) bool {
 	wait := 50 * time.Millisecond
+	var noStream time.Time
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := js.Publish(pctx, subject, data)
 		cancel()
 		if err == nil {
 			return true
+		}
+		switch {
+		case !errors.Is(err, jetstream.ErrNoStreamResponse):
+			noStream = time.Time{}
+		case noStream.IsZero():
+			noStream = time.Now()
+		case time.Since(noStream) > noStreamFor:
+			return false
 		}
 		select {
 		case <-ctx.Done():
@@ -511,6 +562,9 @@ func publishRetrying(ctx context.Context, js jetstream.JetStream, subject string
 		wait = min(2*wait, 2*time.Second)
 	}
 }
+
+// noStreamFor is how long publishRetrying tries a subject no stream takes.
+const noStreamFor = 10 * time.Second
 
 // collect reads the result stream and makes each pending input's first
 // result an outcome; it purges what it has read, every second.
@@ -543,6 +597,7 @@ func (c *Coordinator) collect(ctx context.Context) error {
 			seen = md.Sequence.Stream
 		}
 		c.accept(msg.Data())
+		c.seen.Store(seen) // after accept: a result read is a result taken
 		if time.Since(lastPurge) > time.Second {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			_ = stream.Purge(pctx, jetstream.WithPurgeSequence(seen+1)) // kept if it fails: purged next time
@@ -625,7 +680,13 @@ func (c *Coordinator) watchStop(ctx, stop context.Context) {
 		if finished {
 			return
 		}
-		held, err := c.held(ctx)
+		held, _, err := c.workCounts(ctx)
+		if err == nil && held == 0 {
+			var unread bool
+			if unread, err = c.resultsUnread(ctx); err == nil && unread {
+				held = 1 // results on their way count as work held
+			}
+		}
 		if err != nil || held > 0 {
 			idle = 0
 			continue
@@ -642,13 +703,6 @@ func (c *Coordinator) watchStop(ctx, stop context.Context) {
 			return
 		}
 	}
-}
-
-// held returns the inputs delivered to workers and not acknowledged, in
-// all partitions.
-func (c *Coordinator) held(ctx context.Context) (int, error) {
-	held, _, err := c.workCounts(ctx)
-	return held, err
 }
 
 // workCounts returns the inputs delivered to workers and not
@@ -711,6 +765,12 @@ func (c *Coordinator) watchLost(ctx, stop context.Context) {
 		case waiting > 0 && !noted && time.Since(idle) > noWorkerNote && c.Note != nil:
 			c.Note(fmt.Sprintf("no worker has taken an input for %v: %d inputs wait; start gather worker --cluster with this server", noWorkerNote, waiting))
 			noted = true
+		}
+		if err == nil && held == 0 && waiting == 0 {
+			var unread bool
+			if unread, err = c.resultsUnread(ctx); err == nil && unread {
+				held = 1 // results on their way count as work held
+			}
 		}
 		if err != nil || held > 0 || waiting > 0 {
 			since = time.Time{}

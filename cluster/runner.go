@@ -127,6 +127,7 @@ func (r *runner) leaseLoop() {
 		}
 		r.leases.Delete(ctx, alive)
 	}()
+	stopping := r.stopping // a tend at once when it closes, then by the tick
 	for {
 		r.tend(alive)
 		if r.isStopping() && len(r.parts) == 0 {
@@ -136,7 +137,8 @@ func (r *runner) leaseLoop() {
 		case <-r.ctx.Done():
 			return
 		case <-tick.C:
-		case <-r.stopping:
+		case <-stopping:
+			stopping = nil
 		}
 	}
 }
@@ -187,12 +189,13 @@ func (r *runner) tend(alive string) {
 		if p.lost {
 			continue
 		}
+		asked := time.Now() // the lease runs from when the server stored it: no earlier than this
 		rev, err := withTimeout(ctx, r.spec.LeaseTTL/3, func(ctx context.Context) (uint64, error) {
 			return r.leases.Update(ctx, leaseKey(n), []byte(r.owner), p.rev)
 		})
 		if err == nil {
-			p.rev, p.renewed = rev, time.Now()
-			p.watchdog.Reset(r.spec.LeaseTTL * 3 / 4)
+			p.rev, p.renewed = rev, asked
+			p.watchdog.Reset(r.spec.LeaseTTL*3/4 - time.Since(asked))
 			continue
 		}
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) || time.Since(p.renewed) > r.spec.LeaseTTL*3/4 {
@@ -236,6 +239,7 @@ func (r *runner) tend(alive string) {
 		if _, held := r.parts[n]; held {
 			continue
 		}
+		asked := time.Now()
 		rev, err := withTimeout(ctx, r.spec.LeaseTTL/3, func(ctx context.Context) (uint64, error) {
 			return r.leases.Create(ctx, leaseKey(n), []byte(r.owner))
 		})
@@ -243,7 +247,7 @@ func (r *runner) tend(alive string) {
 			continue // another's
 		}
 		if _, err := withTimeout(ctx, r.spec.LeaseTTL/3, func(ctx context.Context) (int, error) {
-			return 0, r.startPart(ctx, n, rev)
+			return 0, r.startPart(ctx, n, rev, asked)
 		}); err != nil {
 			withTimeout(ctx, r.spec.LeaseTTL/3, func(ctx context.Context) (uint64, error) {
 				return 0, r.leases.Delete(ctx, leaseKey(n), jetstream.LastRevision(rev))
@@ -272,18 +276,22 @@ func (r *runner) countWorkers(ctx context.Context) (int, error) {
 	for range lister.Keys() {
 		n++
 	}
+	if ctx.Err() != nil { // the listing was cut short: too few
+		return 0, ctx.Err()
+	}
 	return max(n, 1), nil
 }
 
-// startPart starts the work of partition n, its lease taken at rev.
-func (r *runner) startPart(ctx context.Context, n int, rev uint64) error {
+// startPart starts the work of partition n, its lease taken at rev (asked
+// for at asked).
+func (r *runner) startPart(ctx context.Context, n int, rev uint64, asked time.Time) error {
 	cons, err := r.w.JS.Consumer(ctx, workStream(r.spec.ID), partitionConsumer(n))
 	if err != nil {
 		return err
 	}
 	pctx, cancel := context.WithCancel(r.ctx)
-	p := &part{rev: rev, renewed: time.Now(), cancel: cancel, drain: make(chan struct{}), done: make(chan struct{}),
-		watchdog: time.AfterFunc(r.spec.LeaseTTL*3/4, cancel)}
+	p := &part{rev: rev, renewed: asked, cancel: cancel, drain: make(chan struct{}), done: make(chan struct{}),
+		watchdog: time.AfterFunc(r.spec.LeaseTTL*3/4-time.Since(asked), cancel)}
 	r.parts[n] = p
 	go func() {
 		defer close(p.done)

@@ -122,7 +122,8 @@ func partition(rawURL string, line, n int, byHost bool) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// setUp creates (or updates) a job's streams, consumers and lease bucket.
+// setUp creates (or updates) a job's streams and consumers; its
+// coordinator holds the job's lease (see leaseBucketOf).
 func setUp(ctx context.Context, js jetstream.JetStream, s *Spec) error {
 	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        workStream(s.ID),
@@ -159,17 +160,37 @@ func setUp(ctx context.Context, js jetstream.JetStream, s *Spec) error {
 	if err != nil {
 		return fmt.Errorf("creating the result stream: %w", err)
 	}
-	_, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      leaseBucket(s.ID),
-		Description: "gather: the workers of job " + s.ID + " and the partitions they hold",
-		TTL:         s.LeaseTTL,
-		History:     1,
-		Storage:     jetstream.FileStorage,
-	})
-	if err != nil {
-		return fmt.Errorf("creating the lease bucket: %w", err)
-	}
 	return nil
+}
+
+// leaseBucketOf returns the job's lease bucket, created with the spec's
+// TTL if it does not exist. One that exists keeps its TTL, and the spec
+// takes it: the workers of a run still ending renew by it.
+func leaseBucketOf(ctx context.Context, js jetstream.JetStream, s *Spec) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, leaseBucket(s.ID))
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      leaseBucket(s.ID),
+			Description: "gather: the coordinator and workers of job " + s.ID + " and the partitions they hold",
+			TTL:         s.LeaseTTL,
+			History:     1,
+			Storage:     jetstream.FileStorage,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // made by another at the same moment
+			kv, err = js.KeyValue(ctx, leaseBucket(s.ID))
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the lease bucket: %w", err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the lease bucket: %w", err)
+	}
+	if ttl := st.TTL(); ttl > 0 {
+		s.LeaseTTL = ttl
+	}
+	return kv, nil
 }
 
 // tearDown deletes a job's objects; the ones already gone are no error.

@@ -115,7 +115,7 @@ func (w *Worker) Run(ctx, stop context.Context) error {
 				continue // the jobs there were are all seen
 			}
 			if e.Operation() == jetstream.KeyValuePut {
-				jobs.put(e.Key(), e.Value())
+				_ = jobs.put(e.Key(), e.Value())
 			} else {
 				jobs.remove(e.Key())
 			}
@@ -136,35 +136,49 @@ type jobTable struct {
 
 // put takes a job's spec as put in the jobs bucket: a job not run yet,
 // or a new epoch of one, starts a runner; the runner of an earlier epoch
-// is let go (it finishes what it holds, without holding anything up).
-func (t *jobTable) put(id string, value []byte) {
+// is let go (it finishes what it holds, without holding anything up). A
+// runner that let its job go (its coordinator was gone) is started again
+// once the coordinator is back. It reports whether a runner started.
+func (t *jobTable) put(id string, value []byte) bool {
 	spec, err := decodeSpec(value)
 	if err != nil {
 		t.w.Log.Error("job refused", "job", id, "error", err)
-		return
+		return false
 	}
 	r := t.runners[id]
-	if r != nil && r.spec.Epoch == spec.Epoch {
-		if spec.Stopping {
-			r.stopStarting()
-		}
-		return
-	}
-	if r != nil { // a new run of the job's coordinator
+	switch {
+	case r != nil && spec.Epoch < r.spec.Epoch:
+		return false // an earlier run's spec, come late
+	case r != nil && spec.Epoch == r.spec.Epoch && spec.Stopping:
+		r.stopStarting()
+		return false
+	case r != nil && spec.Epoch == r.spec.Epoch && (!r.ended() || !t.coordinatorAlive(r)):
+		return false
+	case r != nil: // a new run of the job's coordinator, or the same one back
 		r.stopStarting()
 		t.ending = append(t.ending, r)
 		delete(t.runners, id)
 	}
 	if spec.Stopping {
-		return
+		return false
 	}
 	r, err = t.w.start(t.ctx, spec)
 	if err != nil {
 		t.w.Log.Error("job not started", "job", id, "error", err)
-		return
+		return false
 	}
 	t.runners[id] = r
 	t.w.Log.Info("job started", "job", id, "partitions", spec.Partitions)
+	return true
+}
+
+// coordinatorAlive reports whether r's job has its coordinator (of r's
+// epoch) again.
+func (t *jobTable) coordinatorAlive(r *runner) bool {
+	ctx, cancel := context.WithTimeout(t.ctx, r.spec.LeaseTTL/3)
+	defer cancel()
+	e, err := r.leases.Get(ctx, coordinatorKey)
+	return err == nil && string(e.Value()) == strconv.FormatInt(r.spec.Epoch, 10)
 }
 
 // remove lets a job go: it ended, and its coordinator needs nothing more.
@@ -197,11 +211,8 @@ func (t *jobTable) reconcile(kv jetstream.KeyValue) bool {
 		if err != nil {
 			continue
 		}
-		if r := t.runners[id]; r == nil || !sameEpoch(r.spec, e.Value()) {
-			if spec, err := decodeSpec(e.Value()); err == nil && !spec.Stopping {
-				matched = false
-			}
-			t.put(id, e.Value())
+		if r := t.runners[id]; (r == nil || !sameEpoch(r.spec, e.Value()) || r.ended()) && t.put(id, e.Value()) {
+			matched = false
 		}
 	}
 	for id := range t.runners {
@@ -218,16 +229,19 @@ func sameEpoch(s *Spec, value []byte) bool {
 	return err == nil && spec.Epoch == s.Epoch
 }
 
+// ended reports whether the runner has ended.
+func (r *runner) ended() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // prune forgets the runners that ended.
 func (t *jobTable) prune() {
-	t.ending = slices.DeleteFunc(t.ending, func(r *runner) bool {
-		select {
-		case <-r.done:
-			return true
-		default:
-			return false
-		}
-	})
+	t.ending = slices.DeleteFunc(t.ending, (*runner).ended)
 }
 
 // end ends every runner, gracefully unless cancelled, and waits for them.

@@ -143,7 +143,7 @@ func writeWorkers(w io.Writer, c *cluster.Coordinator) {
 		fmt.Fprintf(w, "worker %s: %d result%s, %.0f/s\n", wc.Worker, wc.Results, plural, wc.PerSecond)
 	}
 	if dups, bad := c.Duplicates(); dups > 0 || bad > 0 {
-		fmt.Fprintf(w, "results dropped: %d answering an input answered already (redelivered), %d unreadable\n", dups, bad)
+		fmt.Fprintf(w, "results dropped: %d duplicate or stale (an input answered already, redelivered, or of another run), %d unreadable\n", dups, bad)
 	}
 	if n := c.Republished(); n > 0 {
 		fmt.Fprintf(w, "inputs published again: %d (lost by the server)\n", n)
@@ -275,7 +275,9 @@ func (f *fetchFlags) coordinator(ctx context.Context, js jetstream.JetStream, j 
 		spec.CACert = pem
 	}
 	c := &cluster.Coordinator{JS: js, Spec: spec, Requests: reqs, Client: client, MaxPending: f.cluster.maxPending}
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Start may wait out the lease of a coordinator of the job that was
+	// killed (the lease's TTL at most).
+	sctx, cancel := context.WithTimeout(ctx, f.cluster.leaseTTL+30*time.Second)
 	defer cancel()
 	if err := c.Start(sctx); err != nil {
 		return nil, &exitError{exitRuntime, fmt.Errorf("--cluster %s: %w", redact.URL(f.cluster.url), err)}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -128,21 +129,27 @@ func TestClusterJobSurvivesKillsAndRestarts(t *testing.T) {
 	w1, _ := worker("w1"), worker("w2")
 	coord := coordinate()
 
-	waitRequests("2,000 requests", 2_000, coord)
+	// The moments of the kills and restarts are random, around 2,000,
+	// 6,000, 10,000 and 13,000 requests.
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 15))
+	at := func(around int64) int64 { return around - 1000 + rng.Int64N(2000) }
+	waitRequests("the first kill", at(2_000), coord)
 	w1.kill(syscall.SIGKILL)
 	t.Logf("w1 killed at %d requests", requests())
 	worker("w1")
 
-	waitRequests("6,000 requests", 6_000, coord)
+	waitRequests("the coordinator's kill", at(6_000), coord)
 	coord.kill(syscall.SIGKILL)
 	t.Logf("the coordinator killed at %d requests", requests())
 	coord = coordinate()
 
-	waitRequests("10,000 requests", 10_000, coord)
+	waitRequests("a worker joining", at(10_000), coord)
 	worker("w3")
 	t.Logf("w3 joined at %d requests", requests())
 
-	waitRequests("13,000 requests", 13_000, coord)
+	waitRequests("the server's restart", at(13_000), coord)
 	nats.kill(syscall.SIGTERM)
 	t.Logf("the NATS server stopped at %d requests", requests())
 	time.Sleep(500 * time.Millisecond)
