@@ -8,6 +8,7 @@ import (
 	"iter"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -281,18 +282,8 @@ func (c *Coordinator) Workers() []WorkerCount {
 		}
 		out = append(out, wc)
 	}
-	slices.SortFunc(out, func(a, b WorkerCount) int { return cmpString(a.Worker, b.Worker) })
+	slices.SortFunc(out, func(a, b WorkerCount) int { return strings.Compare(a.Worker, b.Worker) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Err returns why the run's results could not be read, if they could not
@@ -396,7 +387,7 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// push adds outcomes to yield.
+// push adds an outcome to yield.
 func (c *Coordinator) push(o run.Outcome) {
 	c.mu.Lock()
 	c.ready = append(c.ready, o)
@@ -404,7 +395,8 @@ func (c *Coordinator) push(o run.Outcome) {
 	signal(c.wake)
 }
 
-// cancelPending ends every pending input cancelled, and the input.
+// cancelPending ends every pending input cancelled, and marks the
+// publishing done.
 func (c *Coordinator) cancelPending(why string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

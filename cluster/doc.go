@@ -18,7 +18,9 @@
 //	                              one durable pull consumer "p<P>" each
 //	GATHER_<ID>_RESULTS           stream of gather.<ID>.results
 //	gather_<ID>_leases            key-value bucket, TTL Spec.LeaseTTL:
-//	                              w.<worker> (alive), p.<P> (held by)
+//	                              coordinator (its epoch), w.<worker>-<N>
+//	                              (a worker's runner of the job, alive),
+//	                              p.<P> (the runner holding partition P)
 //
 // The coordinator creates them (Coordinator.Start) and deletes them when
 // its run ends (Coordinator.Finish). The Spec carries every setting the
@@ -104,7 +106,8 @@
 // than the server's max_payload (its body included) is the input's
 // bad_input error, answered by the coordinator. A worker holds at most
 // twice its concurrency of inputs per job, the ones in flight and as many
-// read ahead, pulled in batches. A result (with the body kept, --body
+// read ahead, pulled in batches (twice that while the runner of a
+// coordinator's earlier run still finishes what it holds). A result (with the body kept, --body
 // text) must fit in the server's max_payload (8 MiB for gather nats, 1 MiB
 // for a default nats-server): a larger one is the input's too_large error.
 //

@@ -288,7 +288,8 @@ func (r *runner) partWork(ctx context.Context, drain <-chan struct{}, cons jetst
 		epoch int64
 	}
 	var mu sync.Mutex
-	held := map[int]heldMsg{}
+	held := map[int]heldMsg{}             // pulled, not yet done
+	confirming := map[int]jetstream.Msg{} // done, the result not yet confirmed
 	reqs := make(chan fetch.Request)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -329,6 +330,9 @@ func (r *runner) partWork(ctx context.Context, drain <-chan struct{}, cons jetst
 			for _, h := range held {
 				f(h.msg)
 			}
+			for _, m := range confirming {
+				f(m)
+			}
 		})
 	})
 	feed := func(yield func(fetch.Request) bool) {
@@ -346,9 +350,10 @@ func (r *runner) partWork(ctx context.Context, drain <-chan struct{}, cons jetst
 	wg.Go(func() { r.confirm(confirms) })
 	defer close(confirms) // before wg.Wait: confirm ends once it has confirmed all
 	for rec := range r.client.Run(ctx, feed) {
+		seq := rec.Line
 		mu.Lock()
-		h := held[rec.Line]
-		delete(held, rec.Line)
+		h := held[seq]
+		delete(held, seq)
 		mu.Unlock()
 		rec.Line = h.line
 		if rec.Error != nil && rec.Error.Kind == fetch.KindCanceled && ctx.Err() != nil {
@@ -358,7 +363,14 @@ func (r *runner) partWork(ctx context.Context, drain <-chan struct{}, cons jetst
 		}
 		data := r.resultData(h.epoch, rec)
 		fut, err := r.w.JS.PublishAsync(resultSubject(r.spec.ID), data)
-		confirms <- confirm{fut: fut, err: err, data: data, msg: h.msg}
+		mu.Lock()
+		confirming[seq] = h.msg
+		mu.Unlock()
+		confirms <- confirm{fut: fut, err: err, data: data, msg: h.msg, done: func() {
+			mu.Lock()
+			delete(confirming, seq)
+			mu.Unlock()
+		}}
 	}
 	// Inputs handed over but not started when the run ended (cancelled
 	// while waiting) have a record each above; any left is given back.
@@ -378,6 +390,7 @@ type confirm struct {
 	err  error                  // the publication failed at once
 	data []byte
 	msg  jetstream.Msg
+	done func() // called once the input is acknowledged or given back
 }
 
 // confirm waits for each result's acknowledgement, in order; a result the
@@ -404,6 +417,7 @@ func (r *runner) confirm(confirms <-chan confirm) {
 		} else {
 			c.msg.Nak()
 		}
+		c.done()
 		r.release(1)
 	}
 }
