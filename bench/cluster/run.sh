@@ -134,6 +134,9 @@ child() {
 	die "no child of GNU time $1"
 }
 clk=$(getconf CLK_TCK)
+busy() { # CPU seconds the whole machine has been busy (not idle, not waiting on I/O)
+	awk -v t="$clk" '$1 == "cpu" { printf "%.3f\n", ($2 + $3 + $4 + $7 + $8 + $9) / t; exit }' /proc/stat
+}
 cpu_of() { # user+sys CPU seconds of a running process so far
 	sed 's/^.*) //' "/proc/$1/stat" | awk -v t="$clk" '{ printf "%.3f\n", ($12 + $13) / t }'
 }
@@ -229,18 +232,21 @@ summary_secs() { sed -n 's/^[0-9][0-9]* records in \([0-9.]*\)s (.*/\1/p' "$1" |
 #   10 requests the upstream counted beyond N (redeliveries)
 #   11 CPU s of the workers together over their whole life (GNU time:
 #      start, ~1 s idle, the run, stop)  12 the same for the nats server
+#   13 other load: the CPUs the rest of the machine kept busy during the
+#      run (/proc/stat's busy time less this run's processes, over the wall
+#      time; 0 on a quiet machine)
 # and the coordinator's lines per worker to $tmp/CASE-NAME.workers.
 
 # run_local CASE N INPUT C
 run_local() {
-	local case=$1 n=$2 input=$3 c=$4 name=local$4 db rc=0 u0 u1 got
+	local case=$1 n=$2 input=$3 c=$4 name=local$4 db rc=0 u0 u1 b0 b1 got
 	db=$tmp/$case-$name.db
 	rm -f "$db" "$db"-*
 	reset
-	u0=$(cpu_of "$up_pid")
+	u0=$(cpu_of "$up_pid") b0=$(busy)
 	/usr/bin/time -f '%e %U %S %M' -o "$tmp/coord.time" \
 		timeout -k 10 "$run_timeout" "$gather" fetch "$input" --job "$db" -c "$c" 2>"$tmp/coord.log" || rc=$?
-	u1=$(cpu_of "$up_pid")
+	u1=$(cpu_of "$up_pid") b1=$(busy)
 	((rc != 124)) || die "$case $name: no exit within ${run_timeout}s (hung): $(tail -n5 "$tmp/coord.log")"
 	((rc == 0)) || die "$case $name exited $rc: $(tail -n5 "$tmp/coord.log")"
 	stored "$n" "$db" "$case $name"
@@ -248,7 +254,8 @@ run_local() {
 	((got == n)) || note "$case $name: the upstream counted $got requests for $n inputs"
 	idle
 	awk -v s="$(summary_secs "$tmp/coord.log")" -v u="$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" -v x=$((got - n)) \
-		'{ printf "%s %s %.3f %s 0 0 0 0 %.3f %d 0 0\n", $1, s, $2 + $3, $4, u, x }' "$tmp/coord.time" >>"$tmp/$case-$name.times"
+		-v bz="$(awk -v a="$b0" -v b="$b1" 'BEGIN { print b - a }')" \
+		'{ printf "%s %s %.3f %s 0 0 0 0 %.3f %d 0 0 %.2f\n", $1, s, $2 + $3, $4, u, x, (bz - u - $2 - $3) / $1 }' "$tmp/coord.time" >>"$tmp/$case-$name.times"
 	cp "$tmp/coord.log" "$tmp/$case-$name.last.log"
 	rm -f "$db" "$db"-*
 }
@@ -256,7 +263,7 @@ run_local() {
 # run_cluster CASE N INPUT K
 run_cluster() {
 	local case=$1 n=$2 input=$3 k=$4 name=workers$4 db rc=0 u0 u1 got nport store i
-	local nats_t nats_c wcpu=0 wrss=0 ncpu nrss url n0 n1 w0 w1
+	local nats_t nats_c wcpu=0 wrss=0 ncpu nrss url n0 n1 w0 w1 b0 b1
 	local -a wt=() wc=()
 	db=$tmp/$case-$name.db
 	rm -f "$db" "$db"-*
@@ -286,11 +293,11 @@ run_cluster() {
 	for i in $(seq "$k"); do ready "w$i" "${wc[i - 1]}" "waiting for jobs"; done
 	sleep 1 # let them settle (connections, the jobs bucket watched)
 	reset
-	u0=$(cpu_of "$up_pid") n0=$(cpu_of "$nats_c") w0=0
+	u0=$(cpu_of "$up_pid") n0=$(cpu_of "$nats_c") w0=0 b0=$(busy)
 	for i in $(seq "$k"); do w0=$(awk -v a="$w0" -v b="$(cpu_of "${wc[i - 1]}")" 'BEGIN { print a + b }'); done
 	/usr/bin/time -f '%e %U %S %M' -o "$tmp/coord.time" \
 		timeout -k 10 "$run_timeout" "$gather" fetch "$input" --job "$db" --cluster "$url" --partitions "$partitions" 2>"$tmp/coord.log" || rc=$?
-	u1=$(cpu_of "$up_pid") n1=$(cpu_of "$nats_c") w1=0
+	u1=$(cpu_of "$up_pid") n1=$(cpu_of "$nats_c") w1=0 b1=$(busy)
 	for i in $(seq "$k"); do w1=$(awk -v a="$w1" -v b="$(cpu_of "${wc[i - 1]}")" 'BEGIN { print a + b }'); done
 	((rc != 124)) || die "$case $name: the coordinator did not exit within ${run_timeout}s (hung): $(tail -n5 "$tmp/coord.log")"
 	((rc == 0)) || die "$case $name: the coordinator exited $rc: $(tail -n5 "$tmp/coord.log")"
@@ -310,8 +317,8 @@ run_cluster() {
 	echo >>"$tmp/$case-$name.workers"
 	awk -v s="$(summary_secs "$tmp/coord.log")" -v u="$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" -v x=$((got - n)) \
 		-v wc="$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" -v wr="$wrss" -v nc="$(awk -v a="$n0" -v b="$n1" 'BEGIN { print b - a }')" -v nr="$nrss" \
-		-v wl="$wcpu" -v nl="$ncpu" \
-		'{ printf "%s %s %.3f %s %.3f %s %.3f %s %.3f %d %.3f %.3f\n", $1, s, $2 + $3, $4, wc, wr, nc, nr, u, x, wl, nl }' "$tmp/coord.time" >>"$tmp/$case-$name.times"
+		-v wl="$wcpu" -v nl="$ncpu" -v bz="$(awk -v a="$b0" -v b="$b1" 'BEGIN { print b - a }')" \
+		'{ printf "%s %s %.3f %s %.3f %s %.3f %s %.3f %d %.3f %.3f %.2f\n", $1, s, $2 + $3, $4, wc, wr, nc, nr, u, x, wl, nl, (bz - u - wc - nc - $2 - $3) / $1 }' "$tmp/coord.time" >>"$tmp/$case-$name.times"
 	cp "$tmp/coord.log" "$tmp/$case-$name.last.log"
 	rm -rf "$store" "$db" "$db"-*
 }
@@ -369,12 +376,12 @@ cpu_row() { # CASE NAME N: CPU ms per 1,000 inputs, by process
 	awk -v n="$3" -v l="$(label "$2")" -v w="$w" -v s="$(col "$1-$2" 2)" -v r="$(ratio "$1" "$2")" \
 		-v cc="$(col "$1-$2" 3)" -v cr="$(col "$1-$2" 4)" -v wc="$(col "$1-$2" 5)" -v wr="$(col "$1-$2" 6)" \
 		-v nc="$(col "$1-$2" 7)" -v nr="$(col "$1-$2" 8)" -v uc="$(col "$1-$2" 9)" -v x="$(col "$1-$2" 10)" \
-		-v life="$(awk '{ print $11 + $12 }' "$tmp/$1-$2.times" | median)" \
+		-v life="$(awk '{ print $11 + $12 }' "$tmp/$1-$2.times" | median)" -v o="$(col "$1-$2" 13)" \
 		'BEGIN { k = 1000 / n
 			if (life == 0) { wn = "-"; nn = "-"; ln = "-"; rss = sprintf("%.0f", cr / 1024) } # a local run
 			else { wn = sprintf("%.2f", wc * k); nn = sprintf("%.2f", nc * k); ln = sprintf("%.2f", life); rss = sprintf("%.0f / %.0f / %.0f", cr / 1024, wr / 1024, nr / 1024) }
-			printf "| %s | %.2f | %.0f | %.0f | %.2f | %.2f | %s | %s | %.2f | %.2f | %s | %s | %s |\n",
-				l, w, n / w, n / s, r, cc * k, wn, nn, (cc + wc + nc) * k, uc * k, ln, rss, x }'
+			printf "| %s | %.2f | %.0f | %.0f | %.2f | %.2f | %s | %s | %.2f | %.2f | %s | %s | %s | %.2f |\n",
+				l, w, n / w, n / s, r, cc * k, wn, nn, (cc + wc + nc) * k, uc * k, ln, rss, x, o }'
 }
 
 echo
@@ -385,21 +392,21 @@ echo
 if [[ $cases == *,1,* ]]; then
 	echo "Case 1: $n_inputs inputs, no added latency. req/s = inputs / wall time of the coordinator (or local process), start-up and tear-down included; run req/s from its own summary; / local: req/s over local -c ${local_cs[0]}'s in the same round. CPU: seconds per 1,000 inputs while the coordinator (or local process) runs. Whole life: CPU seconds of the workers and the server from start to stop (one run). RSS: coordinator or local / largest worker / server."
 	echo
-	echo "| contender | wall s | req/s | run req/s | / local | coordinator or local CPU | workers CPU | nats CPU | gather CPU in all | upstream CPU | workers + nats, whole life, s | peak RSS MB | extra requests |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| contender | wall s | req/s | run req/s | / local | coordinator or local CPU | workers CPU | nats CPU | gather CPU in all | upstream CPU | workers + nats, whole life, s | peak RSS MB | extra requests | other load, CPUs |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for nm in "${names[@]}"; do cpu_row c1 "$nm" "$n_inputs"; done
 	echo
 fi
 if [[ $cases == *,2,* ]]; then
 	echo "Case 2: $lat_inputs inputs, ${latency_ms} ms per response. Ideal req/s = requests in flight / latency; efficiency = req/s / ideal (wall time: start-up and tear-down included; run: the summary's own time)."
 	echo
-	echo "| contender | in flight | ideal req/s | wall s | req/s | efficiency | run req/s | run efficiency | gather CPU s per 1,000 |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| contender | in flight | ideal req/s | wall s | req/s | efficiency | run req/s | run efficiency | gather CPU s per 1,000 | other load, CPUs |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for nm in "${names[@]}"; do
 		awk -v l="$(label "$nm")" -v k="$(conc "$nm")" -v lat="$latency_ms" -v n="$lat_inputs" \
-			-v w="$(col "c2-$nm" 1)" -v s="$(col "c2-$nm" 2)" -v cc="$(col "c2-$nm" 3)" -v wc="$(col "c2-$nm" 5)" -v nc="$(col "c2-$nm" 7)" \
-			'BEGIN { ideal = k / (lat / 1000); printf "| %s | %d | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %.2f |\n",
-				l, k, ideal, w, n / w, n / w / ideal, n / s, n / s / ideal, (cc + wc + nc) * 1000 / n }'
+			-v w="$(col "c2-$nm" 1)" -v s="$(col "c2-$nm" 2)" -v cc="$(col "c2-$nm" 3)" -v wc="$(col "c2-$nm" 5)" -v nc="$(col "c2-$nm" 7)" -v o="$(col "c2-$nm" 13)" \
+			'BEGIN { ideal = k / (lat / 1000); printf "| %s | %d | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %.2f | %.2f |\n",
+				l, k, ideal, w, n / w, n / w / ideal, n / s, n / s / ideal, (cc + wc + nc) * 1000 / n, o }'
 	done
 	echo
 fi
