@@ -313,6 +313,9 @@ run_cluster() {
 	got=$(requests)
 	((got == n)) || note "$case $name: the upstream counted $got requests for $n inputs"
 	idle
+	for i in $(seq "$k"); do
+		grep -q "^worker w$i: " "$tmp/coord.log" || note "$case $name: worker w$i made no result"
+	done
 	grep -E '^(worker |results dropped|inputs published again)' "$tmp/coord.log" | tr '\n' ';' >>"$tmp/$case-$name.workers"
 	echo >>"$tmp/$case-$name.workers"
 	awk -v s="$(summary_secs "$tmp/coord.log")" -v u="$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" -v x=$((got - n)) \
