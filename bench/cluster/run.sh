@@ -47,6 +47,7 @@
 #   LATENCY_MS=50 WORKERS="1 2 3" WORKER_C=64 LOCAL_C="64 192" CASES=1,2
 #   PARTITIONS=32 RUN_TIMEOUT=600 STOP_TIMEOUT=30
 #   GATHER=/path/to/gather (default: built from this tree) KEEP_TMP=1
+#   REPORT_FROM=DIR (print the tables from a kept temp dir, run nothing)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -77,6 +78,9 @@ read -ra worker_ks <<<"$workers_list"
 ((${#local_cs[@]} > 0)) || die "LOCAL_C is empty: the ratios need a local run"
 
 tmp=$(mktemp -d -t gather-bench-cluster.XXXXXX)
+if [[ -n ${REPORT_FROM:-} ]]; then
+	cp "$REPORT_FROM"/c*.times "$REPORT_FROM"/c*.workers "$tmp"/ 2>/dev/null || true
+fi
 up_pid=
 declare -a live=() # GNU time processes of the workers and the nats server of a run
 cleanup() {
@@ -94,7 +98,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [[ -n ${GATHER:-} ]]; then
+if [[ -n ${REPORT_FROM:-} ]]; then
+	gather=true
+elif [[ -n ${GATHER:-} ]]; then
 	gather=$GATHER
 	[[ -x $gather ]] || die "GATHER=$gather is not executable"
 else
@@ -143,6 +149,7 @@ cpu_of() { # user+sys CPU seconds of a running process so far
 
 # The upstream, on a free port.
 for _ in 1 2 3 4 5; do
+	[[ -z ${REPORT_FROM:-} ]] || { up_pid=none port=0 && break; }
 	port=$(free_port)
 	"$gather" upstream --addr "127.0.0.1:$port" 2>"$tmp/upstream.log" &
 	up_pid=$!
@@ -351,11 +358,13 @@ run_case() { # CASE N INPUT
 	done
 }
 
-if [[ $cases == *,1,* ]]; then
+if [[ -n ${REPORT_FROM:-} ]]; then
+	: # the runs are in REPORT_FROM
+elif [[ $cases == *,1,* ]]; then
 	note "case 1: $n_inputs inputs, no added latency; ${names[*]}; $repeat rounds"
 	run_case c1 "$n_inputs" "$tmp/fast.txt"
 fi
-if [[ $cases == *,2,* ]]; then
+if [[ -z ${REPORT_FROM:-} && $cases == *,2,* ]]; then
 	note "case 2: $lat_inputs inputs, ${latency_ms} ms each; ${names[*]}; $repeat rounds"
 	run_case c2 "$lat_inputs" "$tmp/slow.txt"
 fi
@@ -380,10 +389,10 @@ cpu_row() { # CASE NAME N: CPU ms per 1,000 inputs, by process
 		-v cc="$(col "$1-$2" 3)" -v cr="$(col "$1-$2" 4)" -v wc="$(col "$1-$2" 5)" -v wr="$(col "$1-$2" 6)" \
 		-v nc="$(col "$1-$2" 7)" -v nr="$(col "$1-$2" 8)" -v uc="$(col "$1-$2" 9)" -v x="$(col "$1-$2" 10)" \
 		-v life="$(awk '{ print $11 + $12 }' "$tmp/$1-$2.times" | median)" -v o="$(col "$1-$2" 13)" \
-		'BEGIN { k = 1000 / n
+		'BEGIN { k = 1e6 / n
 			if (life == 0) { wn = "-"; nn = "-"; ln = "-"; rss = sprintf("%.0f", cr / 1024) } # a local run
-			else { wn = sprintf("%.2f", wc * k); nn = sprintf("%.2f", nc * k); ln = sprintf("%.2f", life); rss = sprintf("%.0f / %.0f / %.0f", cr / 1024, wr / 1024, nr / 1024) }
-			printf "| %s | %.2f | %.0f | %.0f | %.2f | %.2f | %s | %s | %.2f | %.2f | %s | %s | %s | %.2f |\n",
+			else { wn = sprintf("%.0f", wc * k); nn = sprintf("%.0f", nc * k); ln = sprintf("%.2f", life); rss = sprintf("%.0f / %.0f / %.0f", cr / 1024, wr / 1024, nr / 1024) }
+			printf "| %s | %.2f | %.0f | %.0f | %.2f | %.0f | %s | %s | %.0f | %.0f | %s | %s | %s | %.2f |\n",
 				l, w, n / w, n / s, r, cc * k, wn, nn, (cc + wc + nc) * k, uc * k, ln, rss, x, o }'
 }
 
@@ -393,7 +402,7 @@ echo
 echo "$(nproc) CPUs ($(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n1)), no pinning: the upstream, the coordinator, the workers and the nats server all share them; $("$gather" version 2>/dev/null | head -n1 || true) $(go version 2>/dev/null | cut -d' ' -f3); $(date -u +%Y-%m-%d). One run of each contender in turn, medians of $repeat; --partitions $partitions, no --per-host (inputs spread by line)."
 echo
 if [[ $cases == *,1,* ]]; then
-	echo "Case 1: $n_inputs inputs, no added latency. req/s = inputs / wall time of the coordinator (or local process), start-up and tear-down included; run req/s from its own summary; / local: req/s over local -c ${local_cs[0]}'s in the same round. CPU: seconds per 1,000 inputs while the coordinator (or local process) runs. Whole life: CPU seconds of the workers and the server from start to stop (one run). RSS: coordinator or local / largest worker / server."
+	echo "Case 1: $n_inputs inputs, no added latency. req/s = inputs / wall time of the coordinator (or local process), start-up and tear-down included; run req/s from its own summary; / local: req/s over local -c ${local_cs[0]}'s in the same round. CPU: milliseconds per 1,000 inputs (µs per input) while the coordinator (or local process) runs. Whole life: CPU seconds of the workers and the server from start to stop (one run). RSS: coordinator or local / largest worker / server."
 	echo
 	echo "| contender | wall s | req/s | run req/s | / local | coordinator or local CPU | workers CPU | nats CPU | gather CPU in all | upstream CPU | workers + nats, whole life, s | peak RSS MB | extra requests | other load, CPUs |"
 	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -403,13 +412,13 @@ fi
 if [[ $cases == *,2,* ]]; then
 	echo "Case 2: $lat_inputs inputs, ${latency_ms} ms per response. Ideal req/s = requests in flight / latency; efficiency = req/s / ideal (wall time: start-up and tear-down included; run: the summary's own time)."
 	echo
-	echo "| contender | in flight | ideal req/s | wall s | req/s | efficiency | run req/s | run efficiency | gather CPU s per 1,000 | other load, CPUs |"
+	echo "| contender | in flight | ideal req/s | wall s | req/s | efficiency | run req/s | run efficiency | gather CPU ms per 1,000 | other load, CPUs |"
 	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for nm in "${names[@]}"; do
 		awk -v l="$(label "$nm")" -v k="$(conc "$nm")" -v lat="$latency_ms" -v n="$lat_inputs" \
 			-v w="$(col "c2-$nm" 1)" -v s="$(col "c2-$nm" 2)" -v cc="$(col "c2-$nm" 3)" -v wc="$(col "c2-$nm" 5)" -v nc="$(col "c2-$nm" 7)" -v o="$(col "c2-$nm" 13)" \
-			'BEGIN { ideal = k / (lat / 1000); printf "| %s | %d | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %.2f | %.2f |\n",
-				l, k, ideal, w, n / w, n / w / ideal, n / s, n / s / ideal, (cc + wc + nc) * 1000 / n, o }'
+			'BEGIN { ideal = k / (lat / 1000); printf "| %s | %d | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f |\n",
+				l, k, ideal, w, n / w, n / w / ideal, n / s, n / s / ideal, (cc + wc + nc) * 1e6 / n, o }'
 	done
 	echo
 fi
