@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,32 +74,11 @@ func TestServeCheck(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer a process writes while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serveProc is a running `gather serve`.
 type serveProc struct {
-	cmd    *exec.Cmd
+	*process
 	addr   string // host:port it listens on
 	base   string // http://addr
-	stderr *lockedBuffer
-	done   chan struct{} // closed once the process has exited
-	err    error         // cmd.Wait's, once done
 	client *http.Client
 }
 
@@ -138,22 +116,8 @@ func newTestClient(t *testing.T, timeout time.Duration) *http.Client {
 // end of the test if it is still running.
 func startServe(t *testing.T, gateway, addr string, args ...string) *serveProc {
 	t.Helper()
-	p := &serveProc{addr: addr, base: "http://" + addr, stderr: &lockedBuffer{}, done: make(chan struct{}),
-		client: newTestClient(t, 10*time.Second)}
-	p.cmd = exec.Command(binary, append(append([]string{"serve"}, args...), gateway)...)
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
+	p := &serveProc{process: startProcess(t, "gather serve", append(append([]string{"serve"}, args...), gateway)...),
+		addr: addr, base: "http://" + addr, client: newTestClient(t, 10*time.Second)}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := p.client.Get(p.base + "/healthz")
