@@ -75,15 +75,20 @@ func (w *Worker) Run(ctx, stop context.Context) error {
 	// server was away is caught.
 	tick := time.NewTicker(reconcileEvery)
 	defer tick.Stop()
+	// The calls that watch and list the jobs end with a stop too: a
+	// server not answering does not hold a stopping worker.
+	watching, endWatching := context.WithCancel(ctx)
+	defer endWatching()
+	defer context.AfterFunc(stop, endWatching)()
 	for {
 		if watch == nil {
-			if kv, err := jobsBucket(ctx, w.JS); err == nil {
+			if kv, err := jobsBucket(watching, w.JS); err == nil {
 				// The watch ends with its context: its end does not
 				// wait for a server that is down.
-				wctx, cancel := context.WithCancel(ctx)
+				wctx, cancel := context.WithCancel(watching)
 				if watch, err = kv.WatchAll(wctx); err == nil {
 					updates, endWatch = watch.Updates(), cancel
-					jobs.reconcile(kv)
+					jobs.reconcile(watching, kv)
 				} else {
 					cancel()
 					watch = nil
@@ -97,11 +102,11 @@ func (w *Worker) Run(ctx, stop context.Context) error {
 			return nil
 		case <-tick.C:
 			jobs.prune()
-			kv, err := jobsBucket(ctx, w.JS)
+			kv, err := jobsBucket(watching, w.JS)
 			if err != nil {
 				continue
 			}
-			if !jobs.reconcile(kv) { // the watch missed something: made again
+			if !jobs.reconcile(watching, kv) { // the watch missed something: made again
 				endWatch()
 				watch, updates, endWatch = nil, nil, func() {}
 			}
@@ -196,8 +201,8 @@ func (t *jobTable) remove(id string) {
 
 // reconcile lists the jobs and makes the runners match them; it reports
 // whether they did already.
-func (t *jobTable) reconcile(kv jetstream.KeyValue) bool {
-	ctx, cancel := context.WithTimeout(t.ctx, reconcileEvery)
+func (t *jobTable) reconcile(ctx context.Context, kv jetstream.KeyValue) bool {
+	ctx, cancel := context.WithTimeout(ctx, reconcileEvery)
 	defer cancel()
 	keys, err := kv.Keys(ctx)
 	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
